@@ -1,0 +1,17 @@
+/**
+ * Jest globalSetup of the integration project: starts the local stack once (or reuses a running
+ * one, or servers given by URL) and exports its environment to the test workers.
+ * Set STACK_SERVERS=postgres,redis to start only some servers while working on one part.
+ */
+import { startStack, type Stack } from '../../stack/src';
+
+declare global {
+  var __CINEMA_STACK__: Stack | undefined;
+}
+
+export default async function globalSetup(): Promise<void> {
+  const only = process.env.STACK_SERVERS?.split(',').map((s) => s.trim()).filter(Boolean);
+  const stack = await startStack({ only });
+  Object.assign(process.env, stack.env);
+  globalThis.__CINEMA_STACK__ = stack;
+}
