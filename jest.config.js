@@ -8,7 +8,7 @@ const moduleNameMapper = {
   '^@cinema/([a-z-]+)$': '<rootDir>/packages/$1/src',
 };
 const transform = {
-  '^.+\\.ts$': ['ts-jest', { isolatedModules: true, tsconfig: path.join(__dirname, 'tsconfig.jest.json') }],
+  '^.+\\.ts$': ['ts-jest', { tsconfig: path.join(__dirname, 'tsconfig.jest.json') }],
 };
 const common = {
   rootDir: __dirname,
@@ -33,7 +33,7 @@ module.exports = {
       testMatch: ['<rootDir>/{packages,services,tests}/**/*.{int,e2e}.test.ts'],
       globalSetup: '<rootDir>/packages/testing/src/global-setup.ts',
       globalTeardown: '<rootDir>/packages/testing/src/global-teardown.ts',
-      testTimeout: 120000,
+      setupFilesAfterEnv: ['<rootDir>/packages/testing/src/integration-setup.ts'],
     },
   ],
 };

@@ -1,0 +1,106 @@
+/**
+ * Local verification of access tokens issued by the auth service, against its JWKS
+ * (`/.well-known/jwks.json`), and the `expressAuthentication` hook tsoa calls for
+ * `@Security('jwt', [roles])`. Only asymmetric algorithms are accepted, so `alg: none` and
+ * HS256-signed-with-the-public-key (key confusion) tokens are refused by construction.
+ */
+import type { Request } from 'express';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  errors,
+  jwtVerify,
+  type JSONWebKeySet,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+} from 'jose';
+import { ForbiddenError, UnauthorizedError } from '@cinema/http';
+
+export const ROLES = ['public_user', 'admin', 'super_user'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** The accepted signature algorithms; never HS* nor none. */
+export const ACCEPTED_ALGORITHMS = ['RS256', 'ES256', 'EdDSA'];
+
+export interface Principal {
+  /** User id (the token's `sub`). */
+  id: string;
+  email?: string;
+  roles: string[];
+  /** Session id, when the issuer puts one (`sid`). */
+  sessionId?: string;
+  claims: JWTPayload;
+}
+
+export interface VerifierOptions {
+  /** URL of the issuer's JWKS, fetched and cached (refetched on an unknown `kid`). */
+  jwksUrl?: string;
+  /** A key set given directly (the auth service verifies its own tokens this way). */
+  jwks?: JSONWebKeySet;
+  issuer: string;
+  audience: string;
+  /** Allowed clock skew in seconds. */
+  clockToleranceSeconds?: number;
+}
+
+export type TokenVerifier = (token: string) => Promise<Principal>;
+
+export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
+  let keys: JWTVerifyGetKey;
+  if (options.jwks) keys = createLocalJWKSet(options.jwks);
+  else if (options.jwksUrl) keys = createRemoteJWKSet(new URL(options.jwksUrl), { cooldownDuration: 30_000 });
+  else throw new Error('createTokenVerifier needs jwksUrl or jwks');
+  return async (token) => {
+    try {
+      const { payload } = await jwtVerify(token, keys, {
+        issuer: options.issuer,
+        audience: options.audience,
+        algorithms: ACCEPTED_ALGORITHMS,
+        clockTolerance: options.clockToleranceSeconds ?? 5,
+        requiredClaims: ['sub', 'exp', 'iat'],
+      });
+      if (payload.typ !== undefined && payload.typ !== 'access') {
+        throw new UnauthorizedError('not an access token');
+      }
+      return {
+        id: payload.sub!,
+        email: typeof payload.email === 'string' ? payload.email : undefined,
+        roles: Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : [],
+        sessionId: typeof payload.sid === 'string' ? payload.sid : undefined,
+        claims: payload,
+      };
+    } catch (err) {
+      if (err instanceof UnauthorizedError) throw err;
+      if (err instanceof errors.JWTExpired) throw new UnauthorizedError('the access token has expired');
+      if (err instanceof errors.JOSEError) throw new UnauthorizedError(`invalid access token (${err.code})`);
+      throw err;
+    }
+  };
+}
+
+export function bearerToken(request: Pick<Request, 'header'>): string | undefined {
+  const header = request.header('authorization');
+  const match = header ? /^Bearer\s+([\w-]+\.[\w-]+\.[\w-]*)$/i.exec(header.trim()) : null;
+  return match?.[1];
+}
+
+/**
+ * Builds the function tsoa calls as `expressAuthentication(request, securityName, scopes)`.
+ * For the `jwt` scheme, `scopes` are roles: the principal needs at least one of them.
+ */
+export function createExpressAuthentication(getVerifier: () => TokenVerifier) {
+  return async function expressAuthentication(
+    request: Request,
+    securityName: string,
+    scopes: string[] = [],
+  ): Promise<Principal> {
+    if (securityName !== 'jwt') throw new UnauthorizedError(`unknown security scheme ${securityName}`);
+    const token = bearerToken(request);
+    if (!token) throw new UnauthorizedError('a Bearer access token is required');
+    const principal = await getVerifier()(token);
+    if (scopes.length && !scopes.some((role) => principal.roles.includes(role))) {
+      throw new ForbiddenError(`requires one of the roles: ${scopes.join(', ')}`);
+    }
+    return principal;
+  };
+}

@@ -1,0 +1,62 @@
+import { Writable } from 'node:stream';
+import { createLogger, requestContext, setSpanContextReader } from './index';
+
+function capture() {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(JSON.parse(chunk.toString()));
+      done();
+    },
+  });
+  return { lines, stream };
+}
+
+describe('createLogger', () => {
+  afterEach(() => setSpanContextReader());
+
+  it('writes ECS JSON with service name, level and message', () => {
+    const { lines, stream } = capture();
+    createLogger({ service: 'svc-a', destination: stream }).info({ films: 3 }, 'loaded');
+    expect(lines[0]).toMatchObject({
+      'log.level': 'info',
+      message: 'loaded',
+      films: 3,
+      'service.name': 'svc-a',
+      'ecs.version': expect.any(String),
+    });
+    expect(typeof lines[0]!['@timestamp']).toBe('string');
+  });
+
+  it('redacts secrets in headers and nested fields', () => {
+    const { lines, stream } = capture();
+    const logger = createLogger({ service: 's', destination: stream });
+    logger.info({
+      req: { method: 'GET', url: '/', headers: { authorization: 'Bearer abc.def.ghi', cookie: 'sid=1', host: 'h' } },
+      body: { email: 'a@b.c', password: 'hunter2', nested: { refreshToken: 'rt-1' } },
+      token: 'top',
+    });
+    const text = JSON.stringify(lines[0]);
+    for (const secret of ['abc.def.ghi', 'sid=1', 'hunter2', 'rt-1', '"top"']) expect(text).not.toContain(secret);
+    expect(text).toContain('a@b.c');
+    expect(text).toContain('[redacted]');
+  });
+
+  it('adds the request id and the active trace ids', () => {
+    const { lines, stream } = capture();
+    const logger = createLogger({ service: 's', destination: stream });
+    setSpanContextReader(() => ({ traceId: 't'.repeat(32), spanId: 's'.repeat(16) }));
+    requestContext.run({ requestId: 'req-42' }, () => logger.warn('inside'));
+    expect(lines[0]).toMatchObject({
+      'http.request.id': 'req-42',
+      'trace.id': 't'.repeat(32),
+      'span.id': 's'.repeat(16),
+    });
+  });
+
+  it('logs errors under err as ECS error fields', () => {
+    const { lines, stream } = capture();
+    createLogger({ service: 's', destination: stream }).error({ err: new TypeError('boom') }, 'failed');
+    expect(lines[0]).toMatchObject({ error: { type: 'TypeError', message: 'boom' } });
+  });
+});

@@ -1,0 +1,92 @@
+/**
+ * OpenTelemetry for every service: the Node SDK with HTTP, Express and store instrumentations,
+ * exporting OTLP over HTTP when OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT) is set and
+ * keeping spans local otherwise (trace ids still reach the logs). Load it before the app with
+ * `node --require @cinema/telemetry/register dist/main.js`.
+ */
+import { diag, DiagConsoleLogger, DiagLogLevel } from '@opentelemetry/api';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { AmqplibInstrumentation } from '@opentelemetry/instrumentation-amqplib';
+import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
+import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
+import { MongoDBInstrumentation } from '@opentelemetry/instrumentation-mongodb';
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { Resource } from '@opentelemetry/resources';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import {
+  BatchSpanProcessor,
+  type SpanExporter,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+
+export interface TelemetryOptions {
+  serviceName: string;
+  serviceVersion?: string;
+  /** OTLP/HTTP base endpoint, e.g. http://jaeger:4318; traces go to `${endpoint}/v1/traces`. */
+  endpoint?: string;
+  /** Overrides the exporter (tests). */
+  exporter?: SpanExporter;
+}
+
+const KEY = Symbol.for('cinema.telemetry');
+type Holder = { [KEY]?: NodeSDK };
+
+/** Reads the options from the standard OTEL_* variables. */
+export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): TelemetryOptions {
+  const tracesEndpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  return {
+    serviceName: env.OTEL_SERVICE_NAME ?? env.SERVICE_NAME ?? 'cinema-service',
+    serviceVersion: env.SERVICE_VERSION,
+    endpoint: tracesEndpoint ? tracesEndpoint.replace(/\/v1\/traces\/?$/, '') : base,
+  };
+}
+
+export function startTelemetry(options: TelemetryOptions): NodeSDK {
+  const holder = globalThis as Holder;
+  if (holder[KEY]) return holder[KEY];
+  if (process.env.OTEL_LOG_LEVEL === 'debug') {
+    diag.setLogger(new DiagConsoleLogger(), DiagLogLevel.DEBUG);
+  }
+  const exporter =
+    options.exporter ??
+    (options.endpoint
+      ? new OTLPTraceExporter({ url: `${options.endpoint.replace(/\/$/, '')}/v1/traces` })
+      : undefined);
+  const spanProcessors: SpanProcessor[] = exporter
+    ? [new BatchSpanProcessor(exporter, { scheduledDelayMillis: 1000 })]
+    : [];
+  const sdk = new NodeSDK({
+    resource: new Resource({
+      [ATTR_SERVICE_NAME]: options.serviceName,
+      ...(options.serviceVersion ? { [ATTR_SERVICE_VERSION]: options.serviceVersion } : {}),
+    }),
+    spanProcessors,
+    instrumentations: [
+      new HttpInstrumentation({
+        ignoreIncomingRequestHook: (req) => /^\/(healthz|readyz|metrics)/.test(req.url ?? ''),
+      }),
+      new ExpressInstrumentation(),
+      new PgInstrumentation(),
+      new IORedisInstrumentation(),
+      new AmqplibInstrumentation(),
+      new KafkaJsInstrumentation(),
+      new MongoDBInstrumentation(),
+    ],
+  });
+  sdk.start();
+  holder[KEY] = sdk;
+  return sdk;
+}
+
+/** Flushes and stops the SDK if it was started; called last in a service's shutdown. */
+export async function shutdownTelemetry(): Promise<void> {
+  const holder = globalThis as Holder;
+  const sdk = holder[KEY];
+  if (!sdk) return;
+  delete holder[KEY];
+  await sdk.shutdown();
+}
