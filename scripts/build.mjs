@@ -14,14 +14,22 @@ const run = (cmd, args, cwd = root) => {
   try {
     execFileSync(cmd, args, { cwd, stdio: 'inherit' });
   } catch (err) {
-    console.error(`build: ${relative(root, cmd)} ${args.map((a) => relative(root, a) || a).join(' ')} failed`);
+    console.error(
+      `build: ${relative(root, cmd)} ${args.map((a) => relative(root, a) || a).join(' ')} failed`,
+    );
     process.exit(err.status ?? 1);
   }
 };
 
 const workspaces = ['packages', 'services']
-  .flatMap((dir) => (existsSync(join(root, dir)) ? readdirSync(join(root, dir)).map((d) => join(root, dir, d)) : []))
-  .filter((dir) => existsSync(join(dir, 'tsconfig.json')) && existsSync(join(dir, 'src', 'index.ts')) || existsSync(join(dir, 'src', 'main.ts')));
+  .flatMap((dir) =>
+    existsSync(join(root, dir)) ? readdirSync(join(root, dir)).map((d) => join(root, dir, d)) : [],
+  )
+  .filter(
+    (dir) =>
+      (existsSync(join(dir, 'tsconfig.json')) && existsSync(join(dir, 'src', 'index.ts'))) ||
+      existsSync(join(dir, 'src', 'main.ts')),
+  );
 
 for (const dir of workspaces) {
   if (existsSync(join(dir, 'tsoa.json'))) run('node', [join(root, 'scripts', 'tsoa.mjs'), dir]);
@@ -30,8 +38,13 @@ for (const dir of workspaces) {
 const buildConfig = join(root, 'tsconfig.build.json');
 writeFileSync(
   buildConfig,
-  JSON.stringify({ files: [], references: workspaces.map((dir) => ({ path: relative(root, dir) })) }, null, 2) + '\n',
+  JSON.stringify(
+    { files: [], references: workspaces.map((dir) => ({ path: relative(root, dir) })) },
+    null,
+    2,
+  ) + '\n',
 );
 run(bin('tsc'), ['-b', buildConfig]);
 
-if (process.argv.includes('--typecheck')) run(bin('tsc'), ['-p', join(root, 'tsconfig.typecheck.json')]);
+if (process.argv.includes('--typecheck'))
+  run(bin('tsc'), ['-p', join(root, 'tsconfig.typecheck.json')]);

@@ -10,7 +10,10 @@ async function setup() {
   const { privateKey, publicKey } = await generateKeyPair('RS256');
   const jwk: JWK = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
   const verify = createTokenVerifier({ jwks: { keys: [jwk] }, issuer, audience });
-  const sign = (claims: Record<string, unknown> = {}, opts: { exp?: string | number; aud?: string; iss?: string } = {}) =>
+  const sign = (
+    claims: Record<string, unknown> = {},
+    opts: { exp?: string | number; aud?: string; iss?: string } = {},
+  ) =>
     new SignJWT({ roles: ['public_user'], typ: 'access', ...claims })
       .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
       .setSubject('user-1')
@@ -29,14 +32,25 @@ describe('createTokenVerifier', () => {
   it('accepts a valid token and returns the principal', async () => {
     const { verify, sign } = await setup();
     const principal = await verify(await sign({ roles: ['admin'], sid: 's-1', email: 'a@b.c' }));
-    expect(principal).toMatchObject({ id: 'user-1', roles: ['admin'], sessionId: 's-1', email: 'a@b.c' });
+    expect(principal).toMatchObject({
+      id: 'user-1',
+      roles: ['admin'],
+      sessionId: 's-1',
+      email: 'a@b.c',
+    });
   });
 
   it('rejects expired tokens, wrong issuer and wrong audience', async () => {
     const { verify, sign } = await setup();
-    await expect(verify(await sign({}, { exp: Math.floor(Date.now() / 1000) - 60 }))).rejects.toThrow(/expired/);
-    await expect(verify(await sign({}, { iss: 'https://evil' }))).rejects.toBeInstanceOf(UnauthorizedError);
-    await expect(verify(await sign({}, { aud: 'other' }))).rejects.toBeInstanceOf(UnauthorizedError);
+    await expect(
+      verify(await sign({}, { exp: Math.floor(Date.now() / 1000) - 60 })),
+    ).rejects.toThrow(/expired/);
+    await expect(verify(await sign({}, { iss: 'https://evil' }))).rejects.toBeInstanceOf(
+      UnauthorizedError,
+    );
+    await expect(verify(await sign({}, { aud: 'other' }))).rejects.toBeInstanceOf(
+      UnauthorizedError,
+    );
   });
 
   it('rejects alg none', async () => {
@@ -50,8 +64,17 @@ describe('createTokenVerifier', () => {
     const { verify, jwk } = await setup();
     const now = Math.floor(Date.now() / 1000);
     const header = b64({ alg: 'HS256', kid: 'k1' });
-    const payload = b64({ sub: 'user-1', iss: issuer, aud: audience, iat: now, exp: now + 60, roles: ['super_user'] });
-    const sig = createHmac('sha256', JSON.stringify(jwk)).update(`${header}.${payload}`).digest('base64url');
+    const payload = b64({
+      sub: 'user-1',
+      iss: issuer,
+      aud: audience,
+      iat: now,
+      exp: now + 60,
+      roles: ['super_user'],
+    });
+    const sig = createHmac('sha256', JSON.stringify(jwk))
+      .update(`${header}.${payload}`)
+      .digest('base64url');
     await expect(verify(`${header}.${payload}.${sig}`)).rejects.toBeInstanceOf(UnauthorizedError);
   });
 
@@ -59,7 +82,14 @@ describe('createTokenVerifier', () => {
     const { verify, sign } = await setup();
     const [h, , s] = (await sign()).split('.');
     const now = Math.floor(Date.now() / 1000);
-    const forged = b64({ sub: 'user-1', iss: issuer, aud: audience, iat: now, exp: now + 60, roles: ['super_user'] });
+    const forged = b64({
+      sub: 'user-1',
+      iss: issuer,
+      aud: audience,
+      iat: now,
+      exp: now + 60,
+      roles: ['super_user'],
+    });
     await expect(verify(`${h}.${forged}.${s}`)).rejects.toBeInstanceOf(UnauthorizedError);
   });
 
@@ -79,8 +109,14 @@ describe('expressAuthentication', () => {
     await expect(auth(request(), 'jwt', [])).rejects.toBeInstanceOf(UnauthorizedError);
     await expect(auth(request('Basic abc'), 'jwt', [])).rejects.toBeInstanceOf(UnauthorizedError);
     const token = await sign({ roles: ['public_user'] });
-    await expect(auth(request(`Bearer ${token}`), 'jwt', ['admin', 'super_user'])).rejects.toBeInstanceOf(ForbiddenError);
-    await expect(auth(request(`Bearer ${token}`), 'jwt', ['public_user'])).resolves.toMatchObject({ id: 'user-1' });
-    await expect(auth(request(`Bearer ${token}`), 'jwt')).resolves.toMatchObject({ roles: ['public_user'] });
+    await expect(
+      auth(request(`Bearer ${token}`), 'jwt', ['admin', 'super_user']),
+    ).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(auth(request(`Bearer ${token}`), 'jwt', ['public_user'])).resolves.toMatchObject({
+      id: 'user-1',
+    });
+    await expect(auth(request(`Bearer ${token}`), 'jwt')).resolves.toMatchObject({
+      roles: ['public_user'],
+    });
   });
 });

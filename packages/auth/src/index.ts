@@ -48,7 +48,8 @@ export type TokenVerifier = (token: string) => Promise<Principal>;
 export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   let keys: JWTVerifyGetKey;
   if (options.jwks) keys = createLocalJWKSet(options.jwks);
-  else if (options.jwksUrl) keys = createRemoteJWKSet(new URL(options.jwksUrl), { cooldownDuration: 30_000 });
+  else if (options.jwksUrl)
+    keys = createRemoteJWKSet(new URL(options.jwksUrl), { cooldownDuration: 30_000 });
   else throw new Error('createTokenVerifier needs jwksUrl or jwks');
   return async (token) => {
     try {
@@ -65,14 +66,18 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
       return {
         id: payload.sub!,
         email: typeof payload.email === 'string' ? payload.email : undefined,
-        roles: Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : [],
+        roles: Array.isArray(payload.roles)
+          ? payload.roles.filter((r): r is string => typeof r === 'string')
+          : [],
         sessionId: typeof payload.sid === 'string' ? payload.sid : undefined,
         claims: payload,
       };
     } catch (err) {
       if (err instanceof UnauthorizedError) throw err;
-      if (err instanceof errors.JWTExpired) throw new UnauthorizedError('the access token has expired');
-      if (err instanceof errors.JOSEError) throw new UnauthorizedError(`invalid access token (${err.code})`);
+      if (err instanceof errors.JWTExpired)
+        throw new UnauthorizedError('the access token has expired');
+      if (err instanceof errors.JOSEError)
+        throw new UnauthorizedError(`invalid access token (${err.code})`);
       throw err;
     }
   };
@@ -94,7 +99,8 @@ export function createExpressAuthentication(getVerifier: () => TokenVerifier) {
     securityName: string,
     scopes: string[] = [],
   ): Promise<Principal> {
-    if (securityName !== 'jwt') throw new UnauthorizedError(`unknown security scheme ${securityName}`);
+    if (securityName !== 'jwt')
+      throw new UnauthorizedError(`unknown security scheme ${securityName}`);
     const token = bearerToken(request);
     if (!token) throw new UnauthorizedError('a Bearer access token is required');
     const principal = await getVerifier()(token);

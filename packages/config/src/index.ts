@@ -27,13 +27,16 @@ export function loadConfig<S extends z.ZodObject<z.ZodRawShape>>(
   env: NodeJS.ProcessEnv = process.env,
 ): Readonly<z.infer<S>> {
   // Empty strings count as unset, so `FOO=` falls back to the default.
-  const input = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const input = Object.fromEntries(
+    Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
+  );
   const parsed = schema.safeParse(input);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const key = issue.path.join('.') || '(root)';
       const raw = input[String(issue.path[0])];
-      const shown = raw === undefined ? 'not set' : isSecretName(key) ? 'set (hidden)' : JSON.stringify(raw);
+      const shown =
+        raw === undefined ? 'not set' : isSecretName(key) ? 'set (hidden)' : JSON.stringify(raw);
       return `${key}: ${issue.message} (${shown})`;
     });
     throw new ConfigError(problems);
@@ -60,7 +63,8 @@ export function describeConfig(config: Record<string, unknown>): Record<string, 
 }
 
 /* Reusable field schemas. */
-export const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+export const port = (fallback: number) =>
+  z.coerce.number().int().min(0).max(65535).default(fallback);
 export const bool = (fallback: boolean) =>
   z
     .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -70,9 +74,15 @@ export const list = (fallback: string[] = []) =>
   z
     .string()
     .default(fallback.join(','))
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    );
 export const url = () => z.string().url();
-export const duration = (fallbackMs: number) => z.coerce.number().int().positive().default(fallbackMs);
+export const duration = (fallbackMs: number) =>
+  z.coerce.number().int().positive().default(fallbackMs);
 
 /** Variables every service reads; services extend this shape with their own. */
 export const baseShape = {
@@ -80,7 +90,10 @@ export const baseShape = {
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HOST: z.string().default('127.0.0.1'),
   CORS_ORIGINS: list(),
-  BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'a size such as 100kb or 1mb').default('100kb'),
+  BODY_LIMIT: z
+    .string()
+    .regex(/^\d+(b|kb|mb)$/i, 'a size such as 100kb or 1mb')
+    .default('100kb'),
   SHUTDOWN_TIMEOUT_MS: duration(10_000),
 };
 

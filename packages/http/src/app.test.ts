@@ -3,7 +3,14 @@ import type { AddressInfo } from 'node:net';
 import { ValidateError } from '@tsoa/runtime';
 import request from 'supertest';
 import { createLogger } from '@cinema/logging';
-import { ConflictError, createApp, Lifecycle, listen, ServiceUnavailableError, TooManyRequestsError } from './index';
+import {
+  ConflictError,
+  createApp,
+  Lifecycle,
+  listen,
+  ServiceUnavailableError,
+  TooManyRequestsError,
+} from './index';
 
 function setup(extra: Partial<Parameters<typeof createApp>[0]> = {}) {
   const lines: Array<Record<string, unknown>> = [];
@@ -24,7 +31,10 @@ function setup(extra: Partial<Parameters<typeof createApp>[0]> = {}) {
         res.json(req.body);
       });
       a.get('/invalid', () => {
-        throw new ValidateError({ 'query.limit': { message: 'must be at most 100', value: 1000 } }, 'bad');
+        throw new ValidateError(
+          { 'query.limit': { message: 'must be at most 100', value: 1000 } },
+          'bad',
+        );
       });
       a.get('/conflict', () => {
         throw new ConflictError('already bookmarked');
@@ -60,7 +70,11 @@ describe('createApp', () => {
     const { app } = setup();
     const conflict = await request(app).get('/conflict');
     expect(conflict.status).toBe(409);
-    expect(JSON.parse(conflict.text)).toMatchObject({ title: 'Conflict', detail: 'already bookmarked', instance: '/conflict' });
+    expect(JSON.parse(conflict.text)).toMatchObject({
+      title: 'Conflict',
+      detail: 'already bookmarked',
+      instance: '/conflict',
+    });
     const limited = await request(app).get('/limited');
     expect(limited.status).toBe(429);
     expect(limited.headers['retry-after']).toBe('42');
@@ -84,10 +98,15 @@ describe('createApp', () => {
 
   it('answers malformed and oversize JSON with 400 and 413', async () => {
     const { app } = setup();
-    const bad = await request(app).post('/echo').set('content-type', 'application/json').send('{"a":');
+    const bad = await request(app)
+      .post('/echo')
+      .set('content-type', 'application/json')
+      .send('{"a":');
     expect(bad.status).toBe(400);
     expect(JSON.parse(bad.text).detail).toBe('the body is not valid JSON');
-    const big = await request(app).post('/echo').send({ text: 'x'.repeat(5000) });
+    const big = await request(app)
+      .post('/echo')
+      .send({ text: 'x'.repeat(5000) });
     expect(big.status).toBe(413);
     expect(big.headers['content-type']).toMatch(/problem\+json/);
   });
@@ -109,9 +128,15 @@ describe('createApp', () => {
 
   it('allows CORS only for configured origins', async () => {
     const { app } = setup();
-    const ok = await request(app).options('/echo').set('Origin', 'https://app.example').set('Access-Control-Request-Method', 'POST');
+    const ok = await request(app)
+      .options('/echo')
+      .set('Origin', 'https://app.example')
+      .set('Access-Control-Request-Method', 'POST');
     expect(ok.headers['access-control-allow-origin']).toBe('https://app.example');
-    const no = await request(app).options('/echo').set('Origin', 'https://evil.example').set('Access-Control-Request-Method', 'POST');
+    const no = await request(app)
+      .options('/echo')
+      .set('Origin', 'https://evil.example')
+      .set('Access-Control-Request-Method', 'POST');
     expect(no.headers['access-control-allow-origin']).toBeUndefined();
   });
 
@@ -139,14 +164,19 @@ describe('createApp', () => {
     });
     await request(app).get('/conflict');
     const metrics = await request(app).get('/metrics');
-    expect(metrics.text).toMatch(/http_server_request_duration_seconds_count\{method="GET",route="\/conflict",status="409"\} 1/);
+    expect(metrics.text).toMatch(
+      /http_server_request_duration_seconds_count\{method="GET",route="\/conflict",status="409"\} 1/,
+    );
     expect(metrics.text).toContain('process_resident_memory_bytes');
   });
 });
 
 describe('graceful shutdown', () => {
   it('lets in-flight requests finish, then closes adapters in reverse order', async () => {
-    const logger = createLogger({ service: 't', destination: new Writable({ write: (_c, _e, d) => d() }) });
+    const logger = createLogger({
+      service: 't',
+      destination: new Writable({ write: (_c, _e, d) => d() }),
+    });
     const lifecycle = new Lifecycle(logger, 5000);
     const order: string[] = [];
     lifecycle.onShutdown('postgres', () => {
@@ -177,7 +207,10 @@ describe('graceful shutdown', () => {
   });
 
   it('answers 503 on /readyz once shutting down', async () => {
-    const logger = createLogger({ service: 't', destination: new Writable({ write: (_c, _e, d) => d() }) });
+    const logger = createLogger({
+      service: 't',
+      destination: new Writable({ write: (_c, _e, d) => d() }),
+    });
     const lifecycle = new Lifecycle(logger);
     const app = createApp({ name: 't', logger, lifecycle, routes: () => undefined });
     lifecycle.shuttingDown = true;

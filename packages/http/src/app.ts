@@ -8,7 +8,12 @@ import type { Server } from 'node:http';
 import { trace } from '@opentelemetry/api';
 import { ValidateError } from '@tsoa/runtime';
 import cors from 'cors';
-import express, { type ErrorRequestHandler, type Express, type Request, type Response } from 'express';
+import express, {
+  type ErrorRequestHandler,
+  type Express,
+  type Request,
+  type Response,
+} from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import * as client from 'prom-client';
@@ -85,7 +90,9 @@ export function createApp(options: AppOptions): Express {
     trace.getActiveSpan()?.setAttribute('http.request_id', requestId);
     const started = process.hrtime.bigint();
     res.on('finish', () => {
-      const route = (req.route?.path as string | undefined) ?? (res.statusCode === 404 ? 'unmatched' : req.path);
+      const route =
+        (req.route?.path as string | undefined) ??
+        (res.statusCode === 404 ? 'unmatched' : req.path);
       duration.observe(
         { method: req.method, route: `${req.baseUrl}${route}`, status: String(res.statusCode) },
         Number(process.hrtime.bigint() - started) / 1e9,
@@ -100,7 +107,12 @@ export function createApp(options: AppOptions): Express {
   });
   app.get('/readyz', async (_req, res) => {
     if (options.lifecycle?.shuttingDown) {
-      problem(res, { type: 'about:blank', title: 'Service Unavailable', status: 503, detail: 'shutting down' });
+      problem(res, {
+        type: 'about:blank',
+        title: 'Service Unavailable',
+        status: 503,
+        detail: 'shutting down',
+      });
       return;
     }
     const checks = Object.entries(options.readiness ?? {});
@@ -126,15 +138,18 @@ export function createApp(options: AppOptions): Express {
     const checksBody = Object.fromEntries(results);
     if (failing.length) {
       logger.warn({ failing }, 'not ready');
-      res.status(503).type('application/problem+json').send(
-        JSON.stringify({
-          type: 'about:blank',
-          title: 'Service Unavailable',
-          status: 503,
-          detail: `not ready: ${failing.join(', ')}`,
-          checks: checksBody,
-        }),
-      );
+      res
+        .status(503)
+        .type('application/problem+json')
+        .send(
+          JSON.stringify({
+            type: 'about:blank',
+            title: 'Service Unavailable',
+            status: 503,
+            detail: `not ready: ${failing.join(', ')}`,
+            checks: checksBody,
+          }),
+        );
       return;
     }
     res.json({ status: 'up', checks: checksBody });
@@ -201,7 +216,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
         detail: `invalid ${Object.keys(err.fields).join(', ') || 'request'}`,
         instance,
         errors: Object.fromEntries(
-          Object.entries(err.fields).map(([field, f]) => [field, { message: f.message, value: f.value }]),
+          Object.entries(err.fields).map(([field, f]) => [
+            field,
+            { message: f.message, value: f.value },
+          ]),
         ),
       });
       return;
@@ -215,7 +233,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
         instance,
         ...err.extra,
       };
-      if (err instanceof ValidationError && Object.keys(err.fields).length) body.errors = err.fields;
+      if (err instanceof ValidationError && Object.keys(err.fields).length)
+        body.errors = err.fields;
       if (err instanceof TooManyRequestsError || err instanceof ServiceUnavailableError) {
         body.retryAfter = err.retryAfterSeconds;
       }
@@ -227,7 +246,12 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       return;
     }
     // Errors raised by body-parser carry an HTTP status and a type.
-    const httpErr = err as { status?: number; statusCode?: number; type?: string; expose?: boolean };
+    const httpErr = err as {
+      status?: number;
+      statusCode?: number;
+      type?: string;
+      expose?: boolean;
+    };
     const status = httpErr.status ?? httpErr.statusCode;
     if (status && status >= 400 && status < 500) {
       const detail =

@@ -32,12 +32,17 @@ describe('createLogger', () => {
     const { lines, stream } = capture();
     const logger = createLogger({ service: 's', destination: stream });
     logger.info({
-      req: { method: 'GET', url: '/', headers: { authorization: 'Bearer abc.def.ghi', cookie: 'sid=1', host: 'h' } },
+      req: {
+        method: 'GET',
+        url: '/',
+        headers: { authorization: 'Bearer abc.def.ghi', cookie: 'sid=1', host: 'h' },
+      },
       body: { email: 'a@b.c', password: 'hunter2', nested: { refreshToken: 'rt-1' } },
       token: 'top',
     });
     const text = JSON.stringify(lines[0]);
-    for (const secret of ['abc.def.ghi', 'sid=1', 'hunter2', 'rt-1', '"top"']) expect(text).not.toContain(secret);
+    for (const secret of ['abc.def.ghi', 'sid=1', 'hunter2', 'rt-1', '"top"'])
+      expect(text).not.toContain(secret);
     expect(text).toContain('a@b.c');
     expect(text).toContain('[redacted]');
   });
@@ -56,7 +61,10 @@ describe('createLogger', () => {
 
   it('logs errors under err as ECS error fields', () => {
     const { lines, stream } = capture();
-    createLogger({ service: 's', destination: stream }).error({ err: new TypeError('boom') }, 'failed');
+    createLogger({ service: 's', destination: stream }).error(
+      { err: new TypeError('boom') },
+      'failed',
+    );
     expect(lines[0]).toMatchObject({ error: { type: 'TypeError', message: 'boom' } });
   });
 });

@@ -10,7 +10,9 @@ declare global {
 }
 
 export default async function globalSetup(): Promise<void> {
-  const only = process.env.STACK_SERVERS?.split(',').map((s) => s.trim()).filter(Boolean);
+  const only = process.env.STACK_SERVERS?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const stack = await startStack({ only });
   Object.assign(process.env, stack.env);
   globalThis.__CINEMA_STACK__ = stack;
