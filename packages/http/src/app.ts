@@ -165,6 +165,24 @@ export function createApp(options: AppOptions): Express {
       customLogLevel: (_req, res, err) =>
         err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
       quietReqLogger: true,
+      // Access log: what an operator needs, no headers (they may carry credentials).
+      serializers: {
+        req: (req: {
+          method: string;
+          url: string;
+          remoteAddress?: string;
+          headers?: Record<string, string>;
+        }) => ({
+          method: req.method,
+          url: req.url,
+          remoteAddress: req.remoteAddress,
+          userAgent: req.headers?.['user-agent'],
+        }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+      customSuccessMessage: (req, res, time) =>
+        `${req.method} ${req.url} ${res.statusCode} ${Math.round(time)}ms`,
+      customErrorMessage: (req, res) => `${req.method} ${req.url} ${res.statusCode}`,
     }),
   );
   app.use(

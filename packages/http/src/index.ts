@@ -1,3 +1,4 @@
 export * from './app';
 export * from './errors';
 export * from './lifecycle';
+export * from './docs';

@@ -73,7 +73,7 @@ export interface LoggerOptions {
 
 export function createLogger(options: LoggerOptions): Logger {
   const ecs = ecsFormat({
-    convertReqRes: true,
+    convertReqRes: false,
     apmIntegration: false,
     serviceName: options.service,
     serviceVersion: options.version,

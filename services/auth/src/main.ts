@@ -1,0 +1,27 @@
+/** config -> wiring -> listen -> shutdown hooks */
+import { ConfigError, describeConfig } from '@cinema/config';
+import { Lifecycle, listen } from '@cinema/http';
+import { createLogger } from '@cinema/logging';
+import { shutdownTelemetry } from '@cinema/telemetry';
+import { buildApp } from './app';
+import { readConfig } from './config';
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  const logger = createLogger({ service: config.SERVICE_NAME, level: config.LOG_LEVEL });
+  logger.info({ config: describeConfig(config) }, 'starting');
+  const lifecycle = new Lifecycle(logger, config.SHUTDOWN_TIMEOUT_MS);
+  lifecycle.onShutdown('telemetry', shutdownTelemetry);
+  lifecycle.handleSignals();
+  const app = buildApp({ config, logger, lifecycle, readiness: {} });
+  await listen(app, { port: config.PORT, host: config.HOST, lifecycle, logger, name: 'auth' });
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(78);
+  }
+  process.stderr.write(`auth failed to start: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});
