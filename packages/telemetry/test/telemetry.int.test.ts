@@ -1,0 +1,88 @@
+/**
+ * A child process preloaded with `@cinema/telemetry/register` (as every service is) exports its
+ * spans over OTLP/HTTP to a receiver run by this test; the server span carries the request id,
+ * and the logs carry the same trace id.
+ */
+import { spawn } from 'node:child_process';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+
+const root = path.resolve(__dirname, '../../..');
+
+function receiver() {
+  const bodies: string[] = [];
+  const server = createServer((req: IncomingMessage, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (req.url === '/v1/traces') bodies.push(Buffer.concat(chunks).toString());
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  return new Promise<{ url: string; bodies: string[]; close: () => void }>((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        bodies,
+        close: () => server.close(),
+      }),
+    ),
+  );
+}
+
+it('exports server spans with service name and request id over OTLP/HTTP', async () => {
+  const otlp = await receiver();
+  const register = require.resolve('@cinema/telemetry/register', { paths: [root] });
+  const child = spawn(
+    process.execPath,
+    ['--require', register, path.join(__dirname, 'fixtures/probe.js')],
+    {
+      cwd: root,
+      env: {
+        ...process.env,
+        OTEL_SERVICE_NAME: 'telemetry-probe',
+        OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  otlp.close();
+  expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+
+  const spans = otlp.bodies
+    .map((b) => JSON.parse(b))
+    .flatMap((doc) =>
+      doc.resourceSpans.flatMap(
+        (rs: {
+          resource: { attributes: Array<{ key: string; value: { stringValue?: string } }> };
+          scopeSpans: Array<{ spans: Array<Record<string, unknown>> }>;
+        }) =>
+          rs.scopeSpans.flatMap((ss) =>
+            ss.spans.map((span) => ({
+              ...span,
+              service: rs.resource.attributes.find((a) => a.key === 'service.name')?.value
+                .stringValue,
+            })),
+          ),
+      ),
+    );
+  const server = spans.find(
+    (s) => s.kind === 2 && JSON.stringify(s.attributes).includes('probe-req-1'),
+  ) as { traceId: string; service: string } | undefined;
+  expect(server).toBeDefined();
+  expect(server!.service).toBe('telemetry-probe');
+
+  const access = stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l))
+    .find((l) => l['http.request.id'] === 'probe-req-1' && l.res);
+  expect(access).toBeDefined();
+  expect(access['trace.id']).toBe(server!.traceId);
+});
