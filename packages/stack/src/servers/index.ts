@@ -1,8 +1,12 @@
 import type { ServerDefinition } from '../core';
+import { nginx } from './nginx';
+import { postgres } from './postgres';
+import { rabbitmq } from './rabbitmq';
 import { redis } from './redis';
+import { smtp } from './smtp';
 
 /**
  * Every server of the local stack, in start order. Each file exports one ServerDefinition.
  * Servers are added as they are implemented.
  */
-export const servers: ServerDefinition[] = [redis];
+export const servers: ServerDefinition[] = [postgres, redis, rabbitmq, smtp, nginx];
