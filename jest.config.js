@@ -13,6 +13,8 @@ const transform = {
 const common = {
   rootDir: __dirname,
   testEnvironment: 'node',
+  // TypeScript sources win over stray compiled files next to them.
+  moduleFileExtensions: ['ts', 'js', 'json', 'node'],
   moduleNameMapper,
   transform,
   modulePathIgnorePatterns: ['<rootDir>/.*/dist/'],
