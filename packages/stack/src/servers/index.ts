@@ -1,4 +1,5 @@
 import type { ServerDefinition } from '../core';
+import { mongodb } from './mongodb';
 import { nginx } from './nginx';
 import { postgres } from './postgres';
 import { rabbitmq } from './rabbitmq';
@@ -9,4 +10,4 @@ import { smtp } from './smtp';
  * Every server of the local stack, in start order. Each file exports one ServerDefinition.
  * Servers are added as they are implemented.
  */
-export const servers: ServerDefinition[] = [postgres, redis, rabbitmq, smtp, nginx];
+export const servers: ServerDefinition[] = [postgres, redis, rabbitmq, mongodb, smtp, nginx];
