@@ -1,4 +1,6 @@
 import type { ServerDefinition } from '../core';
+import { elasticsearch } from './elasticsearch';
+import { kafka } from './kafka';
 import { mongodb } from './mongodb';
 import { nginx } from './nginx';
 import { postgres } from './postgres';
@@ -10,4 +12,13 @@ import { smtp } from './smtp';
  * Every server of the local stack, in start order. Each file exports one ServerDefinition.
  * Servers are added as they are implemented.
  */
-export const servers: ServerDefinition[] = [postgres, redis, rabbitmq, mongodb, smtp, nginx];
+export const servers: ServerDefinition[] = [
+  postgres,
+  redis,
+  rabbitmq,
+  kafka,
+  elasticsearch,
+  mongodb,
+  smtp,
+  nginx,
+];
