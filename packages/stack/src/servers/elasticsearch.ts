@@ -664,7 +664,7 @@ function logSince(logFile: string, from: number): string {
 /**
  * Starts the node and waits for GET / and a yellow/green cluster health. HTTP is probed only
  * once the node has logged its bound address: connecting over and over to a closed port in the
- * ephemeral range (59200 is in Linux's 32768-60999) can end in a TCP self-connect that then
+ * ephemeral range (as a fallback port from the kernel may be) can end in a TCP self-connect that then
  * holds the port. Should a port be taken between pickPort and the bind, one more try on ports
  * the kernel hands out.
  */
@@ -735,7 +735,7 @@ export const elasticsearch: ServerDefinition = {
     const logs = ensureDir(path.join(base, 'logs'));
     const tmp = ensureDir(path.join(base, 'tmp'));
 
-    const port = await pickPort(Number(process.env.STACK_ELASTICSEARCH_PORT ?? 59200));
+    const port = await pickPort(Number(process.env.STACK_ELASTICSEARCH_PORT ?? 29200));
     fs.writeFileSync(path.join(config, 'log4j2.properties'), log4j2Properties);
     // elasticsearch.yml, then the serialised ServerArgs the server reads from stdin, made with
     // ES's own classes in a short JVM (from the classpath, where they work before ES's logging

@@ -197,7 +197,7 @@ function logSince(logFile: string, from: number): string {
 /**
  * Starts the broker and waits until it answers. The probe only connects once the broker has
  * logged that it listens: connecting over and over to a closed port in the ephemeral range
- * (59092 is in Linux's 32768-60999) can end in a TCP self-connect that then holds the port.
+ * (as a fallback port from the kernel may be) can end in a TCP self-connect that then holds the port.
  * Should the port be taken anyway between pickPort and the bind, one more try on a port the
  * kernel hands out.
  */
@@ -251,7 +251,7 @@ export const kafka: ServerDefinition = {
       );
     }
     const dir = await install(logFile);
-    const port = await pickPort(Number(process.env.STACK_KAFKA_PORT ?? 59092));
+    const port = await pickPort(Number(process.env.STACK_KAFKA_PORT ?? 29092));
     let controllerPort = await pickPort(port + 1);
     if (controllerPort === port) controllerPort = await pickPort(0);
 

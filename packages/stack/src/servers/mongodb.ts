@@ -89,7 +89,7 @@ export const mongodb: ServerDefinition = {
   async start() {
     const logFile = path.join(logDir(), 'mongodb.log');
     const binary = await ferretdbBinary(logFile);
-    const port = await pickPort(Number(process.env.STACK_MONGODB_PORT ?? 57017));
+    const port = await pickPort(Number(process.env.STACK_MONGODB_PORT ?? 27117));
     const url = `mongodb://127.0.0.1:${port}/`;
     const proc = spawnServer({
       name: 'mongodb',

@@ -230,7 +230,7 @@ export const nginx: ServerDefinition = {
   async start() {
     const logFile = path.join(logDir(), 'nginx.log');
     if (!(await which('nginx'))) await aptInstall('nginx', ['nginx'], logFile);
-    const port = await pickPort(Number(process.env.STACK_GATEWAY_PORT ?? 58080));
+    const port = await pickPort(Number(process.env.STACK_GATEWAY_PORT ?? 28080));
     fs.writeFileSync(gatewayConfigFile(), renderConfig(port));
     await run('nginx', [...baseArgs(), '-t', '-q'], { logFile, what: 'nginx -t' });
     const proc = spawnServer({

@@ -233,7 +233,7 @@ export const postgres: ServerDefinition = {
 
     clearStaleLock(pgdata);
     const password = fs.readFileSync(passwordFile, 'utf8').trim();
-    const port = await pickPort(Number(process.env.STACK_POSTGRES_PORT ?? 55432));
+    const port = await pickPort(Number(process.env.STACK_POSTGRES_PORT ?? 25432));
     const args = [
       '-D',
       pgdata,

@@ -103,10 +103,10 @@ export const rabbitmq: ServerDefinition = {
     if (!fs.existsSync(path.join(SCRIPTS, 'rabbitmq-server')) || !(await which('epmd'))) {
       await aptInstall('rabbitmq', ['rabbitmq-server'], logFile);
     }
-    const amqp = await pickPort(Number(process.env.STACK_RABBITMQ_PORT ?? 55672));
+    const amqp = await pickPort(Number(process.env.STACK_RABBITMQ_PORT ?? 25672));
     // The default distribution port (AMQP + 20000) would be past 65535 here.
-    const dist = await pickPort(Number(process.env.STACK_RABBITMQ_DIST_PORT ?? 55682));
-    const epmd = await pickPort(Number(process.env.STACK_RABBITMQ_EPMD_PORT ?? 54369));
+    const dist = await pickPort(Number(process.env.STACK_RABBITMQ_DIST_PORT ?? 25682));
+    const epmd = await pickPort(Number(process.env.STACK_RABBITMQ_EPMD_PORT ?? 24369));
     const ports: Ports = { amqp, dist, epmd };
     const base = home();
     fs.writeFileSync(path.join(base, 'ports.json'), JSON.stringify(ports));

@@ -18,7 +18,7 @@ export const redis: ServerDefinition = {
   async start() {
     const logFile = path.join(logDir(), 'redis.log');
     if (!(await which('redis-server'))) await aptInstall('redis', ['redis-server'], logFile);
-    const port = await pickPort(Number(process.env.STACK_REDIS_PORT ?? 56379));
+    const port = await pickPort(Number(process.env.STACK_REDIS_PORT ?? 26379));
     const proc = spawnServer({
       name: 'redis',
       command: 'redis-server',

@@ -42,8 +42,8 @@ export const smtp: ServerDefinition = {
     const version = (
       JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version: string }
     ).version;
-    const smtpPort = await pickPort(Number(process.env.STACK_SMTP_PORT ?? 51025));
-    const webPort = await pickPort(Number(process.env.STACK_MAILDEV_WEB_PORT ?? 51080));
+    const smtpPort = await pickPort(Number(process.env.STACK_SMTP_PORT ?? 21025));
+    const webPort = await pickPort(Number(process.env.STACK_MAILDEV_WEB_PORT ?? 21080));
     const mails = dataDir('smtp');
     // Mails of an earlier run are not wanted: MailDev reloads the folder on start.
     for (const entry of fs.readdirSync(mails))
