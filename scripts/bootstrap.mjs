@@ -16,7 +16,12 @@ const hash = createHash('sha256').update(readFileSync(lock)).digest('hex');
 if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== hash) {
   console.error('[bootstrap] installing dependencies (npm ci)');
   const started = Date.now();
-  execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: root, stdio: 'inherit' });
+  execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   writeFileSync(stamp, hash);
-  console.error(`[bootstrap] dependencies installed in ${Math.round((Date.now() - started) / 1000)} s`);
+  console.error(
+    `[bootstrap] dependencies installed in ${Math.round((Date.now() - started) / 1000)} s`,
+  );
 }

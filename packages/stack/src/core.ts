@@ -266,7 +266,10 @@ export function spawnServer(options: {
 }): Supervised {
   const logFile = options.logFile ?? path.join(logDir(), `${options.name}.log`);
   const out = fs.openSync(logFile, 'a');
-  fs.writeSync(out, `\n=== ${new Date().toISOString()} ${options.command} ${options.args.join(' ')}\n`);
+  fs.writeSync(
+    out,
+    `\n=== ${new Date().toISOString()} ${options.command} ${options.args.join(' ')}\n`,
+  );
   const child = spawn(options.command, options.args, {
     cwd: options.cwd,
     env: options.env ?? process.env,
@@ -274,7 +277,8 @@ export function spawnServer(options: {
     detached: true,
   });
   fs.closeSync(out);
-  if (child.pid === undefined) throw new StackError(`${options.name}: could not spawn ${options.command}`, logFile);
+  if (child.pid === undefined)
+    throw new StackError(`${options.name}: could not spawn ${options.command}`, logFile);
   const supervised: Supervised = { child, pid: child.pid, logFile };
   child.on('exit', (code, signal) => {
     supervised.exited = signal ? `killed by ${signal}` : `exited with code ${code}`;
