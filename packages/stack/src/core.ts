@@ -131,8 +131,12 @@ export async function which(command: string): Promise<string | undefined> {
  * Serialises installs across processes (parallel test runs, `npm start` beside `npm test`) with
  * a lock folder; a lock left by a dead process is taken over.
  */
-export async function withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
-  const lock = path.join(ensureDir(cacheDir()), `${name}.lock`);
+export async function withLock<T>(
+  name: string,
+  fn: () => Promise<T>,
+  dir: string = cacheDir(),
+): Promise<T> {
+  const lock = path.join(ensureDir(dir), `${name}.lock`);
   const started = Date.now();
   for (;;) {
     try {

@@ -12,6 +12,7 @@ import {
   stopPid,
   ensureDir,
   StackError,
+  withLock,
   type RunningServer,
   type ServerDefinition,
 } from './core';
@@ -117,27 +118,35 @@ export async function startStack(
         env[def.envKey] = external;
         continue;
       }
-      const recorded = readState().servers[def.name];
-      if (recorded && (await stillRunning(def, recorded))) {
-        say(def.name, `already running (pid ${recorded.pid ?? '-'}), ${recorded.version}`);
-        Object.assign(env, recorded.env);
-        running.push(recorded);
-        continue;
-      }
-      const started = Date.now();
-      say(def.name, 'starting');
-      const server = await def.start({ ...env });
-      say(
-        def.name,
-        `ready in ${((Date.now() - started) / 1000).toFixed(1)} s, ${server.version}` +
-          (server.logFile ? `, log ${server.logFile}` : ''),
+      // One starter per server and stack home at a time: a second process (another test run,
+      // npm start) waits, then finds the server in the state file and reuses it.
+      await withLock(
+        `start-${def.name}`,
+        async () => {
+          const recorded = readState().servers[def.name];
+          if (recorded && (await stillRunning(def, recorded))) {
+            say(def.name, `already running (pid ${recorded.pid ?? '-'}), ${recorded.version}`);
+            Object.assign(env, recorded.env);
+            running.push(recorded);
+            return;
+          }
+          const started = Date.now();
+          say(def.name, 'starting');
+          const server = await def.start({ ...env });
+          say(
+            def.name,
+            `ready in ${((Date.now() - started) / 1000).toFixed(1)} s, ${server.version}` +
+              (server.logFile ? `, log ${server.logFile}` : ''),
+          );
+          Object.assign(env, server.env);
+          running.push(server);
+          startedHere.push({ def, server });
+          writeState((state) => {
+            state.servers[def.name] = { ...server, owner: process.pid };
+          });
+        },
+        path.join(stackHome(), 'locks'),
       );
-      Object.assign(env, server.env);
-      running.push(server);
-      startedHere.push({ def, server });
-      writeState((state) => {
-        state.servers[def.name] = { ...server, owner: process.pid };
-      });
     }
   } catch (err) {
     await stop();
