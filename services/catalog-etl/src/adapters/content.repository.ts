@@ -1,0 +1,108 @@
+/** Reads the `content` schema (owned by catalog-admin) by keyset, for the ETL. */
+import type { Pool } from '@cinema/pg';
+import type { FilmRow, GenreRow, PersonRow } from '../domain/documents';
+import type { ContentSource, Cursor, Entity } from '../domain/etl';
+
+export class ContentRepository implements ContentSource {
+  /** @param settleMs rows changed more recently than this are left for the next pass */
+  constructor(
+    private readonly pool: Pool,
+    private readonly settleMs: number,
+  ) {}
+
+  async now(): Promise<string> {
+    const { rows } = await this.pool.query<{ now: string }>(
+      'SELECT clock_timestamp()::text AS now',
+    );
+    return rows[0]!.now;
+  }
+
+  async changedFilms(after: Cursor, limit: number): Promise<Cursor[]> {
+    const { rows } = await this.pool.query<Cursor>(
+      `SELECT id, modified::text AS modified FROM content.film_work
+        WHERE (modified, id) > ($1::timestamptz, $2::uuid)
+          AND modified < clock_timestamp() - $4 * interval '1 millisecond'
+        ORDER BY modified, id LIMIT $3`,
+      [after.modified, after.id, limit, this.settleMs],
+    );
+    return rows;
+  }
+
+  async changedGenres(after: Cursor, limit: number): Promise<GenreRow[]> {
+    const { rows } = await this.pool.query<GenreRow>(
+      `SELECT id, name, description, modified::text AS modified FROM content.genre
+        WHERE (modified, id) > ($1::timestamptz, $2::uuid)
+          AND modified < clock_timestamp() - $4 * interval '1 millisecond'
+        ORDER BY modified, id LIMIT $3`,
+      [after.modified, after.id, limit, this.settleMs],
+    );
+    return rows;
+  }
+
+  async changedPersons(after: Cursor, limit: number): Promise<PersonRow[]> {
+    const { rows } = await this.pool.query<PersonRow>(
+      `SELECT id, full_name, birth_date::text AS birth_date, modified::text AS modified
+         FROM content.person
+        WHERE (modified, id) > ($1::timestamptz, $2::uuid)
+          AND modified < clock_timestamp() - $4 * interval '1 millisecond'
+        ORDER BY modified, id LIMIT $3`,
+      [after.modified, after.id, limit, this.settleMs],
+    );
+    return rows;
+  }
+
+  async films(ids: string[]): Promise<FilmRow[]> {
+    if (!ids.length) return [];
+    const { rows } = await this.pool.query<FilmRow>(
+      `SELECT f.id, f.title, f.description, f.creation_date::text AS creation_date, f.rating,
+              f.type, f.file_path, f.modified::text AS modified,
+              COALESCE((SELECT json_agg(json_build_object('id', g.id, 'name', g.name)
+                                        ORDER BY g.name)
+                          FROM content.genre_film_work gfw
+                          JOIN content.genre g ON g.id = gfw.genre_id
+                         WHERE gfw.film_work_id = f.id), '[]'::json) AS genres,
+              COALESCE((SELECT json_agg(json_build_object('id', p.id, 'full_name', p.full_name,
+                                                          'role', pfw.role)
+                                        ORDER BY pfw.role, p.full_name, p.id)
+                          FROM content.person_film_work pfw
+                          JOIN content.person p ON p.id = pfw.person_id
+                         WHERE pfw.film_work_id = f.id), '[]'::json) AS persons
+         FROM content.film_work f
+        WHERE f.id = ANY($1::uuid[])`,
+      [ids],
+    );
+    return rows;
+  }
+
+  async filmIdsOfGenres(ids: string[]): Promise<string[]> {
+    const { rows } = await this.pool.query<{ id: string }>(
+      `SELECT DISTINCT film_work_id AS id FROM content.genre_film_work
+        WHERE genre_id = ANY($1::uuid[]) ORDER BY 1`,
+      [ids],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  async filmIdsOfPersons(ids: string[]): Promise<string[]> {
+    const { rows } = await this.pool.query<{ id: string }>(
+      `SELECT DISTINCT film_work_id AS id FROM content.person_film_work
+        WHERE person_id = ANY($1::uuid[]) ORDER BY 1`,
+      [ids],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  async tombstones(
+    afterSeq: string,
+    limit: number,
+  ): Promise<Array<{ seq: string; entity: Entity; id: string }>> {
+    const { rows } = await this.pool.query<{ seq: string; entity: Entity; id: string }>(
+      `SELECT seq::text AS seq, entity, id FROM content.tombstone
+        WHERE seq > $1::bigint
+          AND deleted_at < clock_timestamp() - $3 * interval '1 millisecond'
+        ORDER BY seq LIMIT $2`,
+      [afterSeq, limit, this.settleMs],
+    );
+    return rows;
+  }
+}

@@ -1,0 +1,36 @@
+import { baseShape, bool, duration, loadConfig, port, z } from '@cinema/config';
+
+export const configSchema = z.object({
+  ...baseShape,
+  PORT: port(8004),
+  SERVICE_NAME: z.string().default('catalog-etl'),
+  DATABASE_URL: z.string().url(),
+  ELASTICSEARCH_URL: z.string().url(),
+  /** When set, the ETL bumps the catalog-api cache generation after every change it indexes. */
+  REDIS_URL: z.string().url().optional(),
+  CACHE_GENERATION_KEY: z.string().min(1).default('catalog-api:cache:generation'),
+  /** Prefix of the index names (`<prefix>films`, `<prefix>genres`, `<prefix>persons`). */
+  ES_INDEX_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9_-]*$/, 'lower-case letters, digits, _ and - only')
+    .default(''),
+  /** Analyzer of the text fields: a built-in one (`standard`, `english` where available). */
+  ES_ANALYZER: z.string().min(1).default('standard'),
+  ETL_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),
+  ETL_POLL_INTERVAL_MS: duration(5_000),
+  /**
+   * Rows changed in the last ETL_SETTLE_MS are left for the next pass, so a transaction that
+   * commits a little after its rows' `modified` was taken is not skipped by the keyset.
+   */
+  ETL_SETTLE_MS: z.coerce.number().int().min(0).default(1_000),
+  ETL_RETRY_MIN_MS: duration(500),
+  ETL_RETRY_MAX_MS: duration(30_000),
+  /** --once (CronJob) mode: attempts before giving up with a non-zero exit. */
+  ETL_ONCE_RETRIES: z.coerce.number().int().min(0).default(8),
+  ETL_ONCE: bool(false),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export const readConfig = (env: NodeJS.ProcessEnv = process.env): Readonly<Config> =>
+  loadConfig(configSchema, env);
