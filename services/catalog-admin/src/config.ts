@@ -1,0 +1,26 @@
+import { baseShape, bool, loadConfig, port, z } from '@cinema/config';
+
+export const configSchema = z.object({
+  ...baseShape,
+  PORT: port(8002),
+  SERVICE_NAME: z.string().default('catalog-admin'),
+  DATABASE_URL: z.string().url(),
+  /** Base URL of the auth service (login and refresh for the admin panel). */
+  AUTH_URL: z.string().url(),
+  /** JWKS of the auth service; `${AUTH_URL}/.well-known/jwks.json` when unset. */
+  AUTH_JWKS_URL: z.string().url().optional(),
+  JWT_ISSUER: z.string().default('cinema-auth'),
+  JWT_AUDIENCE: z.string().default('cinema'),
+  /** Sets the Secure flag on the admin's cookies (turn on whenever the panel is served over TLS). */
+  ADMIN_COOKIE_SECURE: bool(false),
+  /** Apply the `content` schema migrations at start. */
+  MIGRATE_ON_START: bool(true),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export const readConfig = (env: NodeJS.ProcessEnv = process.env): Readonly<Config> =>
+  loadConfig(configSchema, env);
+
+export const jwksUrl = (config: Pick<Config, 'AUTH_URL' | 'AUTH_JWKS_URL'>): string =>
+  config.AUTH_JWKS_URL ?? `${config.AUTH_URL.replace(/\/+$/, '')}/.well-known/jwks.json`;
