@@ -48,6 +48,11 @@ export interface AppOptions {
   lifecycle?: Lifecycle;
   /** Metric registry; a fresh one by default so several apps can live in one process (tests). */
   registry?: client.Registry;
+  /**
+   * Paths whose successful answers get no access-log line (hot endpoints such as event intake);
+   * their 4xx and 5xx answers are still logged.
+   */
+  quietPaths?: ReadonlySet<string>;
   /** Content-Security-Policy override for services that serve pages. */
   contentSecurityPolicy?: Parameters<typeof helmet>[0] extends infer O
     ? O extends { contentSecurityPolicy?: infer C }
@@ -162,8 +167,14 @@ export function createApp(options: AppOptions): Express {
     pinoHttp({
       logger,
       genReqId: (req) => (req as Request & { id: string }).id,
-      customLogLevel: (_req, res, err) =>
-        err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+      customLogLevel: (req, res, err) =>
+        err || res.statusCode >= 500
+          ? 'error'
+          : res.statusCode >= 400
+            ? 'warn'
+            : options.quietPaths?.has((req as Request).path)
+              ? 'silent'
+              : 'info',
       quietReqLogger: true,
       // Access log: what an operator needs, no headers (they may carry credentials).
       serializers: {
