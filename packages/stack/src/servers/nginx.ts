@@ -148,6 +148,8 @@ function renderRoute({ prefix, upstream }: GatewayRoute): string {
     proxy_set_header Host $http_host;
     proxy_set_header Connection "";
     proxy_set_header X-Request-Id $gateway_request_id;
+    # The server block answers with the id; the service's own copy would make it appear twice.
+    proxy_hide_header X-Request-Id;
     proxy_set_header X-Real-IP $remote_addr;
     proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
     proxy_set_header X-Forwarded-Proto $scheme;
