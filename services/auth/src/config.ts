@@ -1,12 +1,73 @@
-import { baseShape, loadConfig, port, z } from '@cinema/config';
+import { baseShape, bool, duration, list, loadConfig, port, z } from '@cinema/config';
+
+const int = (fallback: number, min = 1) => z.coerce.number().int().min(min).default(fallback);
 
 export const configSchema = z.object({
   ...baseShape,
   PORT: port(8001),
   SERVICE_NAME: z.string().default('auth'),
   DATABASE_URL: z.string().url(),
+  /** Schema holding the service's tables. */
+  AUTH_DB_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier')
+    .default('auth'),
+  /** Run migrations at start (they are idempotent; `cli.js migrate` does the same). */
+  AUTH_MIGRATE_ON_START: bool(true),
   REDIS_URL: z.string().url(),
   AMQP_URL: z.string().url(),
+  /** Topic exchange of user events (docs/contracts.md). */
+  AUTH_EVENTS_EXCHANGE: z.string().min(1).default('auth.events'),
+  OUTBOX_POLL_MS: duration(1000),
+
+  JWT_ISSUER: z.string().min(1).default('cinema-auth'),
+  JWT_AUDIENCE: z.string().min(1).default('cinema'),
+  JWT_ALG: z.enum(['RS256', 'ES256']).default('RS256'),
+  ACCESS_TOKEN_TTL_SECONDS: int(900),
+  REFRESH_TOKEN_TTL_SECONDS: int(30 * 24 * 3600),
+  /** A rotated refresh token still works this long (two tabs refreshing at once). */
+  REFRESH_REUSE_GRACE_SECONDS: int(10, 0),
+  /** Days a signing key signs before `rotate-keys` or the service replaces it. */
+  JWT_KEY_ROTATION_DAYS: int(30),
+  /** Secret (32+ chars) that encrypts the private signing keys at rest (AES-256-GCM). */
+  JWT_KEY_ENCRYPTION_SECRET: z.string().min(32).optional(),
+
+  PASSWORD_RESET_TTL_SECONDS: int(3600),
+  /** argon2id cost (OWASP: m=19 MiB, t=2, p=1). */
+  ARGON2_MEMORY_KIB: int(19_456, 1024),
+  ARGON2_TIME_COST: int(2),
+  ARGON2_PARALLELISM: int(1),
+
+  /** Attempts per IP per minute on login, register and password reset. */
+  RATE_LIMIT_IP_PER_MINUTE: int(60),
+  /** Registrations and reset requests per account (e-mail) per hour. */
+  RATE_LIMIT_ACCOUNT_PER_HOUR: int(5),
+  /** Consecutive failed logins of one account before it is locked. */
+  LOGIN_MAX_FAILURES: int(5),
+  LOGIN_LOCKOUT_SECONDS: int(900),
+  /** Redis key prefix of the limiters. */
+  RATE_LIMIT_PREFIX: z.string().min(1).default('auth:rl'),
+
+  /** OAuth2 / OpenID Connect login with Google (or any OIDC provider given by URL). */
+  OAUTH_GOOGLE_CLIENT_ID: z.string().min(1).optional(),
+  OAUTH_GOOGLE_CLIENT_SECRET: z.string().min(1).optional(),
+  OAUTH_GOOGLE_ISSUER: z.string().url().default('https://accounts.google.com'),
+  OAUTH_GOOGLE_AUTHORIZATION_URL: z
+    .string()
+    .url()
+    .default('https://accounts.google.com/o/oauth2/v2/auth'),
+  OAUTH_GOOGLE_TOKEN_URL: z.string().url().default('https://oauth2.googleapis.com/token'),
+  OAUTH_GOOGLE_USERINFO_URL: z
+    .string()
+    .url()
+    .default('https://openidconnect.googleapis.com/v1/userinfo'),
+  OAUTH_GOOGLE_JWKS_URL: z.string().url().default('https://www.googleapis.com/oauth2/v3/certs'),
+  /** Where the provider sends the browser back: `<public URL>/auth/oauth/google/callback`. */
+  OAUTH_GOOGLE_CALLBACK_URL: z
+    .string()
+    .url()
+    .default('http://127.0.0.1:8001/auth/oauth/google/callback'),
+  OAUTH_SCOPES: list(['openid', 'email', 'profile']),
 });
 
 export type Config = z.infer<typeof configSchema>;

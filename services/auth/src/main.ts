@@ -5,6 +5,7 @@ import { createLogger } from '@cinema/logging';
 import { shutdownTelemetry } from '@cinema/telemetry';
 import { buildApp } from './app';
 import { readConfig } from './config';
+import { createComponents } from './wiring';
 
 async function main(): Promise<void> {
   const config = readConfig();
@@ -13,7 +14,19 @@ async function main(): Promise<void> {
   const lifecycle = new Lifecycle(logger, config.SHUTDOWN_TIMEOUT_MS);
   lifecycle.onShutdown('telemetry', shutdownTelemetry);
   lifecycle.handleSignals();
-  const app = buildApp({ config, logger, lifecycle, readiness: {} });
+  const c = await createComponents(config, logger);
+  lifecycle.onShutdown('postgres', () => c.pool.end());
+  lifecycle.onShutdown('redis', () => void c.redis.disconnect());
+  lifecycle.onShutdown('outbox-publisher', () => c.publisher.stop());
+  const app = buildApp({
+    config,
+    logger,
+    lifecycle,
+    readiness: c.readiness,
+    auth: c.auth,
+    keys: c.keys,
+    google: c.google,
+  });
   await listen(app, { port: config.PORT, host: config.HOST, lifecycle, logger, name: 'auth' });
 }
 

@@ -1,0 +1,73 @@
+/**
+ * Rate limits and lockout in Redis (rate-limiter-flexible): attempts per IP per minute on
+ * login/register/reset, registrations and reset requests per account per hour, and a lockout
+ * of an account after consecutive failed logins. Over a limit: 429 with Retry-After.
+ */
+import { TooManyRequestsError } from '@cinema/http';
+import type { Redis } from 'ioredis';
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { LimitedAction, Limiter } from '../domain/model';
+
+export interface LimitOptions {
+  prefix: string;
+  ipPerMinute: number;
+  accountPerHour: number;
+  maxFailures: number;
+  lockoutSeconds: number;
+}
+
+const retryAfter = (res: RateLimiterRes) => Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+
+export function createLimiter(redis: Redis, o: LimitOptions): Limiter {
+  const make = (keyPrefix: string, points: number, duration: number, blockDuration = 0) =>
+    new RateLimiterRedis({
+      storeClient: redis,
+      keyPrefix: `${o.prefix}:${keyPrefix}`,
+      points,
+      duration,
+      blockDuration,
+      useRedisPackage: false,
+    });
+  const perIp = make('ip', o.ipPerMinute, 60);
+  const perAccount = make('acct', o.accountPerHour, 3600);
+  const failures = make('fail', o.maxFailures, o.lockoutSeconds, o.lockoutSeconds);
+
+  async function consume(limiter: RateLimiterRedis, key: string, what: string) {
+    try {
+      await limiter.consume(key);
+    } catch (err) {
+      if (err instanceof RateLimiterRes) {
+        throw new TooManyRequestsError(`too many ${what}; try again later`, retryAfter(err));
+      }
+      throw err;
+    }
+  }
+
+  return {
+    hitIp: (action: LimitedAction, ip: string) =>
+      consume(perIp, `${action}:${ip}`, `${action} attempts from this address`),
+    hitAccount: (action: LimitedAction, email: string) =>
+      consume(perAccount, `${action}:${email}`, `${action} requests for this account`),
+    async checkLockout(email) {
+      const res = await failures.get(email);
+      if (res && res.consumedPoints >= o.maxFailures) {
+        throw new TooManyRequestsError(
+          'the account is locked after repeated failed logins; try again later',
+          retryAfter(res),
+        );
+      }
+    },
+    async loginFailed(email) {
+      try {
+        const res = await failures.consume(email);
+        // The last allowed failure locks the account for the whole lockout period from now.
+        if (res.consumedPoints >= o.maxFailures) await failures.block(email, o.lockoutSeconds);
+      } catch (err) {
+        if (!(err instanceof RateLimiterRes)) throw err;
+      }
+    },
+    async loginSucceeded(email) {
+      await failures.delete(email);
+    },
+  };
+}

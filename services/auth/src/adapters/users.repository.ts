@@ -1,0 +1,117 @@
+import type { User, UserWithSecret, UsersRepository as Port } from '../domain/model';
+import { mapPgError, type Queryable } from './db';
+
+interface Row {
+  id: string;
+  email: string;
+  password_hash: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  is_active: boolean;
+  created_at: Date;
+  roles: string[] | null;
+}
+
+const SELECT = `
+  SELECT u.id, u.email, u.password_hash, u.first_name, u.last_name, u.is_active, u.created_at,
+         (SELECT array_agg(r.name ORDER BY r.name) FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+           WHERE ur.user_id = u.id) AS roles
+  FROM users u`;
+
+const toUser = (r: Row): UserWithSecret => ({
+  id: r.id,
+  email: r.email,
+  passwordHash: r.password_hash,
+  firstName: r.first_name,
+  lastName: r.last_name,
+  isActive: r.is_active,
+  createdAt: r.created_at,
+  roles: r.roles ?? [],
+});
+
+export class UsersRepository implements Port {
+  constructor(private readonly db: Queryable) {}
+
+  async create(u: Parameters<Port['create']>[0]): Promise<User> {
+    let id: string;
+    try {
+      const res = await this.db.query<{ id: string }>(
+        `INSERT INTO users (email, password_hash, first_name, last_name)
+         VALUES ($1, $2, $3, $4) RETURNING id`,
+        [u.email, u.passwordHash, u.firstName ?? null, u.lastName ?? null],
+      );
+      id = res.rows[0]!.id;
+    } catch (err) {
+      mapPgError(err);
+    }
+    await this.db.query(
+      `INSERT INTO user_roles (user_id, role_id) SELECT $1, id FROM roles WHERE name = ANY($2)`,
+      [id, u.roles],
+    );
+    const { passwordHash: _omit, ...user } = (await this.byId(id))!;
+    return user;
+  }
+
+  async byId(id: string): Promise<UserWithSecret | undefined> {
+    const res = await this.db.query<Row>(`${SELECT} WHERE u.id = $1`, [id]);
+    return res.rows[0] && toUser(res.rows[0]);
+  }
+
+  async byEmail(email: string): Promise<UserWithSecret | undefined> {
+    const res = await this.db.query<Row>(`${SELECT} WHERE lower(u.email) = lower($1)`, [email]);
+    return res.rows[0] && toUser(res.rows[0]);
+  }
+
+  async update(
+    id: string,
+    fields: { email?: string; firstName?: string | null; lastName?: string | null },
+  ): Promise<User | undefined> {
+    try {
+      const res = await this.db.query(
+        `UPDATE users SET
+           email = COALESCE($2, email),
+           first_name = CASE WHEN $3::boolean THEN $4 ELSE first_name END,
+           last_name = CASE WHEN $5::boolean THEN $6 ELSE last_name END,
+           updated_at = now()
+         WHERE id = $1`,
+        [
+          id,
+          fields.email ?? null,
+          fields.firstName !== undefined,
+          fields.firstName ?? null,
+          fields.lastName !== undefined,
+          fields.lastName ?? null,
+        ],
+      );
+      if (!res.rowCount) return undefined;
+    } catch (err) {
+      mapPgError(err);
+    }
+    const { passwordHash: _omit, ...user } = (await this.byId(id))!;
+    return user;
+  }
+
+  async setPassword(id: string, hash: string): Promise<void> {
+    await this.db.query(`UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1`, [
+      id,
+      hash,
+    ]);
+  }
+
+  async bySocial(provider: string, subject: string): Promise<UserWithSecret | undefined> {
+    const res = await this.db.query<Row>(
+      `${SELECT} JOIN social_accounts s ON s.user_id = u.id
+       WHERE s.provider = $1 AND s.subject = $2`,
+      [provider, subject],
+    );
+    return res.rows[0] && toUser(res.rows[0]);
+  }
+
+  async linkSocial(provider: string, subject: string, userId: string, email: string) {
+    await this.db.query(
+      `INSERT INTO social_accounts (provider, subject, user_id, email) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (provider, subject) DO NOTHING`,
+      [provider, subject, userId, email],
+    );
+  }
+}

@@ -1,0 +1,105 @@
+import type { Request as ExpressRequest } from 'express';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Patch,
+  Path,
+  Put,
+  Query,
+  Request,
+  Response,
+  Route,
+  Security,
+  SuccessResponse,
+  Tags,
+} from '@tsoa/runtime';
+import type { ProblemDetails } from '@cinema/http';
+import type { DeviceType } from '../domain/device';
+import { api, principalOf } from './context';
+import type {
+  ChangePasswordRequest,
+  LoginHistoryPage,
+  SessionView,
+  UpdateProfileRequest,
+  UserProfile,
+} from './types';
+import { toProfile, toSessionView } from './views';
+
+@Route('api/v1/auth')
+@Tags('Account')
+@Security('jwt')
+@Response<ProblemDetails>(401, 'Missing, invalid or expired access token, or ended session')
+export class AccountController extends Controller {
+  /** The caller's profile. */
+  @Get('me')
+  public async me(@Request() req: ExpressRequest): Promise<UserProfile> {
+    return toProfile(await api().auth.profile(principalOf(req).id));
+  }
+
+  /** Updates the caller's names or e-mail. */
+  @Patch('me')
+  @Response<ProblemDetails>(409, 'The e-mail belongs to another account')
+  @Response<ProblemDetails>(422, 'Invalid body')
+  public async updateMe(
+    @Request() req: ExpressRequest,
+    @Body() body: UpdateProfileRequest,
+  ): Promise<UserProfile> {
+    return toProfile(await api().auth.updateProfile(principalOf(req).id, body));
+  }
+
+  /** Changes the password; every other session ends. */
+  @Put('password')
+  @SuccessResponse(204, 'Password changed')
+  @Response<ProblemDetails>(403, 'The current password is wrong')
+  @Response<ProblemDetails>(422, 'Invalid body or weak password')
+  public async changePassword(
+    @Request() req: ExpressRequest,
+    @Body() body: ChangePasswordRequest,
+  ): Promise<void> {
+    const p = principalOf(req);
+    await api().auth.changePassword(p.id, p.sessionId, body.currentPassword, body.newPassword);
+    this.setStatus(204);
+  }
+
+  /** The caller's active sessions, most recently used first. */
+  @Get('sessions')
+  public async sessions(@Request() req: ExpressRequest): Promise<SessionView[]> {
+    const p = principalOf(req);
+    return (await api().auth.sessions(p.id)).map((s) => toSessionView(s, p.sessionId));
+  }
+
+  /** Ends one of the caller's sessions. */
+  @Delete('sessions/{sessionId}')
+  @SuccessResponse(204, 'Session ended')
+  @Response<ProblemDetails>(404, 'No such active session of the caller')
+  @Response<ProblemDetails>(422, 'sessionId is not a UUID')
+  public async revokeSession(
+    @Request() req: ExpressRequest,
+    @Path() sessionId: string,
+  ): Promise<void> {
+    await api().auth.revokeSession(principalOf(req).id, sessionId);
+    this.setStatus(204);
+  }
+
+  /**
+   * The caller's logins (successful and failed), newest first, optionally of one device type.
+   * @isInt page
+   * @minimum page 1
+   * @maximum page 100000
+   * @isInt pageSize
+   * @minimum pageSize 1
+   * @maximum pageSize 100
+   */
+  @Get('login-history')
+  @Response<ProblemDetails>(422, 'Invalid page, pageSize or deviceType')
+  public async loginHistory(
+    @Request() req: ExpressRequest,
+    @Query() page = 1,
+    @Query() pageSize = 20,
+    @Query() deviceType?: DeviceType,
+  ): Promise<LoginHistoryPage> {
+    return api().auth.loginHistory(principalOf(req).id, { page, pageSize, deviceType });
+  }
+}

@@ -1,0 +1,118 @@
+import type { Request as ExpressRequest } from 'express';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Patch,
+  Path,
+  Post,
+  Request,
+  Response,
+  Route,
+  Security,
+  SuccessResponse,
+  Tags,
+} from '@tsoa/runtime';
+import type { ProblemDetails } from '@cinema/http';
+import { api, principalOf } from './context';
+import type {
+  AssignRoleRequest,
+  CreateRoleRequest,
+  RoleView,
+  UpdateRoleRequest,
+  UserRoles,
+} from './types';
+import { toRoleView } from './views';
+
+@Route('api/v1/auth')
+@Tags('Roles')
+@Security('jwt', ['admin', 'super_user'])
+@Response<ProblemDetails>(401, 'Missing or invalid access token')
+@Response<ProblemDetails>(403, 'Requires admin or super_user')
+export class RolesController extends Controller {
+  /** Every role. */
+  @Get('roles')
+  public async listRoles(): Promise<RoleView[]> {
+    return (await api().auth.listRoles()).map(toRoleView);
+  }
+
+  /** Creates a role. */
+  @Post('roles')
+  @SuccessResponse(201, 'Created')
+  @Response<ProblemDetails>(409, 'A role with this name exists')
+  @Response<ProblemDetails>(422, 'Invalid body')
+  public async createRole(@Body() body: CreateRoleRequest): Promise<RoleView> {
+    this.setStatus(201);
+    return toRoleView(await api().auth.createRole(body.name, body.description ?? ''));
+  }
+
+  /** Renames a role or changes its description (system roles cannot be renamed). */
+  @Patch('roles/{roleId}')
+  @Response<ProblemDetails>(404, 'No such role')
+  @Response<ProblemDetails>(409, 'System role, or the name is taken')
+  @Response<ProblemDetails>(422, 'Invalid body or roleId')
+  public async updateRole(
+    @Path() roleId: string,
+    @Body() body: UpdateRoleRequest,
+  ): Promise<RoleView> {
+    return toRoleView(await api().auth.updateRole(roleId, body));
+  }
+
+  /** Deletes a role (not a system role); users lose it. */
+  @Delete('roles/{roleId}')
+  @SuccessResponse(204, 'Deleted')
+  @Response<ProblemDetails>(404, 'No such role')
+  @Response<ProblemDetails>(409, 'System roles cannot be deleted')
+  @Response<ProblemDetails>(422, 'roleId is not a UUID')
+  public async deleteRole(@Path() roleId: string): Promise<void> {
+    await api().auth.deleteRole(roleId);
+    this.setStatus(204);
+  }
+
+  /** A user's roles. */
+  @Get('users/{userId}/roles')
+  @Response<ProblemDetails>(404, 'No such user')
+  @Response<ProblemDetails>(422, 'userId is not a UUID')
+  public async userRoles(@Path() userId: string): Promise<UserRoles> {
+    return { userId, roles: await api().auth.userRoles(userId) };
+  }
+
+  /**
+   * Grants a role. Only a super_user grants super_user or changes a super_user's roles. Takes
+   * effect in the user's next access token.
+   */
+  @Post('users/{userId}/roles')
+  @Response<ProblemDetails>(403, 'Only a super_user may do this')
+  @Response<ProblemDetails>(404, 'No such user or role')
+  @Response<ProblemDetails>(422, 'Invalid body or userId')
+  public async assignRole(
+    @Request() req: ExpressRequest,
+    @Path() userId: string,
+    @Body() body: AssignRoleRequest,
+  ): Promise<UserRoles> {
+    const p = principalOf(req);
+    return {
+      userId,
+      roles: await api().auth.assignRole({ id: p.id, roles: p.roles }, userId, body.role),
+    };
+  }
+
+  /** Revokes a role. An admin cannot demote a super_user; public_user cannot be revoked. */
+  @Delete('users/{userId}/roles/{role}')
+  @Response<ProblemDetails>(403, 'Only a super_user may do this')
+  @Response<ProblemDetails>(404, 'No such user or role, or the user lacks it')
+  @Response<ProblemDetails>(409, 'public_user cannot be revoked')
+  @Response<ProblemDetails>(422, 'userId is not a UUID')
+  public async revokeRole(
+    @Request() req: ExpressRequest,
+    @Path() userId: string,
+    @Path() role: string,
+  ): Promise<UserRoles> {
+    const p = principalOf(req);
+    return {
+      userId,
+      roles: await api().auth.revokeRole({ id: p.id, roles: p.roles }, userId, role),
+    };
+  }
+}

@@ -1,0 +1,171 @@
+/** Request and answer bodies of the API (tsoa reads the JSDoc constraints). */
+import type { DeviceType } from '../domain/device';
+
+/**
+ * @pattern ^[^\s@]+@[^\s@]+\.[^\s@]+$ must be an e-mail address
+ * @maxLength 254
+ */
+export type Email = string;
+
+/**
+ * @minLength 8
+ * @maxLength 128
+ */
+export type Password = string;
+
+/** @maxLength 100 */
+export type Name = string;
+
+export interface RegisterRequest {
+  email: Email;
+  password: Password;
+  firstName?: Name;
+  lastName?: Name;
+}
+
+export interface LoginRequest {
+  email: Email;
+  /**
+   * @minLength 1
+   * @maxLength 128
+   */
+  password: string;
+}
+
+export interface RefreshRequest {
+  /**
+   * @minLength 20
+   * @maxLength 200
+   */
+  refreshToken: string;
+}
+
+/** The login answer (docs/contracts.md). */
+export interface TokenPairResponse {
+  /** RS256-signed JWT: iss, aud, sub, sid, roles, typ "access", iat, exp, email. */
+  accessToken: string;
+  /** Opaque; rotates on every refresh. */
+  refreshToken: string;
+  tokenType: 'Bearer';
+  /** Seconds until the access token expires. */
+  expiresIn: number;
+}
+
+export interface UserProfile {
+  id: string;
+  email: string;
+  firstName: string | null;
+  lastName: string | null;
+  roles: string[];
+  createdAt: Date;
+}
+
+export interface UpdateProfileRequest {
+  email?: Email;
+  firstName?: Name | null;
+  lastName?: Name | null;
+}
+
+export interface ChangePasswordRequest {
+  /**
+   * @minLength 1
+   * @maxLength 128
+   */
+  currentPassword: string;
+  newPassword: Password;
+}
+
+export interface PasswordResetRequest {
+  email: Email;
+}
+
+export interface PasswordResetConfirm {
+  /**
+   * @minLength 20
+   * @maxLength 200
+   */
+  token: string;
+  newPassword: Password;
+}
+
+export interface SessionView {
+  id: string;
+  deviceType: DeviceType;
+  userAgent: string | null;
+  ip: string | null;
+  /** password or the OAuth provider. */
+  method: string;
+  createdAt: Date;
+  lastUsedAt: Date;
+  expiresAt: Date;
+  /** The session of the token making this call. */
+  current: boolean;
+}
+
+export interface LoginHistoryItem {
+  id: string;
+  deviceType: DeviceType;
+  success: boolean;
+  method: string;
+  userAgent: string | null;
+  ip: string | null;
+  createdAt: Date;
+}
+
+export interface LoginHistoryPage {
+  items: LoginHistoryItem[];
+  page: number;
+  pageSize: number;
+  total: number;
+}
+
+export interface RoleView {
+  id: string;
+  name: string;
+  description: string;
+  /** public_user, admin and super_user: cannot be renamed or deleted. */
+  system: boolean;
+  createdAt: Date;
+}
+
+/**
+ * @pattern ^[a-z][a-z0-9_]{1,49}$ lower-case letters, digits and underscores
+ */
+export type RoleName = string;
+
+export interface CreateRoleRequest {
+  name: RoleName;
+  /** @maxLength 500 */
+  description?: string;
+}
+
+export interface UpdateRoleRequest {
+  name?: RoleName;
+  /** @maxLength 500 */
+  description?: string;
+}
+
+export interface AssignRoleRequest {
+  role: RoleName;
+}
+
+export interface UserRoles {
+  userId: string;
+  roles: string[];
+}
+
+export interface JsonWebKey {
+  kty: string;
+  kid?: string;
+  alg?: string;
+  use?: string;
+  n?: string;
+  e?: string;
+  crv?: string;
+  x?: string;
+  y?: string;
+}
+
+export interface JsonWebKeySet {
+  keys: JsonWebKey[];
+}
