@@ -11,7 +11,12 @@ import type { Redis } from 'ioredis';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import passport from 'passport';
 import { Strategy, type Profile } from 'passport-openidconnect';
-import { BadRequestError, ForbiddenError, UnauthorizedError } from '@cinema/http';
+import {
+  BadRequestError,
+  ForbiddenError,
+  ServiceUnavailableError,
+  UnauthorizedError,
+} from '@cinema/http';
 import type { OAuthIdentity } from '../domain/auth.service';
 
 export interface GoogleOAuthOptions {
@@ -182,6 +187,8 @@ export function createGoogleOAuth(o: GoogleOAuthOptions): OAuthLogin {
               if (e instanceof UnauthorizedError) reject(e);
               else if (e.name === 'TokenError')
                 reject(new UnauthorizedError(`the provider refused the code: ${e.message}`));
+              else if (e.name === 'InternalOAuthError' || e.code === 'ERR_JWKS_TIMEOUT')
+                reject(new ServiceUnavailableError('the identity provider is unreachable', 10));
               else if (e.name?.startsWith('JW') || e.code?.startsWith('ERR_J'))
                 reject(new UnauthorizedError(`the ID token is invalid (${e.code ?? e.name})`));
               else reject(err);

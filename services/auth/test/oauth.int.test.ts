@@ -1,0 +1,218 @@
+/**
+ * OAuth login end to end against a real OpenID provider (oidc-provider from npm, in a child
+ * process on loopback) standing in for Google: start -> provider login and consent ->
+ * callback -> tokens, account linking by verified e-mail, and the refusals.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import request from 'supertest';
+import { dropSchema, startService, suffix, type TestService } from './helpers';
+
+let s: TestService;
+let provider: ChildProcess;
+let issuer: string;
+const callback = 'http://127.0.0.1:8001/auth/oauth/google/callback';
+const password = 'correct horse battery';
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+beforeAll(async () => {
+  const port = await freePort();
+  provider = spawn(process.execPath, [path.join(__dirname, 'fixtures', 'oidc-provider.mjs')], {
+    env: {
+      ...process.env,
+      PORT: String(port),
+      CLIENT_ID: 'cinema-auth',
+      CLIENT_SECRET: 'provider-secret-for-tests',
+      REDIRECT_URI: callback,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  provider.stderr!.on('data', (d) => (err += d));
+  issuer = await new Promise<string>((resolve, reject) => {
+    provider.stdout!.on('data', (d: Buffer) => {
+      const m = /READY (\S+)/.exec(d.toString());
+      if (m) resolve(m[1]!);
+    });
+    provider.once('exit', (code) => reject(new Error(`provider exited ${code}: ${err}`)));
+  });
+  s = await startService({
+    OAUTH_GOOGLE_CLIENT_ID: 'cinema-auth',
+    OAUTH_GOOGLE_CLIENT_SECRET: 'provider-secret-for-tests',
+    OAUTH_GOOGLE_ISSUER: issuer,
+    OAUTH_GOOGLE_AUTHORIZATION_URL: `${issuer}/auth`,
+    OAUTH_GOOGLE_TOKEN_URL: `${issuer}/token`,
+    OAUTH_GOOGLE_USERINFO_URL: `${issuer}/me`,
+    OAUTH_GOOGLE_JWKS_URL: `${issuer}/jwks`,
+    OAUTH_GOOGLE_CALLBACK_URL: callback,
+  });
+});
+afterAll(async () => {
+  provider?.kill('SIGTERM');
+  await s?.close();
+  if (s) await dropSchema(s.schema);
+});
+
+/** A browser: cookie jar per origin, manual redirects. */
+class Browser {
+  private jar = new Map<string, Map<string, string>>();
+  private cookies(url: URL) {
+    return [...(this.jar.get(url.host) ?? new Map()).entries()]
+      .map(([k, v]) => `${k}=${v}`)
+      .join('; ');
+  }
+  keep(url: URL, setCookie: string[] | string | undefined) {
+    const list = Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : [];
+    const jar = this.jar.get(url.host) ?? new Map<string, string>();
+    for (const c of list) {
+      const [pair] = c.split(';');
+      const i = pair!.indexOf('=');
+      const value = pair!.slice(i + 1);
+      if (value === '' || /expires=Thu, 01 Jan 1970/i.test(c)) jar.delete(pair!.slice(0, i));
+      else jar.set(pair!.slice(0, i), value);
+    }
+    this.jar.set(url.host, jar);
+  }
+  async provider(url: string, body?: URLSearchParams): Promise<string> {
+    const u = new URL(url);
+    const res = await fetch(u, {
+      method: body ? 'POST' : 'GET',
+      body,
+      redirect: 'manual',
+      headers: { cookie: this.cookies(u) },
+    });
+    this.keep(u, res.headers.getSetCookie());
+    if (res.status >= 300 && res.status < 400) return new URL(res.headers.get('location')!, u).toString();
+    const text = await res.text();
+    const action = /<form[^>]*action="([^"]+)"/.exec(text);
+    if (!action) throw new Error(`provider answered ${res.status}: ${text.slice(0, 300)}`);
+    return new URL(action[1]!, u).toString() + '#form';
+  }
+  /** From start to the callback URL the provider sends the browser to. */
+  async throughProvider(login: string): Promise<{ callbackUrl: string; stateCookie: string }> {
+    const start = await request(s.app).get('/auth/oauth/google/start');
+    expect(start.status).toBe(302);
+    const serviceUrl = new URL(callback);
+    this.keep(serviceUrl, start.headers['set-cookie']);
+    let next = start.headers.location as string;
+    expect(next.startsWith(`${issuer}/auth?`)).toBe(true);
+    expect(new URL(next).searchParams.get('nonce')).toBeTruthy();
+    for (let hops = 0; hops < 12; hops++) {
+      if (next.startsWith(callback)) {
+        return { callbackUrl: next, stateCookie: this.cookies(serviceUrl) };
+      }
+      if (next.endsWith('#form')) {
+        const url = next.slice(0, -5);
+        const page = await fetch(url.replace(/\/(login|confirm|continue)$/, ''), {
+          headers: { cookie: this.cookies(new URL(url)) },
+        });
+        const html = await page.text();
+        const prompt = /name="prompt" value="(\w+)"/.exec(html)?.[1] ?? 'login';
+        const form = new URLSearchParams({ prompt });
+        if (prompt === 'login') {
+          form.set('login', login);
+          form.set('password', 'anything');
+        }
+        next = await this.provider(url, form);
+      } else next = await this.provider(next);
+    }
+    throw new Error('too many redirects');
+  }
+}
+
+async function oauthLogin(login: string) {
+  const b = new Browser();
+  const { callbackUrl, stateCookie } = await b.throughProvider(login);
+  const u = new URL(callbackUrl);
+  return request(s.app).get(`${u.pathname}${u.search}`).set('Cookie', stateCookie);
+}
+
+describe('OAuth login with an OpenID provider standing in for Google', () => {
+  it('creates an account from a verified e-mail and answers tokens as for a password login', async () => {
+    const email = `oa-${suffix()}@example.com`;
+    const res = await oauthLogin(email);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ tokenType: 'Bearer', expiresIn: 900 });
+    const me = await request(s.app)
+      .get('/api/v1/auth/me')
+      .set('Authorization', `Bearer ${res.body.accessToken}`);
+    expect(me.body).toMatchObject({ email, roles: ['public_user'], firstName: 'Goo' });
+    const refreshed = await request(s.app)
+      .post('/api/v1/auth/refresh')
+      .send({ refreshToken: res.body.refreshToken });
+    expect(refreshed.status).toBe(200);
+    const ev = await s.c.pool.query(
+      `SELECT payload FROM outbox WHERE routing_key = 'user.registered' AND payload->>'email' = $1`,
+      [email],
+    );
+    expect(ev.rows[0].payload.method).toBe('google');
+    const sessions = await request(s.app)
+      .get('/api/v1/auth/sessions')
+      .set('Authorization', `Bearer ${refreshed.body.accessToken}`);
+    expect(sessions.body[0].method).toBe('google');
+
+    // The second login finds the same account through the link.
+    const again = await oauthLogin(email);
+    const me2 = await request(s.app)
+      .get('/api/v1/auth/me')
+      .set('Authorization', `Bearer ${again.body.accessToken}`);
+    expect(me2.body.id).toBe(me.body.id);
+  });
+
+  it('links an existing password account by verified e-mail', async () => {
+    const email = `link-${suffix()}@example.com`;
+    const reg = await request(s.app).post('/api/v1/auth/register').send({ email, password });
+    const res = await oauthLogin(email);
+    expect(res.status).toBe(200);
+    const me = await request(s.app)
+      .get('/api/v1/auth/me')
+      .set('Authorization', `Bearer ${res.body.accessToken}`);
+    expect(me.body.id).toBe(reg.body.id);
+    const linked = await s.c.pool.query(
+      `SELECT provider FROM social_accounts WHERE user_id = $1`,
+      [reg.body.id],
+    );
+    expect(linked.rows).toEqual([{ provider: 'google' }]);
+    expect(
+      (await request(s.app).post('/api/v1/auth/login').send({ email, password })).status,
+    ).toBe(200);
+  });
+
+  it('refuses an unverified e-mail, a forged or replayed state, and a provider refusal', async () => {
+    const email = `unv-${suffix()}@example.com`;
+    const reg = await request(s.app).post('/api/v1/auth/register').send({ email, password });
+    expect(reg.status).toBe(201);
+    const unverified = await oauthLogin(`unverified:${email}`);
+    expect(unverified.status).toBe(403);
+    expect(unverified.headers['content-type']).toMatch(/problem\+json/);
+    const links = await s.c.pool.query(`SELECT 1 FROM social_accounts WHERE user_id = $1`, [
+      reg.body.id,
+    ]);
+    expect(links.rowCount).toBe(0);
+
+    // The callback in another browser (no state cookie): login CSRF refused.
+    const b = new Browser();
+    const { callbackUrl, stateCookie } = await b.throughProvider(`csrf-${suffix()}@example.com`);
+    const u = new URL(callbackUrl);
+    const noCookie = await request(s.app).get(`${u.pathname}${u.search}`);
+    expect(noCookie.status).toBe(401);
+    // The refused attempt did not burn the state: the real browser completes, once.
+    const first = await request(s.app).get(`${u.pathname}${u.search}`).set('Cookie', stateCookie);
+    expect(first.status).toBe(200);
+    const replay = await request(s.app).get(`${u.pathname}${u.search}`).set('Cookie', stateCookie);
+    expect(replay.status).toBe(401);
+    const denied = await request(s.app).get(
+      '/auth/oauth/google/callback?error=access_denied&state=abc',
+    );
+    expect(denied.status).toBe(403);
+    expect((await request(s.app).get('/auth/oauth/google/callback')).status).toBe(400);
+  });
+});
