@@ -1,0 +1,176 @@
+/**
+ * The Kafka side of the ETL: one consumer group over the click topics and the page-view topics.
+ * Per partition batch: parse every message; unparseable ones go to the dead-letter topic (with the
+ * reason, acknowledged by Kafka) and do not stop the stream; valid rows go to the ClickHouse sink;
+ * the batch's offsets are resolved, hence committed, only after ClickHouse accepted its rows.
+ * A crash between insert and commit redelivers rows that the tables' dedup key collapses.
+ */
+import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
+import type { Logger } from '@cinema/logging';
+import {
+  DEAD_LETTER_TOPIC,
+  parseMessage,
+  TABLES,
+  type Row,
+  type TableSpec,
+} from '../domain/tables';
+import type { ClickHouseSink } from './clickhouse.sink';
+
+export interface LoaderOptions {
+  brokers: readonly string[];
+  clientId: string;
+  groupId: string;
+  topicPrefix: string;
+  partitions: number;
+  replicationFactor: number;
+  sink: ClickHouseSink;
+  logger: Logger;
+}
+
+export interface LoaderStats {
+  messages: number;
+  deadLetters: number;
+}
+
+export class EventLoader {
+  private readonly kafka: Kafka;
+  private readonly consumer: Consumer;
+  private readonly dlq: Producer;
+  private readonly specs = new Map<string, TableSpec>();
+  private readonly deadLetterTopic: string;
+  private running = false;
+  private closed = false;
+  readonly stats: LoaderStats = { messages: 0, deadLetters: 0 };
+
+  constructor(private readonly options: LoaderOptions) {
+    this.kafka = new Kafka({
+      clientId: options.clientId,
+      brokers: [...options.brokers],
+      logLevel: logLevel.NOTHING,
+      connectionTimeout: 3_000,
+      retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5_000 },
+    });
+    for (const spec of TABLES) this.specs.set(`${options.topicPrefix}${spec.topic}`, spec);
+    this.deadLetterTopic = `${options.topicPrefix}${DEAD_LETTER_TOPIC}`;
+    this.consumer = this.kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+      maxWaitTimeInMs: 100,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      // Keep rejoining through broker outages instead of giving up.
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5_000 },
+    });
+    this.dlq = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    const { CRASH, STOP, GROUP_JOIN } = this.consumer.events;
+    this.consumer.on(GROUP_JOIN, () => {
+      this.running = true;
+    });
+    this.consumer.on(CRASH, (e) => {
+      this.running = false;
+      options.logger.warn({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
+    });
+    this.consumer.on(STOP, () => {
+      this.running = false;
+    });
+  }
+
+  /** Every topic the loader reads and writes. */
+  topics(): string[] {
+    return [...this.specs.keys(), this.deadLetterTopic];
+  }
+
+  private async ensureTopics(): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const existing = new Set(await admin.listTopics());
+      const missing = this.topics().filter((t) => !existing.has(t));
+      if (missing.length) {
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((topic) => ({
+            topic,
+            numPartitions: this.options.partitions,
+            replicationFactor: this.options.replicationFactor,
+          })),
+        });
+      }
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+
+  /** Connects (retrying until Kafka answers), subscribes and starts consuming. */
+  async start(): Promise<void> {
+    for (let attempt = 1; !this.closed; attempt++) {
+      try {
+        await this.ensureTopics();
+        await this.dlq.connect();
+        await this.consumer.connect();
+        break;
+      } catch (err) {
+        const waitMs = Math.min(5_000, 200 * attempt);
+        this.options.logger.warn({ err, attempt, waitMs }, 'kafka not reachable yet; retrying');
+        await new Promise((r) => setTimeout(r, waitMs));
+      }
+    }
+    if (this.closed) return;
+    await this.consumer.subscribe({ topics: [...this.specs.keys()], fromBeginning: true });
+    await this.consumer.run({
+      autoCommit: true,
+      autoCommitInterval: 1_000,
+      eachBatchAutoResolve: false,
+      // Every partition's batch waits for the shared insert; let them all wait together.
+      partitionsConsumedConcurrently: Math.max(1, this.specs.size * this.options.partitions),
+      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }) => {
+        const spec = this.specs.get(batch.topic);
+        if (!spec || !batch.messages.length) return;
+        const rows: Row[] = [];
+        const dead: Array<{ key: Buffer | null; value: string }> = [];
+        for (const m of batch.messages) {
+          try {
+            rows.push(parseMessage(spec, m.value));
+          } catch (err) {
+            dead.push({
+              key: m.key,
+              value: JSON.stringify({
+                reason: (err as Error).message,
+                topic: batch.topic,
+                partition: batch.partition,
+                offset: m.offset,
+                key: m.key?.toString('utf8') ?? null,
+                value: m.value?.toString('utf8') ?? null,
+                failed_at: new Date().toISOString(),
+              }),
+            });
+          }
+        }
+        if (dead.length) {
+          await this.dlq.send({ topic: this.deadLetterTopic, acks: -1, messages: dead });
+          this.stats.deadLetters += dead.length;
+          this.options.logger.warn(
+            { topic: batch.topic, count: dead.length },
+            'unparseable messages sent to the dead-letter topic',
+          );
+        }
+        await this.options.sink.add(spec.table, rows);
+        resolveOffset(batch.lastOffset());
+        this.stats.messages += batch.messages.length;
+        await heartbeat();
+        await commitOffsetsIfNecessary();
+      },
+    });
+  }
+
+  async check(): Promise<void> {
+    if (!this.running) throw new Error('kafka consumer not in its group');
+  }
+
+  /** Stops fetching, lets the batch in hand finish (and commit), then disconnects. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.consumer.disconnect().catch(() => undefined);
+    await this.dlq.disconnect().catch(() => undefined);
+  }
+}

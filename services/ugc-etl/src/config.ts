@@ -1,0 +1,47 @@
+import { baseShape, duration, list, loadConfig, port, z } from '@cinema/config';
+
+export const configSchema = z.object({
+  ...baseShape,
+  PORT: port(8006),
+  SERVICE_NAME: z.string().default('ugc-etl'),
+  /** Comma list of host:port. */
+  KAFKA_BROKERS: list().refine((v) => v.length > 0, 'at least one host:port'),
+  KAFKA_CLIENT_ID: z.string().default('ugc-etl'),
+  KAFKA_GROUP_ID: z.string().default('ugc-etl'),
+  /** Prepended to every topic name (isolates test runs); empty in production. */
+  KAFKA_TOPIC_PREFIX: z.string().default(''),
+  /** Partitions and replication of the topics this service creates when they are missing. */
+  KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(3),
+  KAFKA_TOPIC_REPLICATION: z.coerce.number().int().min(1).max(10).default(1),
+  /** A ClickHouse server (http://user:pass@host:8123); embedded chDB at CHDB_PATH when unset. */
+  CLICKHOUSE_URL: z.string().url().optional(),
+  CHDB_PATH: z.string().optional(),
+  CLICKHOUSE_DATABASE: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'a ClickHouse identifier')
+    .default('tracking_user_events'),
+  /** An insert is made when a table has this many rows waiting... */
+  BATCH_MAX_ROWS: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  /** ...or when the oldest waiting row has waited this long. */
+  BATCH_MAX_WAIT_MS: duration(250),
+  /** JWKS of the auth service, to verify the analysts' access tokens. */
+  AUTH_JWKS_URL: z.string().url().optional(),
+  AUTH_URL: z.string().url().optional(),
+  JWT_ISSUER: z.string().default('cinema-auth'),
+  JWT_AUDIENCE: z.string().default('cinema'),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export const readConfig = (env: NodeJS.ProcessEnv = process.env): Readonly<Config> => {
+  const config = loadConfig(configSchema, env);
+  return config;
+};
+
+/** AUTH_JWKS_URL, else the auth service's well-known JWKS address. */
+export function jwksUrl(config: Pick<Config, 'AUTH_JWKS_URL' | 'AUTH_URL'>): string | undefined {
+  if (config.AUTH_JWKS_URL) return config.AUTH_JWKS_URL;
+  return config.AUTH_URL
+    ? `${config.AUTH_URL.replace(/\/$/, '')}/.well-known/jwks.json`
+    : undefined;
+}
