@@ -1,0 +1,271 @@
+/**
+ * Reads the indices catalog-etl writes. Outages of Elasticsearch become 503 (never a 500), a
+ * missing index an empty answer (the ETL has not run yet).
+ */
+import { Client, errors, type estypes } from '@elastic/elasticsearch';
+import { ServiceUnavailableError } from '@cinema/http';
+import {
+  byRole,
+  type CatalogSearch,
+  type Film,
+  type FilmShort,
+  type FilmSort,
+  type Genre,
+  type Page,
+  type PageRequest,
+  type Person,
+  type PersonFilm,
+  type Role,
+} from '../domain/catalog';
+
+interface FilmSource {
+  id: string;
+  title: string;
+  description: string | null;
+  creation_date: string | null;
+  rating: number | null;
+  type: string;
+  genres: Array<{ id: string; name: string }>;
+  persons: Array<{ id: string; full_name: string; role: Role }>;
+}
+
+interface GenreSource {
+  id: string;
+  name: string;
+  description: string | null;
+}
+
+interface PersonSource {
+  id: string;
+  full_name: string;
+}
+
+const SHORT = ['id', 'title', 'rating'];
+/** Films of one person returned at most (a person's filmography). */
+const MAX_PERSON_FILMS = 1000;
+
+export class SearchRepository implements CatalogSearch {
+  constructor(
+    private readonly client: Client,
+    private readonly prefix: string,
+  ) {}
+
+  private index(name: 'films' | 'genres' | 'persons'): string {
+    return `${this.prefix}${name}`;
+  }
+
+  async films(q: PageRequest & { sort: FilmSort; genre?: string }): Promise<Page<FilmShort>> {
+    const query: estypes.QueryDslQueryContainer = q.genre
+      ? { nested: { path: 'genres', query: { term: { 'genres.id': q.genre } } } }
+      : { match_all: {} };
+    return this.page<FilmSource, FilmShort>(
+      'films',
+      q,
+      {
+        query,
+        sort: [
+          { rating: { order: q.sort === 'rating' ? 'asc' : 'desc', missing: '_last' } },
+          { id: 'asc' },
+        ],
+        _source: SHORT,
+      },
+      short,
+    );
+  }
+
+  async film(id: string): Promise<Film | null> {
+    const doc = await this.get<FilmSource>('films', id);
+    if (!doc) return null;
+    return {
+      id: doc.id,
+      title: doc.title,
+      description: doc.description,
+      creation_date: doc.creation_date,
+      rating: doc.rating,
+      type: doc.type,
+      genres: doc.genres,
+      ...byRole(doc.persons),
+    };
+  }
+
+  async searchFilms(q: PageRequest & { query: string }): Promise<Page<FilmShort>> {
+    return this.page<FilmSource, FilmShort>(
+      'films',
+      q,
+      {
+        query: {
+          multi_match: {
+            query: q.query,
+            fields: ['title^3', 'person_names^2', 'description'],
+            fuzziness: 'AUTO',
+            prefix_length: 1,
+          },
+        },
+        sort: ['_score', { id: 'asc' }],
+        _source: SHORT,
+      },
+      short,
+    );
+  }
+
+  async genres(q: PageRequest): Promise<Page<Genre>> {
+    return this.page<GenreSource, Genre>(
+      'genres',
+      q,
+      { query: { match_all: {} }, sort: [{ name: 'asc' }, { id: 'asc' }] },
+      (g) => ({ id: g.id, name: g.name, description: g.description ?? null }),
+    );
+  }
+
+  async genre(id: string): Promise<Genre | null> {
+    const g = await this.get<GenreSource>('genres', id);
+    return g ? { id: g.id, name: g.name, description: g.description ?? null } : null;
+  }
+
+  async person(id: string): Promise<Person | null> {
+    const p = await this.get<PersonSource>('persons', id);
+    if (!p) return null;
+    return { id: p.id, full_name: p.full_name, films: await this.filmsOf(p.id) };
+  }
+
+  async personFilms(id: string): Promise<FilmShort[] | null> {
+    const p = await this.get<PersonSource>('persons', id);
+    if (!p) return null;
+    return (await this.filmsOf(id)).map(({ id: filmId, title, rating }) => ({
+      id: filmId,
+      title,
+      rating,
+    }));
+  }
+
+  async searchPersons(q: PageRequest & { query: string }): Promise<Page<Person>> {
+    const page = await this.page<PersonSource, PersonSource>(
+      'persons',
+      q,
+      {
+        query: {
+          match: { full_name: { query: q.query, fuzziness: 'AUTO', prefix_length: 1 } },
+        },
+        sort: ['_score', { id: 'asc' }],
+      },
+      (p) => ({ id: p.id, full_name: p.full_name }),
+    );
+    if (!page.items.length) return { ...page, items: [] };
+    // The filmographies of the page in one round trip.
+    const answers = await this.call(() =>
+      this.client.msearch<FilmSource>({
+        searches: page.items.flatMap((p) => [{ index: this.index('films') }, filmsOfQuery(p.id)]),
+      }),
+    );
+    return {
+      ...page,
+      items: page.items.map((p, i) => {
+        const r = answers.responses[i]!;
+        const hits = 'hits' in r ? r.hits.hits : [];
+        return { ...p, films: hits.map((h) => personFilm(h._source!, p.id)) };
+      }),
+    };
+  }
+
+  async ping(): Promise<void> {
+    await this.client.cluster.health({ timeout: '2s' });
+  }
+
+  private async filmsOf(personId: string): Promise<PersonFilm[]> {
+    const r = await this.call(
+      () =>
+        this.client.search<FilmSource>({ index: this.index('films'), ...filmsOfQuery(personId) }),
+      null,
+    );
+    return r ? r.hits.hits.map((h) => personFilm(h._source!, personId)) : [];
+  }
+
+  private async get<T>(index: 'films' | 'genres' | 'persons', id: string): Promise<T | null> {
+    try {
+      const r = await this.client.get<T>({ index: this.index(index), id });
+      return r._source ?? null;
+    } catch (err) {
+      if (err instanceof errors.ResponseError && err.statusCode === 404) return null;
+      throw unavailable(err);
+    }
+  }
+
+  private async page<S, T>(
+    index: 'films' | 'genres' | 'persons',
+    q: PageRequest,
+    body: Omit<estypes.SearchRequest, 'index' | 'from' | 'size'>,
+    map: (s: S) => T,
+  ): Promise<Page<T>> {
+    const r = await this.call(
+      () =>
+        this.client.search<S>({
+          index: this.index(index),
+          from: (q.pageNumber - 1) * q.pageSize,
+          size: q.pageSize,
+          track_total_hits: true,
+          ...body,
+        }),
+      null,
+    );
+    const total = r
+      ? typeof r.hits.total === 'number'
+        ? r.hits.total
+        : (r.hits.total?.value ?? 0)
+      : 0;
+    return {
+      items: r ? r.hits.hits.map((h) => map(h._source!)) : [],
+      page_number: q.pageNumber,
+      page_size: q.pageSize,
+      total,
+    };
+  }
+
+  /** Runs a request; a missing index answers `missing`, an outage a 503. */
+  private async call<T, M = never>(run: () => Promise<T>, missing?: M): Promise<T | M> {
+    try {
+      return await run();
+    } catch (err) {
+      if (
+        missing !== undefined &&
+        err instanceof errors.ResponseError &&
+        err.body?.error?.type === 'index_not_found_exception'
+      ) {
+        return missing;
+      }
+      throw unavailable(err);
+    }
+  }
+}
+
+function filmsOfQuery(personId: string): Omit<estypes.SearchRequest, 'index'> {
+  return {
+    size: MAX_PERSON_FILMS,
+    query: { nested: { path: 'persons', query: { term: { 'persons.id': personId } } } },
+    sort: [{ rating: { order: 'desc', missing: '_last' } }, { id: 'asc' }],
+    _source: ['id', 'title', 'rating', 'persons.id', 'persons.role'],
+  };
+}
+
+function short(f: FilmSource): FilmShort {
+  return { id: f.id, title: f.title, rating: f.rating ?? null };
+}
+
+function personFilm(f: FilmSource, personId: string): PersonFilm {
+  const roles = [
+    ...new Set(f.persons.filter((p) => p.id === personId).map((p) => p.role)),
+  ].sort() as Role[];
+  return { id: f.id, title: f.title, rating: f.rating ?? null, roles };
+}
+
+/** Connection problems are an outage (503); anything else stays an error. */
+function unavailable(err: unknown): unknown {
+  if (
+    err instanceof errors.ConnectionError ||
+    err instanceof errors.TimeoutError ||
+    err instanceof errors.NoLivingConnectionsError ||
+    (err instanceof errors.ResponseError && (err.statusCode === 503 || err.statusCode === 429))
+  ) {
+    return new ServiceUnavailableError('the search index is unavailable', 5);
+  }
+  return err;
+}

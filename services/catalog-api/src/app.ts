@@ -1,0 +1,47 @@
+import type { Express } from 'express';
+import type * as client from 'prom-client';
+import type { TokenVerifier } from '@cinema/auth';
+import {
+  createApp,
+  mountDocs,
+  swaggerCsp,
+  type Lifecycle,
+  type ReadinessCheck,
+} from '@cinema/http';
+import type { Logger } from '@cinema/logging';
+import { pageViews, type PageViewSink } from './api/page-views';
+import type { Config } from './config';
+import type { CatalogService } from './domain/catalog';
+import { RegisterRoutes } from './generated/routes';
+import spec from './generated/swagger.json';
+
+export interface AppDeps {
+  config: Pick<Config, 'CORS_ORIGINS' | 'BODY_LIMIT'>;
+  logger: Logger;
+  lifecycle?: Lifecycle;
+  readiness: Record<string, ReadinessCheck>;
+  registry?: client.Registry;
+  catalog: CatalogService;
+  tokenVerifier: TokenVerifier;
+  pageViews: PageViewSink;
+}
+
+export function buildApp(deps: AppDeps): Express {
+  return createApp({
+    name: 'catalog-api',
+    logger: deps.logger,
+    lifecycle: deps.lifecycle,
+    corsOrigins: deps.config.CORS_ORIGINS,
+    bodyLimit: deps.config.BODY_LIMIT,
+    readiness: deps.readiness,
+    registry: deps.registry,
+    contentSecurityPolicy: swaggerCsp,
+    routes: (app) => {
+      app.locals.catalog = deps.catalog;
+      app.locals.tokenVerifier = deps.tokenVerifier;
+      mountDocs(app, spec);
+      app.use('/api/v1', pageViews(deps.pageViews));
+      RegisterRoutes(app);
+    },
+  });
+}

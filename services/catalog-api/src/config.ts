@@ -1,0 +1,45 @@
+import { ConfigError, baseShape, duration, list, loadConfig, port, z } from '@cinema/config';
+
+export const configSchema = z.object({
+  ...baseShape,
+  PORT: port(8003),
+  SERVICE_NAME: z.string().default('catalog-api'),
+  ELASTICSEARCH_URL: z.string().url(),
+  /** Prefix of the index names the ETL writes (`<prefix>films`, ...). */
+  ES_INDEX_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9_-]*$/, 'lower-case letters, digits, _ and - only')
+    .default(''),
+  ES_TIMEOUT_MS: duration(3_000),
+  REDIS_URL: z.string().url(),
+  /** Cached answers live this long at most (and are dropped earlier when the ETL writes). */
+  CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  CACHE_KEY_PREFIX: z.string().min(1).default('catalog-api:cache:'),
+  /** Bumped by catalog-etl after every change it indexes (same default on both sides). */
+  CACHE_GENERATION_KEY: z.string().min(1).default('catalog-api:cache:generation'),
+  KAFKA_BROKERS: list().refine((v) => v.length > 0, 'at least one host:port'),
+  KAFKA_CLIENT_ID: z.string().default('catalog-api'),
+  PAGE_VIEW_TOPIC_PREFIX: z.string().default('tracking.page_views.'),
+  /** Events waiting to be sent; beyond this they are dropped and counted. */
+  PAGE_VIEW_BUFFER_SIZE: z.coerce.number().int().min(1).default(10_000),
+  PAGE_VIEW_FLUSH_MS: duration(100),
+  AUTH_URL: z.string().url().optional(),
+  AUTH_JWKS_URL: z.string().url().optional(),
+  JWT_ISSUER: z.string().default('cinema-auth'),
+  JWT_AUDIENCE: z.string().default('cinema'),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export function readConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  const config = loadConfig(configSchema, env);
+  if (!config.AUTH_JWKS_URL && !config.AUTH_URL) {
+    throw new ConfigError(['AUTH_JWKS_URL: AUTH_JWKS_URL or AUTH_URL is required (not set)']);
+  }
+  return config;
+}
+
+/** Where the auth service publishes its public keys. */
+export function jwksUrl(config: Pick<Config, 'AUTH_JWKS_URL' | 'AUTH_URL'>): string {
+  return config.AUTH_JWKS_URL ?? `${config.AUTH_URL!.replace(/\/$/, '')}/.well-known/jwks.json`;
+}
