@@ -217,7 +217,7 @@ export function filmsPage(ctx: ViewContext, page: Page<Film>, q: string): string
             <th>Title</th>
             <th>Type</th>
             <th>Rating</th>
-            <th>Created</th>
+            <th>Creation date</th>
             <th>Modified</th>
           </tr>
         </thead>
@@ -310,13 +310,17 @@ export function filmForm(
         )}
       </ul>
       ${film.genres.length ? '' : html`<p class="muted">No genres yet.</p>`}
-      <form class="bar" method="post" action="/admin/films/${film.id}/genres">
-        ${csrfField(ctx)}
-        <select name="genreId" aria-label="Genre">
-          ${available.map((g) => html`<option value="${g.id}">${g.name}</option>`)}
-        </select>
-        <button type="submit" class="secondary">Attach genre</button>
-      </form>
+      ${
+        available.length
+          ? html`<form class="bar" method="post" action="/admin/films/${film.id}/genres">
+              ${csrfField(ctx)}
+              <select name="genreId" aria-label="Genre">
+                ${available.map((g) => html`<option value="${g.id}">${g.name}</option>`)}
+              </select>
+              <button type="submit" class="secondary">Attach genre</button>
+            </form>`
+          : html`<p class="muted">Every genre is attached.</p>`
+      }
     </div>
     <h2>Persons</h2>
     <div class="card">

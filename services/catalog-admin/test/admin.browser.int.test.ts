@@ -1,0 +1,165 @@
+/**
+ * The admin panel in headless Chromium: log in, create a film, attach a genre and a person with
+ * a role, edit, search, delete. Debian's chromium is installed by the test when missing (through
+ * the stack's apt helper); playwright-core drives it (never `playwright install`).
+ * Screenshots go to $CATALOG_ADMIN_SCREENSHOTS (default: the OS temp folder).
+ */
+import * as fs from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { aptInstall } from '../../../packages/stack/src/core';
+import {
+  createTestDatabase,
+  startApp,
+  startFakeAuth,
+  type FakeAuth,
+  type TestDatabase,
+} from './helpers';
+
+const CHROMIUM = '/usr/bin/chromium';
+const shots = process.env.CATALOG_ADMIN_SCREENSHOTS ?? os.tmpdir();
+
+let db: TestDatabase;
+let auth: FakeAuth;
+let server: Server;
+let base: string;
+let context: BrowserContext;
+let userDataDir: string;
+
+beforeAll(async () => {
+  if (!fs.existsSync(CHROMIUM)) {
+    await aptInstall('chromium', ['chromium'], path.join(os.tmpdir(), 'chromium-install.log'));
+  }
+  db = await createTestDatabase('catalog_admin_browser');
+  auth = await startFakeAuth({ 'editor@test': { password: 'editor-pass', roles: ['admin'] } });
+  const { app, catalog } = await startApp(db, auth);
+  await catalog.createGenre({ name: 'Science Fiction', description: null });
+  await catalog.createPerson({ fullName: 'Sigourney Weaver', birthDate: '1949-10-08' });
+  server = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'catalog-admin-chromium-'));
+  // A fresh profile per run (launchPersistentContext passes it as --user-data-dir).
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}, 600_000);
+
+afterAll(async () => {
+  await context?.close();
+  await new Promise((resolve) => server?.close(resolve));
+  await auth?.close();
+  await db?.drop();
+  if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
+});
+
+const shot = (page: Page, name: string) =>
+  page.screenshot({ path: path.join(shots, `catalog-admin-${name}.png`), fullPage: true });
+
+it('an editor logs in and edits a film with its genre and cast in the browser', async () => {
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+
+  await page.goto(`${base}/admin/films`);
+  await page.waitForURL(/\/admin\/login/);
+  await page.fill('#email', 'editor@test');
+  await page.fill('#password', 'wrong');
+  await page.click('button[type=submit]');
+  await page.getByRole('alert').getByText('wrong e-mail or password').waitFor();
+  await page.fill('#password', 'editor-pass');
+  await page.click('button[type=submit]');
+  await page.waitForURL(/\/admin\/films$/);
+  await page.getByRole('heading', { name: 'Films' }).waitFor();
+  const cookies = await context.cookies();
+  expect(cookies.find((c) => c.name === 'ca_access')).toMatchObject({
+    httpOnly: true,
+    sameSite: 'Strict',
+  });
+
+  // Create.
+  await page.getByRole('link', { name: 'New film' }).click();
+  await page.fill('#title', 'Alien');
+  await page.fill('#description', 'The crew of a space tug meets a deadly creature.');
+  await page.fill('#creationDate', '1979-05-25');
+  await page.fill('#rating', '8.5');
+  await page.selectOption('#type', 'movie');
+  await page.getByRole('button', { name: 'Create' }).click();
+  await page.getByRole('status').getByText('Created.').waitFor();
+  const filmId = /\/admin\/films\/([0-9a-f-]{36})/.exec(page.url())![1]!;
+
+  // Attach a genre and a person with a role.
+  await page.selectOption('select[name=genreId]', { label: 'Science Fiction' });
+  await page.getByRole('button', { name: 'Attach genre' }).click();
+  await page.getByRole('status').getByText('Genre attached.').waitFor();
+  await page.fill('input[name=person]', 'Sigourney Weaver');
+  await page.selectOption('select[name=role]', 'actor');
+  await page.getByRole('button', { name: 'Attach person' }).click();
+  await page.getByRole('status').getByText('Person attached.').waitFor();
+  expect(await page.locator('#genres li').allInnerTexts()).toEqual([
+    expect.stringContaining('Science Fiction'),
+  ]);
+  expect(await page.locator('#persons tbody tr').first().innerText()).toMatch(
+    /actor\s+Sigourney Weaver/,
+  );
+
+  // Edit.
+  await page.fill('#title', 'Alien (Director’s Cut)');
+  await page.fill('#rating', '8.6');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('status').getByText('Saved.').waitFor();
+  await page.getByRole('heading', { name: 'Alien (Director’s Cut)' }).waitFor();
+  await shot(page, 'film');
+  const { rows } = await db.pool.query(
+    `SELECT f.title, f.rating, g.name AS genre, p.full_name, pfw.role
+       FROM content.film_work f
+       JOIN content.genre_film_work gfw ON gfw.film_work_id = f.id JOIN content.genre g ON g.id = gfw.genre_id
+       JOIN content.person_film_work pfw ON pfw.film_work_id = f.id JOIN content.person p ON p.id = pfw.person_id
+      WHERE f.id = $1`,
+    [filmId],
+  );
+  expect(rows).toEqual([
+    {
+      title: 'Alien (Director’s Cut)',
+      rating: 8.6,
+      genre: 'Science Fiction',
+      full_name: 'Sigourney Weaver',
+      role: 'actor',
+    },
+  ]);
+
+  // Search.
+  await page.getByRole('navigation').getByRole('link', { name: 'Films' }).click();
+  await page.getByRole('searchbox', { name: 'Search' }).fill('director');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.getByRole('link', { name: 'Alien (Director’s Cut)' }).waitFor();
+  await shot(page, 'films');
+  await page.getByRole('link', { name: 'Alien (Director’s Cut)' }).click();
+
+  // Delete.
+  await page.getByRole('button', { name: 'Delete this film' }).click();
+  await page.getByRole('status').getByText('Deleted.').waitFor();
+  expect(await page.getByText('No films found.').count()).toBe(1);
+  const gone = await db.pool.query(`SELECT 1 FROM content.film_work WHERE id = $1`, [filmId]);
+  expect(gone.rowCount).toBe(0);
+
+  // Log out: the panel is closed again.
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.waitForURL(/\/admin\/login/);
+  await page.goto(`${base}/admin/films`);
+  await page.waitForURL(/\/admin\/login/);
+});
