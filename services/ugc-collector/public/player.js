@@ -80,6 +80,7 @@
   let outbox = loadOutbox();
   const save = () => localStorage.setItem(OUTBOX_KEY, JSON.stringify(outbox));
   const sent = []; // event ids acknowledged with 202 (for tests and debugging)
+  const tracked = []; // every event this page made (for tests and debugging)
 
   function track_(type, fields) {
     const event = Object.assign(
@@ -87,6 +88,7 @@
       fields,
     );
     outbox.push(event);
+    tracked.push(event);
     save();
     if (outbox.length >= FLUSH_AT) void flush();
     return event;
@@ -274,6 +276,7 @@
     flush,
     outbox: () => outbox.slice(),
     sent: () => sent.slice(),
+    tracked: () => tracked.slice(),
     quality: () => current,
     anonymousId,
   };

@@ -1,0 +1,230 @@
+/**
+ * The UGC pipeline end to end in a real browser: Debian's headless chromium opens the player
+ * served by ugc-collector, plays, pauses, switches quality and reaches the end; the events go
+ * through the collector to Kafka, ugc-etl loads them into ClickHouse, and its read API shows
+ * exactly those rows for the signed-in viewer.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import request from 'supertest';
+import { createTokenVerifier } from '@cinema/auth';
+import { createLogger } from '@cinema/logging';
+import { EventProducer } from '../../services/ugc-collector/src/adapters/events.producer';
+import { buildApp as buildCollector } from '../../services/ugc-collector/src/app';
+import { topicNames } from '../../services/ugc-collector/src/domain/events';
+import { EventIntake } from '../../services/ugc-collector/src/domain/intake';
+import { startTestIssuer, type TestIssuer } from '../../services/ugc-collector/test/jwks';
+import { buildApp as buildEtl } from '../../services/ugc-etl/src/app';
+import { createPipeline, type Pipeline } from '../../services/ugc-etl/src/pipeline';
+import { launchChromium } from './chromium';
+
+jest.setTimeout(180_000);
+
+const brokers = (process.env.KAFKA_BROKERS ?? '').split(',');
+const suffix = randomUUID().slice(0, 8);
+const prefix = `e2e-${suffix}.`;
+const database = `ugc_e2e_${suffix}`;
+const logger = createLogger({ service: 'ugc-e2e', level: 'silent' });
+
+interface Tracked {
+  type: string;
+  event_id: string;
+  film_id: string;
+  client_time: string;
+  position_sec?: number;
+  duration_sec?: number;
+  from_quality?: string;
+  to_quality?: string;
+}
+
+describe('player -> collector -> Kafka -> ETL -> ClickHouse', () => {
+  let issuer: TestIssuer;
+  let producer: EventProducer;
+  let server: Server;
+  let pipeline: Pipeline;
+  let browser: Awaited<ReturnType<typeof launchChromium>>;
+
+  beforeAll(async () => {
+    issuer = await startTestIssuer();
+    const verify = createTokenVerifier({
+      jwksUrl: issuer.jwksUrl,
+      issuer: issuer.issuer,
+      audience: issuer.audience,
+    });
+    const topics = topicNames(prefix);
+    producer = new EventProducer({
+      brokers,
+      clientId: 'ugc-e2e',
+      logger,
+      topics: Object.values(topics),
+      partitions: 1,
+      replicationFactor: 1,
+      ackTimeoutMs: 5_000,
+      maxPending: 10_000,
+    });
+    await producer.start();
+    const collector = buildCollector({
+      config: { CORS_ORIGINS: [], BODY_LIMIT: '1mb', BATCH_MAX_EVENTS: 500 },
+      logger,
+      intake: new EventIntake({ sink: producer, topics, verify }),
+      readiness: {},
+    });
+    server = await new Promise<Server>((resolve) => {
+      const s = collector.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    pipeline = await createPipeline(
+      {
+        KAFKA_BROKERS: brokers,
+        KAFKA_CLIENT_ID: 'ugc-e2e-etl',
+        KAFKA_GROUP_ID: `ugc-e2e-${suffix}`,
+        KAFKA_TOPIC_PREFIX: prefix,
+        KAFKA_TOPIC_PARTITIONS: 1,
+        KAFKA_TOPIC_REPLICATION: 1,
+        CLICKHOUSE_URL: process.env.CLICKHOUSE_URL,
+        CHDB_PATH: path.join(os.tmpdir(), `cinema-ugc-chdb-${process.pid}`),
+        CLICKHOUSE_DATABASE: database,
+        BATCH_MAX_ROWS: 1000,
+        BATCH_MAX_WAIT_MS: 100,
+      },
+      logger,
+    );
+    await pipeline.start();
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise((r) => server?.close(r));
+    await producer?.close();
+    await pipeline?.ch.command({ query: `DROP DATABASE IF EXISTS ${database}` });
+    await pipeline?.stop();
+    await issuer?.close();
+  });
+
+  it('plays, pauses, switches quality, ends; the read API shows exactly those events', async () => {
+    const userId = randomUUID();
+    const film = randomUUID();
+    const token = await issuer.token(userId);
+    const { port } = server.address() as AddressInfo;
+    const page = await browser.context.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(e.message));
+    await page.addInitScript((t) => localStorage.setItem('cinema.access_token', t), token);
+    await page.goto(`http://127.0.0.1:${port}/player/?film=${film}`);
+    await page.waitForFunction(() => {
+      const v = document.querySelector('video')!;
+      return v.readyState >= 1 && v.duration > 9;
+    });
+    expect(await page.textContent('#time')).toMatch(/0:00 \/ 0:10/);
+
+    // Play for a moment, pause.
+    await page.click('#play');
+    await page.waitForFunction(() => document.querySelector('video')!.currentTime > 1);
+    await page.click('#play');
+    await page.waitForFunction(() => document.querySelector('video')!.paused);
+    // The seek bar shows the buffered range ahead of the played one.
+    const widths = await page.evaluate(() => ({
+      played: parseFloat((document.getElementById('played') as HTMLElement).style.width),
+      buffered: parseFloat((document.getElementById('buffered') as HTMLElement).style.width),
+    }));
+    expect(widths.played).toBeGreaterThan(0);
+    expect(widths.buffered).toBeGreaterThanOrEqual(widths.played);
+
+    // Switch to 720p: same position, the other rendition.
+    await page.selectOption('#quality', '720p');
+    await page.waitForFunction(() =>
+      document.querySelector('video')!.currentSrc.endsWith('clip-720p.webm'),
+    );
+    // Seek near the end through the seek bar, play to the end.
+    const box = (await page.locator('#track').boundingBox())!;
+    await page.mouse.click(box.x + box.width * 0.85, box.y + box.height / 2);
+    await page.click('#play');
+    await page.waitForFunction(() => document.querySelector('video')!.ended, undefined, {
+      timeout: 20_000,
+    });
+    // Everything flushed and acknowledged (202) by the collector.
+    await page.waitForFunction(
+      () => {
+        const p = (window as unknown as { ugcPlayer: { outbox(): unknown[]; sent(): unknown[] } })
+          .ugcPlayer;
+        void (p as unknown as { flush(): Promise<void> }).flush();
+        return p.outbox().length === 0 && p.sent().length === 3;
+      },
+      undefined,
+      { timeout: 15_000, polling: 250 },
+    );
+    const tracked = (await page.evaluate(() =>
+      (window as unknown as { ugcPlayer: { tracked(): unknown[] } }).ugcPlayer.tracked(),
+    )) as Tracked[];
+    expect(tracked.map((e) => e.type)).toEqual(['pause', 'quality_change', 'full_view']);
+    expect(problems).toEqual([]);
+    await page.close();
+
+    const [pause, quality, full] = tracked as [Tracked, Tracked, Tracked];
+    expect(quality).toMatchObject({ from_quality: '360p', to_quality: '720p' });
+    expect(Math.abs(quality.position_sec! - pause.position_sec!)).toBeLessThan(0.1);
+
+    const etl = buildEtl({
+      config: { CORS_ORIGINS: [], BODY_LIMIT: '100kb' },
+      logger,
+      analytics: pipeline.analytics,
+      verifier: createTokenVerifier({
+        jwksUrl: issuer.jwksUrl,
+        issuer: issuer.issuer,
+        audience: issuer.audience,
+      }),
+      readiness: {},
+    });
+    const analyst = await issuer.token(randomUUID(), ['admin']);
+    const api = (p: string) =>
+      request(etl)
+        .get(`/api/v1/analytics/films/${film}/${p}`)
+        .set('Authorization', `Bearer ${analyst}`)
+        .expect(200);
+
+    let events = (await api(`events?user_id=${userId}`)).body;
+    for (let i = 0; i < 100 && events.full_views.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      events = (await api(`events?user_id=${userId}`)).body;
+    }
+    const stored = (e: Tracked) => ({
+      event_id: e.event_id,
+      user_id: userId,
+      event_time: e.client_time,
+    });
+    expect(events).toEqual({
+      film_id: film,
+      pauses: [
+        { ...stored(pause), position_sec: pause.position_sec, received_time: expect.any(String) },
+      ],
+      quality_changes: [
+        {
+          ...stored(quality),
+          from_quality: '360p',
+          to_quality: '720p',
+          position_sec: quality.position_sec,
+          received_time: expect.any(String),
+        },
+      ],
+      full_views: [
+        { ...stored(full), duration_sec: full.duration_sec, received_time: expect.any(String) },
+      ],
+    });
+    expect(full.duration_sec).toBeGreaterThan(9);
+
+    expect((await api('pause-heatmap')).body).toEqual({
+      film_id: film,
+      minutes: [{ minute: 0, pauses: 1 }],
+      total: 1,
+    });
+    expect((await api('quality-switches')).body).toMatchObject({ up: 1, down: 0 });
+    expect((await api('full-view-rate')).body).toMatchObject({
+      viewers: 1,
+      full_viewers: 1,
+      rate: 1,
+    });
+  });
+});
