@@ -112,7 +112,9 @@ async function main(argv: string[]): Promise<number> {
         encryptionSecret: config.JWT_KEY_ENCRYPTION_SECRET,
       });
       const kid = await keys.rotate();
-      process.stdout.write(`new signing key ${kid}; previous keys stay published until they expire\n`);
+      process.stdout.write(
+        `new signing key ${kid}; previous keys stay published until they expire\n`,
+      );
       return 0;
     }
     if (command === 'createsuperuser') {
@@ -127,7 +129,9 @@ async function main(argv: string[]): Promise<number> {
           return 64;
         }
       }
-      const lines = process.stdin.isTTY ? { next: async () => undefined, close: () => undefined } : lineReader();
+      const lines = process.stdin.isTTY
+        ? { next: async () => undefined, close: () => undefined }
+        : lineReader();
       try {
         if (!email) email = (await ask(lines, 'E-mail: ')).trim();
         let password: string;

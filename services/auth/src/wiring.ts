@@ -52,7 +52,9 @@ export async function createComponents(
     });
     await keys.init();
     if (!config.JWT_KEY_ENCRYPTION_SECRET) {
-      logger.warn('JWT_KEY_ENCRYPTION_SECRET is not set: private signing keys are stored unencrypted');
+      logger.warn(
+        'JWT_KEY_ENCRYPTION_SECRET is not set: private signing keys are stored unencrypted',
+      );
     }
 
     const redis = new Redis(config.REDIS_URL, {

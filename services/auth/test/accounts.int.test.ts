@@ -140,9 +140,9 @@ describe('accounts', () => {
       'web',
     ]);
     const phoneSid = list.body.find((x: { deviceType: string }) => x.deviceType === 'mobile').id;
-    expect((await request(s.app).delete(`/api/v1/auth/sessions/${phoneSid}`).set(auth)).status).toBe(
-      204,
-    );
+    expect(
+      (await request(s.app).delete(`/api/v1/auth/sessions/${phoneSid}`).set(auth)).status,
+    ).toBe(204);
     expect(
       (
         await request(s.app)
@@ -150,9 +150,9 @@ describe('accounts', () => {
           .set('Authorization', `Bearer ${phone.body.accessToken}`)
       ).status,
     ).toBe(401);
-    expect((await request(s.app).delete(`/api/v1/auth/sessions/${phoneSid}`).set(auth)).status).toBe(
-      404,
-    );
+    expect(
+      (await request(s.app).delete(`/api/v1/auth/sessions/${phoneSid}`).set(auth)).status,
+    ).toBe(404);
     expect((await request(s.app).delete('/api/v1/auth/sessions/not-a-uuid').set(auth)).status).toBe(
       422,
     );
@@ -161,12 +161,17 @@ describe('accounts', () => {
     expect((await request(s.app).post('/api/v1/auth/logout').set(tvAuth)).status).toBe(204);
     expect((await request(s.app).get('/api/v1/auth/me').set(tvAuth)).status).toBe(401);
     expect(
-      (await request(s.app).post('/api/v1/auth/refresh').send({ refreshToken: tv.body.refreshToken }))
-        .status,
+      (
+        await request(s.app)
+          .post('/api/v1/auth/refresh')
+          .send({ refreshToken: tv.body.refreshToken })
+      ).status,
     ).toBe(401);
     expect((await request(s.app).get('/api/v1/auth/me').set(auth)).status).toBe(200);
 
-    const again = await request(s.app).post('/api/v1/auth/login').send({ email: u.email, password });
+    const again = await request(s.app)
+      .post('/api/v1/auth/login')
+      .send({ email: u.email, password });
     expect((await request(s.app).post('/api/v1/auth/logout-all').set(auth)).status).toBe(204);
     expect((await request(s.app).get('/api/v1/auth/me').set(auth)).status).toBe(401);
     expect(
@@ -282,8 +287,11 @@ describe('accounts', () => {
     expect(ev.rows).toHaveLength(1);
     const token = ev.rows[0].payload.reset_token as string;
     expect(token.length).toBeGreaterThan(30);
-    const stored = await s.c.pool.query(`SELECT count(*)::int AS n FROM password_reset_tokens
-      WHERE token_hash = sha256(convert_to($1, 'UTF8'))`, [token]);
+    const stored = await s.c.pool.query(
+      `SELECT count(*)::int AS n FROM password_reset_tokens
+      WHERE token_hash = sha256(convert_to($1, 'UTF8'))`,
+      [token],
+    );
     expect(stored.rows[0].n).toBe(1); // stored hashed, not as given
 
     const bad = await request(s.app)
@@ -314,7 +322,9 @@ describe('accounts', () => {
     ).toBe(200);
 
     // Expired tokens are refused too.
-    await s.c.pool.query(`UPDATE password_reset_tokens SET used_at = NULL, expires_at = now() - interval '1 second'`);
+    await s.c.pool.query(
+      `UPDATE password_reset_tokens SET used_at = NULL, expires_at = now() - interval '1 second'`,
+    );
     const expired = await request(s.app)
       .post('/api/v1/auth/password-reset/confirm')
       .send({ token, newPassword: 'yet another secret' });

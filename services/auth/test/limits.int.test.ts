@@ -18,7 +18,10 @@ afterAll(async () => {
 });
 
 const login = (email: string, pw: string, ip = '10.0.0.1') =>
-  request(s.app).post('/api/v1/auth/login').set('X-Forwarded-For', ip).send({ email, password: pw });
+  request(s.app)
+    .post('/api/v1/auth/login')
+    .set('X-Forwarded-For', ip)
+    .send({ email, password: pw });
 
 describe('rate limits and lockout', () => {
   it('locks an account after repeated failures (429 + Retry-After), even for the right password', async () => {
@@ -72,8 +75,7 @@ describe('rate limits and lockout', () => {
     const third = await reg();
     expect(third.status).toBe(429);
     expect(third.headers['retry-after']).toBeDefined();
-    const reset = () =>
-      request(s.app).post('/api/v1/auth/password-reset/request').send({ email });
+    const reset = () => request(s.app).post('/api/v1/auth/password-reset/request').send({ email });
     expect((await reset()).status).toBe(202);
     expect((await reset()).status).toBe(202);
     expect((await reset()).status).toBe(429);

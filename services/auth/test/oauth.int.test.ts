@@ -90,7 +90,8 @@ class Browser {
       headers: { cookie: this.cookies(u) },
     });
     this.keep(u, res.headers.getSetCookie());
-    if (res.status >= 300 && res.status < 400) return new URL(res.headers.get('location')!, u).toString();
+    if (res.status >= 300 && res.status < 400)
+      return new URL(res.headers.get('location')!, u).toString();
     const text = await res.text();
     const action = /<form[^>]*action="([^"]+)"/.exec(text);
     if (!action) throw new Error(`provider answered ${res.status}: ${text.slice(0, 300)}`);
@@ -176,14 +177,13 @@ describe('OAuth login with an OpenID provider standing in for Google', () => {
       .get('/api/v1/auth/me')
       .set('Authorization', `Bearer ${res.body.accessToken}`);
     expect(me.body.id).toBe(reg.body.id);
-    const linked = await s.c.pool.query(
-      `SELECT provider FROM social_accounts WHERE user_id = $1`,
-      [reg.body.id],
-    );
+    const linked = await s.c.pool.query(`SELECT provider FROM social_accounts WHERE user_id = $1`, [
+      reg.body.id,
+    ]);
     expect(linked.rows).toEqual([{ provider: 'google' }]);
-    expect(
-      (await request(s.app).post('/api/v1/auth/login').send({ email, password })).status,
-    ).toBe(200);
+    expect((await request(s.app).post('/api/v1/auth/login').send({ email, password })).status).toBe(
+      200,
+    );
   });
 
   it('refuses an unverified e-mail, a forged or replayed state, and a provider refusal', async () => {

@@ -45,8 +45,12 @@ let s: TestService;
 let proxy: Proxy;
 let conn: amqp.ChannelModel;
 let channel: amqp.Channel;
-const received: Array<{ key: string; id: string; body: Record<string, unknown>; persistent: boolean }> =
-  [];
+const received: Array<{
+  key: string;
+  id: string;
+  body: Record<string, unknown>;
+  persistent: boolean;
+}> = [];
 const password = 'correct horse battery';
 const waitFor = async (what: () => boolean | Promise<boolean>, ms = 20_000) => {
   const end = Date.now() + ms;
@@ -136,7 +140,9 @@ describe('events through the outbox', () => {
 
     await proxy.up();
     await waitFor(async () => (await s.c.publisher.backlog()) === 0, 40_000);
-    await waitFor(() => received.filter((m) => emails.includes(m.body.email as string)).length >= 5);
+    await waitFor(
+      () => received.filter((m) => emails.includes(m.body.email as string)).length >= 5,
+    );
     await new Promise((r) => setTimeout(r, 1000));
     const got = received.filter((m) => emails.includes(m.body.email as string));
     expect(got.map((m) => m.body.email).sort()).toEqual([...emails].sort());

@@ -73,7 +73,10 @@ describe('roles', () => {
       .patch(`/api/v1/auth/roles/${created.body.id}`)
       .set(adminAuth)
       .send({ name: 'content_editor' });
-    expect(renamed.body).toMatchObject({ name: 'content_editor', description: 'Edits the catalog' });
+    expect(renamed.body).toMatchObject({
+      name: 'content_editor',
+      description: 'Edits the catalog',
+    });
     const sys = list.body.find((r: { name: string }) => r.name === 'admin');
     expect(
       (
@@ -83,9 +86,9 @@ describe('roles', () => {
           .send({ name: 'boss' })
       ).status,
     ).toBe(409);
-    expect((await request(s.app).delete(`/api/v1/auth/roles/${sys.id}`).set(adminAuth)).status).toBe(
-      409,
-    );
+    expect(
+      (await request(s.app).delete(`/api/v1/auth/roles/${sys.id}`).set(adminAuth)).status,
+    ).toBe(409);
     expect(
       (
         await request(s.app)
@@ -126,11 +129,8 @@ describe('roles', () => {
 
     // A super_user can; public_user stays; bad ids are 4xx.
     expect(
-      (
-        await request(s.app)
-          .delete(`/api/v1/auth/users/${admin.id}/roles/admin`)
-          .set(superAuth)
-      ).body.roles,
+      (await request(s.app).delete(`/api/v1/auth/users/${admin.id}/roles/admin`).set(superAuth))
+        .body.roles,
     ).toEqual(['public_user']);
     expect(
       (
@@ -139,9 +139,9 @@ describe('roles', () => {
           .set(superAuth)
       ).status,
     ).toBe(409);
-    expect(
-      (await request(s.app).get('/api/v1/auth/users/nope/roles').set(superAuth)).status,
-    ).toBe(422);
+    expect((await request(s.app).get('/api/v1/auth/users/nope/roles').set(superAuth)).status).toBe(
+      422,
+    );
     expect(
       (
         await request(s.app)

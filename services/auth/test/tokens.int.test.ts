@@ -60,7 +60,8 @@ describe('refresh tokens', () => {
     const t0 = await login();
     const [a, b] = await Promise.all([refresh(t0.refreshToken), refresh(t0.refreshToken)]);
     expect([a.status, b.status]).toEqual([200, 200]);
-    const sid = (t: string) => JSON.parse(Buffer.from(t.split('.')[1]!, 'base64url').toString()).sid;
+    const sid = (t: string) =>
+      JSON.parse(Buffer.from(t.split('.')[1]!, 'base64url').toString()).sid;
     expect(sid(a.body.accessToken)).toBe(sid(b.body.accessToken));
     expect((await refresh(a.body.refreshToken)).status).toBe(200);
     expect((await refresh(b.body.refreshToken)).status).toBe(200);
@@ -86,8 +87,11 @@ describe('refresh tokens', () => {
   it('refuse unknown and expired tokens', async () => {
     expect((await refresh('A'.repeat(43))).status).toBe(401);
     const t = await login();
-    await s.c.pool.query(`UPDATE refresh_tokens SET expires_at = now() - interval '1 second'
-      WHERE token_hash = sha256(convert_to($1, 'UTF8'))`, [t.refreshToken]);
+    await s.c.pool.query(
+      `UPDATE refresh_tokens SET expires_at = now() - interval '1 second'
+      WHERE token_hash = sha256(convert_to($1, 'UTF8'))`,
+      [t.refreshToken],
+    );
     expect((await refresh(t.refreshToken)).status).toBe(401);
   });
 });
@@ -95,7 +99,7 @@ describe('refresh tokens', () => {
 describe('access tokens', () => {
   let verifier: TokenVerifier;
   let valid: string;
-  let privateKey: CryptoKey | Awaited<ReturnType<typeof importPKCS8>>;
+  let privateKey: Awaited<ReturnType<typeof importPKCS8>>;
   let kid: string;
 
   beforeAll(async () => {
@@ -117,7 +121,12 @@ describe('access tokens', () => {
     claims: Record<string, unknown>,
     opts: { exp?: number | string; aud?: string; iss?: string } = {},
   ) =>
-    new SignJWT({ roles: ['super_user'], sid: '00000000-0000-4000-8000-000000000000', typ: 'access', ...claims })
+    new SignJWT({
+      roles: ['super_user'],
+      sid: '00000000-0000-4000-8000-000000000000',
+      typ: 'access',
+      ...claims,
+    })
       .setProtectedHeader({ alg: 'RS256', kid })
       .setSubject('00000000-0000-4000-8000-000000000001')
       .setIssuer(opts.iss ?? 'cinema-auth')
@@ -143,7 +152,10 @@ describe('access tokens', () => {
 
     const none = `${b64({ alg: 'none', typ: 'JWT' })}.${p}.`;
     const jwk = (await request(s.app).get('/.well-known/jwks.json')).body.keys[0];
-    const pem = createPublicKey({ key: jwk, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
+    const pem = createPublicKey({ key: jwk, format: 'jwk' }).export({
+      type: 'spki',
+      format: 'pem',
+    });
     const hsHeader = b64({ alg: 'HS256', typ: 'JWT', kid });
     const hsBody = b64({ ...payload, roles: ['super_user'] });
     const hs = `${hsHeader}.${hsBody}.${createHmac('sha256', pem).update(`${hsHeader}.${hsBody}`).digest('base64url')}`;
@@ -170,7 +182,9 @@ describe('access tokens', () => {
       const res = await me(token);
       expect([name, res.status]).toEqual([name, 401]);
       expect(res.headers['content-type']).toMatch(/problem\+json/);
-      const admin = await request(s.app).get('/api/v1/auth/roles').set('Authorization', `Bearer ${token}`);
+      const admin = await request(s.app)
+        .get('/api/v1/auth/roles')
+        .set('Authorization', `Bearer ${token}`);
       expect([name, admin.status]).toEqual([name, 401]);
     }
     // The genuine token still passes.

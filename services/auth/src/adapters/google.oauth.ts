@@ -141,7 +141,11 @@ export function createGoogleOAuth(o: GoogleOAuthOptions): OAuthLogin {
           if (context.nonce && payload.nonce !== context.nonce) {
             throw new UnauthorizedError('the ID token nonce does not match');
           }
-          const info = { ...(idProfile as { _json?: Record<string, unknown> })._json, ...(uiProfile as { _json?: Record<string, unknown> })._json, ...payload };
+          const info = {
+            ...(idProfile as { _json?: Record<string, unknown> })._json,
+            ...(uiProfile as { _json?: Record<string, unknown> })._json,
+            ...payload,
+          };
           const verified = info.email_verified === true || info.email_verified === 'true';
           const identity: OAuthIdentity = {
             provider: 'google',

@@ -1,9 +1,5 @@
 import type { DeviceType } from '../domain/device';
-import type {
-  LoginHistoryEntry,
-  LoginHistoryRepository as Port,
-  Page,
-} from '../domain/model';
+import type { LoginHistoryEntry, LoginHistoryRepository as Port, Page } from '../domain/model';
 import type { Queryable } from './db';
 
 /**

@@ -148,9 +148,7 @@ export class OutboxPublisher {
   async drainOnce(): Promise<boolean> {
     const batchSize = this.o.batchSize ?? 100;
     // Nothing to do: no connection needed (keeps the service quiet while RabbitMQ is down).
-    const peek = await this.o.pool.query(
-      `SELECT 1 FROM outbox WHERE published_at IS NULL LIMIT 1`,
-    );
+    const peek = await this.o.pool.query(`SELECT 1 FROM outbox WHERE published_at IS NULL LIMIT 1`);
     if (!peek.rowCount) return false;
     const channel = await this.ensureChannel();
     const client = await this.o.pool.connect();

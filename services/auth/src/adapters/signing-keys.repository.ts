@@ -5,13 +5,7 @@
  * Private keys are encrypted with AES-256-GCM when a key-encryption secret is configured, and
  * never logged.
  */
-import {
-  createCipheriv,
-  createDecipheriv,
-  createHash,
-  randomBytes,
-  randomUUID,
-} from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes, randomUUID } from 'node:crypto';
 import {
   exportJWK,
   exportPKCS8,
@@ -165,9 +159,9 @@ export class KeyStore implements AccessTokenSigner {
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.kek(), iv);
     const data = Buffer.concat([cipher.update(text, 'utf8'), cipher.final()]);
-    return ['v1', iv, cipher.getAuthTag(), data].map((p) =>
-      typeof p === 'string' ? p : p.toString('base64'),
-    ).join('.');
+    return ['v1', iv, cipher.getAuthTag(), data]
+      .map((p) => (typeof p === 'string' ? p : p.toString('base64')))
+      .join('.');
   }
 
   private decrypt(stored: string): string {

@@ -443,7 +443,8 @@ export class AuthService {
     if (role.name === DEFAULT_ROLE) {
       throw new ConflictError(`${DEFAULT_ROLE} is every user's role and cannot be revoked`);
     }
-    if (!targetRoles.includes(role.name)) throw new NotFoundError('the user does not have this role');
+    if (!targetRoles.includes(role.name))
+      throw new NotFoundError('the user does not have this role');
     if (role.name === 'super_user' && actor.id === target) {
       throw new ConflictError('a super_user cannot demote themself');
     }
@@ -491,7 +492,11 @@ export function checkPassword(password: string, field: string, email?: string): 
   if (password.length < 8) problems.push('must be at least 8 characters');
   if (password.length > 128) problems.push('must be at most 128 characters');
   if (new Set(password).size < 4) problems.push('must use at least 4 different characters');
-  if (email && password.toLowerCase().includes(email.split('@')[0]!) && email.split('@')[0]!.length > 3)
+  if (
+    email &&
+    password.toLowerCase().includes(email.split('@')[0]!) &&
+    email.split('@')[0]!.length > 3
+  )
     problems.push('must not contain the e-mail name');
   if (problems.length) {
     throw new ValidationError('the password is too weak', {

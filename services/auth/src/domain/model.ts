@@ -69,7 +69,8 @@ export interface ClientInfo {
 }
 
 /** Routing keys of `auth.events` (docs/contracts.md). */
-export type EventKey = 'user.registered' | 'user.password_reset_requested' | 'user.login_new_device';
+export type EventKey =
+  'user.registered' | 'user.password_reset_requested' | 'user.login_new_device';
 
 export interface UsersRepository {
   create(u: {

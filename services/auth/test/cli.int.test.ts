@@ -1,0 +1,119 @@
+/** The CLI as an operator runs it: compiled, in a child process, against the real database. */
+import { execFileSync, spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { createPool } from '@cinema/pg';
+import { dropSchema, suffix } from './helpers';
+
+const root = path.resolve(__dirname, '..');
+const cli = path.join(root, 'dist', 'cli.js');
+const schema = `auth_cli_${suffix()}`;
+const env = {
+  ...process.env,
+  AUTH_DB_SCHEMA: schema,
+  ARGON2_MEMORY_KIB: '4096',
+  ARGON2_TIME_COST: '1',
+};
+
+beforeAll(() => {
+  // Builds the service (tsoa routes + tsc) so dist/cli.js is current.
+  const repo = path.resolve(root, '..', '..');
+  execFileSync(process.execPath, [path.join(repo, 'scripts', 'tsoa.mjs'), root], { cwd: repo });
+  execFileSync(path.join(repo, 'node_modules', '.bin', 'tsc'), ['-b', root], { cwd: repo });
+});
+afterAll(() => dropSchema(schema));
+
+function run(args: string[], input?: string) {
+  return new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+    const child = spawn(process.execPath, [cli, ...args], { env, stdio: 'pipe' });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('exit', (code) => resolve({ code, out, err }));
+    if (input !== undefined) child.stdin.end(input);
+  });
+}
+
+async function rolesOf(email: string) {
+  const pool = createPool(process.env.DATABASE_URL!, { max: 1 });
+  try {
+    const r = await pool.query(
+      `SELECT array_agg(r.name ORDER BY r.name) AS roles, u.password_hash FROM "${schema}".users u
+       JOIN "${schema}".user_roles ur ON ur.user_id = u.id JOIN "${schema}".roles r ON r.id = ur.role_id
+       WHERE u.email = $1 GROUP BY u.password_hash`,
+      [email],
+    );
+    return r.rows[0] as { roles: string[]; password_hash: string } | undefined;
+  } finally {
+    await pool.end();
+  }
+}
+
+describe('cli', () => {
+  it('migrates idempotently', async () => {
+    const first = await run(['migrate']);
+    expect(first.code).toBe(0);
+    expect(first.out).toMatch(/1 applied \(001_auth_schema.sql\)/);
+    const second = await run(['migrate']);
+    expect(second.code).toBe(0);
+    expect(second.out).toMatch(/0 applied, 1 already applied/);
+  });
+
+  it('createsuperuser non-interactively with --password-stdin', async () => {
+    const email = `su-${suffix()}@example.com`;
+    const r = await run(
+      ['createsuperuser', '--email', email, '--password-stdin'],
+      'a strong secret\n',
+    );
+    expect(r.err).not.toContain('a strong secret');
+    expect(r.out).not.toContain('a strong secret');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/created super_user/);
+    const row = await rolesOf(email);
+    expect(row!.roles).toEqual(['admin', 'public_user', 'super_user']);
+    expect(row!.password_hash).toMatch(/^\$argon2id\$/);
+    // Run again: the account is updated, not duplicated.
+    const again = await run(
+      ['createsuperuser', '--email', email, '--password-stdin'],
+      'another secret!\n',
+    );
+    expect(again.code).toBe(0);
+    expect(again.out).toMatch(/updated super_user/);
+  });
+
+  it('createsuperuser interactively, asking for what is missing', async () => {
+    const email = `int-${suffix()}@example.com`;
+    const r = await run(['createsuperuser'], `${email}\nmy secret pass\nmy secret pass\n`);
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/E-mail: /);
+    expect(r.err).toMatch(/Password \(again\): /);
+    expect(r.err).not.toContain('my secret pass');
+    expect((await rolesOf(email))!.roles).toContain('super_user');
+
+    const mismatch = await run(
+      ['createsuperuser', '--email', `mm-${suffix()}@example.com`],
+      'one secret pass\nother secret pass\n',
+    );
+    expect(mismatch.code).toBe(65);
+    expect(mismatch.err).toMatch(/do not match/);
+    const weak = await run(
+      ['createsuperuser', '--email', `weak-${suffix()}@example.com`, '--password-stdin'],
+      'short\n',
+    );
+    expect(weak.code).toBe(65);
+    expect(weak.err).toMatch(/too weak/);
+    const bad = await run(['createsuperuser', '--bogus']);
+    expect(bad.code).toBe(64);
+  });
+
+  it('refuses a bad configuration listing the variable (exit 78)', async () => {
+    const child = spawn(process.execPath, [cli, 'migrate'], {
+      env: { ...env, DATABASE_URL: 'not a url' },
+    });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const code = await new Promise((r) => child.on('exit', r));
+    expect(code).toBe(78);
+    expect(err).toMatch(/DATABASE_URL/);
+  });
+});
