@@ -23,6 +23,13 @@ import { launchChromium } from './chromium';
 
 jest.setTimeout(180_000);
 
+/* Browser globals used inside page functions (this project's TypeScript has no DOM typings). */
+/* eslint-disable @typescript-eslint/no-explicit-any */
+declare const document: any;
+declare const localStorage: any;
+declare const ugcPlayer: any;
+/* eslint-enable @typescript-eslint/no-explicit-any */
+
 const brokers = (process.env.KAFKA_BROKERS ?? '').split(',');
 const suffix = randomUUID().slice(0, 8);
 const prefix = `e2e-${suffix}.`;
@@ -115,50 +122,46 @@ describe('player -> collector -> Kafka -> ETL -> ClickHouse', () => {
     await page.addInitScript((t) => localStorage.setItem('cinema.access_token', t), token);
     await page.goto(`http://127.0.0.1:${port}/player/?film=${film}`);
     await page.waitForFunction(() => {
-      const v = document.querySelector('video')!;
+      const v = document.querySelector('video');
       return v.readyState >= 1 && v.duration > 9;
     });
     expect(await page.textContent('#time')).toMatch(/0:00 \/ 0:10/);
 
     // Play for a moment, pause.
     await page.click('#play');
-    await page.waitForFunction(() => document.querySelector('video')!.currentTime > 1);
+    await page.waitForFunction(() => document.querySelector('video').currentTime > 1);
     await page.click('#play');
-    await page.waitForFunction(() => document.querySelector('video')!.paused);
+    await page.waitForFunction(() => document.querySelector('video').paused);
     // The seek bar shows the buffered range ahead of the played one.
-    const widths = await page.evaluate(() => ({
-      played: parseFloat((document.getElementById('played') as HTMLElement).style.width),
-      buffered: parseFloat((document.getElementById('buffered') as HTMLElement).style.width),
-    }));
+    const widths = (await page.evaluate(() => ({
+      played: parseFloat(document.getElementById('played').style.width),
+      buffered: parseFloat(document.getElementById('buffered').style.width),
+    }))) as { played: number; buffered: number };
     expect(widths.played).toBeGreaterThan(0);
     expect(widths.buffered).toBeGreaterThanOrEqual(widths.played);
 
     // Switch to 720p: same position, the other rendition.
     await page.selectOption('#quality', '720p');
     await page.waitForFunction(() =>
-      document.querySelector('video')!.currentSrc.endsWith('clip-720p.webm'),
+      document.querySelector('video').currentSrc.endsWith('clip-720p.webm'),
     );
     // Seek near the end through the seek bar, play to the end.
     const box = (await page.locator('#track').boundingBox())!;
     await page.mouse.click(box.x + box.width * 0.85, box.y + box.height / 2);
     await page.click('#play');
-    await page.waitForFunction(() => document.querySelector('video')!.ended, undefined, {
+    await page.waitForFunction(() => document.querySelector('video').ended, undefined, {
       timeout: 20_000,
     });
     // Everything flushed and acknowledged (202) by the collector.
     await page.waitForFunction(
       () => {
-        const p = (window as unknown as { ugcPlayer: { outbox(): unknown[]; sent(): unknown[] } })
-          .ugcPlayer;
-        void (p as unknown as { flush(): Promise<void> }).flush();
-        return p.outbox().length === 0 && p.sent().length === 3;
+        void ugcPlayer.flush();
+        return ugcPlayer.outbox().length === 0 && ugcPlayer.sent().length === 3;
       },
       undefined,
       { timeout: 15_000, polling: 250 },
     );
-    const tracked = (await page.evaluate(() =>
-      (window as unknown as { ugcPlayer: { tracked(): unknown[] } }).ugcPlayer.tracked(),
-    )) as Tracked[];
+    const tracked = (await page.evaluate(() => ugcPlayer.tracked())) as Tracked[];
     expect(tracked.map((e) => e.type)).toEqual(['pause', 'quality_change', 'full_view']);
     expect(problems).toEqual([]);
     await page.close();
