@@ -1,5 +1,6 @@
 /** The CLI as an operator runs it: compiled, in a child process, against the real database. */
 import { execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createPool } from '@cinema/pg';
 import { dropSchema, suffix } from './helpers';
@@ -14,8 +15,19 @@ const env = {
   ARGON2_TIME_COST: '1',
 };
 
+function newest(dir: string): number {
+  let latest = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) latest = Math.max(latest, newest(p));
+    else latest = Math.max(latest, fs.statSync(p).mtimeMs);
+  }
+  return latest;
+}
+
 beforeAll(() => {
-  // Builds the service (tsoa routes + tsc) so dist/cli.js is current.
+  // Builds the service (tsoa routes + tsc) unless dist/cli.js is newer than every source.
+  if (fs.existsSync(cli) && fs.statSync(cli).mtimeMs > newest(path.join(root, 'src'))) return;
   const repo = path.resolve(root, '..', '..');
   execFileSync(process.execPath, [path.join(repo, 'scripts', 'tsoa.mjs'), root], { cwd: repo });
   execFileSync(path.join(repo, 'node_modules', '.bin', 'tsc'), ['-b', root], { cwd: repo });
