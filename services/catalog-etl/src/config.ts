@@ -16,6 +16,13 @@ export const configSchema = z.object({
     .default(''),
   /** Analyzer of the text fields: a built-in one (`standard`, `english` where available). */
   ES_ANALYZER: z.string().min(1).default('standard'),
+  /** Automatic refresh of the indices; the ETL refreshes after each pass anyway. */
+  ES_REFRESH_INTERVAL: z
+    .string()
+    .regex(/^(-1|\d+(ms|s|m))$/, '-1 or a duration such as 30s')
+    .default('-1'),
+  /** Parallel bulk requests per batch. */
+  ES_BULK_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
   ETL_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),
   ETL_POLL_INTERVAL_MS: duration(5_000),
   /**

@@ -42,7 +42,12 @@ async function main(): Promise<void> {
 
   const registry = new client.Registry();
   const metrics = new EtlMetrics(registry);
-  const sink = new SearchIndex(es, config.ES_INDEX_PREFIX, config.ES_ANALYZER);
+  const sink = new SearchIndex(
+    es,
+    config.ES_INDEX_PREFIX,
+    config.ES_ANALYZER,
+    config.ES_REFRESH_INTERVAL,
+  );
   const etl = new Etl({
     source: new ContentRepository(pool, config.ETL_SETTLE_MS),
     state: new StateRepository(pool, config.ES_INDEX_PREFIX),

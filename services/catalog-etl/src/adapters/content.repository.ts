@@ -53,21 +53,31 @@ export class ContentRepository implements ContentSource {
 
   async films(ids: string[]): Promise<FilmRow[]> {
     if (!ids.length) return [];
+    // One pass over each link table for the whole batch (hash joins), not one lookup per film.
     const { rows } = await this.pool.query<FilmRow>(
-      `SELECT f.id, f.title, f.description, f.creation_date::text AS creation_date, f.rating,
+      `WITH g AS (
+         SELECT gfw.film_work_id AS id,
+                json_agg(json_build_object('id', g.id, 'name', g.name) ORDER BY g.name) AS genres
+           FROM content.genre_film_work gfw
+           JOIN content.genre g ON g.id = gfw.genre_id
+          WHERE gfw.film_work_id = ANY($1::uuid[])
+          GROUP BY gfw.film_work_id
+       ), p AS (
+         SELECT pfw.film_work_id AS id,
+                json_agg(json_build_object('id', p.id, 'full_name', p.full_name, 'role', pfw.role)
+                         ORDER BY pfw.role, p.full_name, p.id) AS persons
+           FROM content.person_film_work pfw
+           JOIN content.person p ON p.id = pfw.person_id
+          WHERE pfw.film_work_id = ANY($1::uuid[])
+          GROUP BY pfw.film_work_id
+       )
+       SELECT f.id, f.title, f.description, f.creation_date::text AS creation_date, f.rating,
               f.type, f.file_path, f.modified::text AS modified,
-              COALESCE((SELECT json_agg(json_build_object('id', g.id, 'name', g.name)
-                                        ORDER BY g.name)
-                          FROM content.genre_film_work gfw
-                          JOIN content.genre g ON g.id = gfw.genre_id
-                         WHERE gfw.film_work_id = f.id), '[]'::json) AS genres,
-              COALESCE((SELECT json_agg(json_build_object('id', p.id, 'full_name', p.full_name,
-                                                          'role', pfw.role)
-                                        ORDER BY pfw.role, p.full_name, p.id)
-                          FROM content.person_film_work pfw
-                          JOIN content.person p ON p.id = pfw.person_id
-                         WHERE pfw.film_work_id = f.id), '[]'::json) AS persons
+              COALESCE(g.genres, '[]'::json) AS genres,
+              COALESCE(p.persons, '[]'::json) AS persons
          FROM content.film_work f
+         LEFT JOIN g ON g.id = f.id
+         LEFT JOIN p ON p.id = f.id
         WHERE f.id = ANY($1::uuid[])`,
       [ids],
     );

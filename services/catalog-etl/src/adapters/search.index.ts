@@ -77,6 +77,12 @@ export class SearchIndex implements SearchSink {
     private readonly client: Client,
     private readonly prefix: string,
     private readonly analyzer: string,
+    /**
+     * The indices' automatic refresh (`-1`: none). The ETL refreshes after every pass itself,
+     * so automatic refreshes only cost indexing speed during big loads.
+     */
+    private readonly refreshInterval = '-1',
+    private readonly concurrency = 2,
   ) {}
 
   name(index: IndexName): string {
@@ -89,11 +95,21 @@ export class SearchIndex implements SearchSink {
     const all = mappings(this.analyzer);
     for (const index of INDEX_NAMES) {
       const name = this.name(index);
-      if (await this.client.indices.exists({ index: name })) continue;
+      if (await this.client.indices.exists({ index: name })) {
+        await this.client.indices.putSettings({
+          index: name,
+          settings: { refresh_interval: this.refreshInterval },
+        });
+        continue;
+      }
       try {
         await this.client.indices.create({
           index: name,
-          settings: { number_of_shards: 1, number_of_replicas: 0 },
+          settings: {
+            number_of_shards: 1,
+            number_of_replicas: 0,
+            refresh_interval: this.refreshInterval,
+          },
           mappings: all[index],
         });
         created.push(name);
@@ -110,11 +126,25 @@ export class SearchIndex implements SearchSink {
     return created;
   }
 
+  /**
+   * Writes the documents in `concurrency` parallel bulk requests (a bulk to one shard is indexed
+   * by one thread; parallel ones use more cores).
+   */
   async upsert(index: IndexName, docs: Array<{ id: string }>): Promise<void> {
     if (!docs.length) return;
     const name = this.name(index);
-    const operations = docs.flatMap((doc) => [{ index: { _index: name, _id: doc.id } }, doc]);
-    this.check(await this.client.bulk({ operations, refresh: false }));
+    const size = Math.ceil(docs.length / Math.max(1, this.concurrency));
+    const parts: Array<Array<{ id: string }>> = [];
+    for (let i = 0; i < docs.length; i += size) parts.push(docs.slice(i, i + size));
+    const responses = await Promise.all(
+      parts.map((part) =>
+        this.client.bulk({
+          operations: part.flatMap((doc) => [{ index: { _index: name, _id: doc.id } }, doc]),
+          refresh: false,
+        }),
+      ),
+    );
+    for (const response of responses) this.check(response);
   }
 
   async remove(index: IndexName, ids: string[]): Promise<void> {

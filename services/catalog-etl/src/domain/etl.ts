@@ -81,6 +81,12 @@ const INDEX_OF: Record<Entity, IndexName> = {
   person: 'persons',
 };
 
+/** Starts a read ahead of its use; a failure surfaces when (and only if) it is awaited. */
+function prefetch<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
 export class StoppedError extends Error {
   constructor() {
     super('stopped');
@@ -135,9 +141,13 @@ export class Etl {
       this.deps.observer?.indexed?.(name, docs.length);
     };
     const reindexFilms = async (ids: string[]) => {
-      for (let i = 0; i < ids.length; i += batchSize) {
+      let next = ids.length ? prefetch(source.films(ids.slice(0, batchSize))) : undefined;
+      for (let i = 0; next; i += batchSize) {
         this.checkStop();
-        const rows = await source.films(ids.slice(i, i + batchSize));
+        const rows = await next;
+        const from = i + batchSize;
+        next =
+          from < ids.length ? prefetch(source.films(ids.slice(from, from + batchSize))) : undefined;
         await index('films', rows.map(filmDocument));
         for (const row of rows) fresh.add(row.id);
       }
@@ -163,13 +173,23 @@ export class Etl {
         if (rows.length < batchSize) break;
       }
 
-      for (;;) {
+      // Films: the next batch is read from PostgreSQL while this one is written.
+      const loadFilms = async (after: Cursor) => {
+        const keys = await source.changedFilms(after, batchSize);
+        return { keys, rows: keys.length ? await source.films(keys.map((k) => k.id)) : [] };
+      };
+      let next: Promise<{ keys: Cursor[]; rows: FilmRow[] }> | undefined = prefetch(
+        loadFilms(await state.cursor('film_work')),
+      );
+      while (next) {
         this.checkStop();
-        const keys = await source.changedFilms(await state.cursor('film_work'), batchSize);
+        const { keys, rows }: { keys: Cursor[]; rows: FilmRow[] } = await next;
         if (!keys.length) break;
-        await reindexFilms(keys.map((k) => k.id));
-        await state.saveCursor('film_work', keys[keys.length - 1]!);
-        if (keys.length < batchSize) break;
+        const last = keys[keys.length - 1]!;
+        next = keys.length < batchSize ? undefined : prefetch(loadFilms(last));
+        await index('films', rows.map(filmDocument));
+        for (const row of rows) fresh.add(row.id);
+        await state.saveCursor('film_work', last);
       }
 
       for (;;) {
