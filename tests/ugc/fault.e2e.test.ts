@@ -1,0 +1,217 @@
+/**
+ * Faults under a steady stream of events: a private Kafka broker (never the shared one) is
+ * stopped and restarted, and the ETL process is killed (SIGKILL) and restarted. Every event the
+ * collector answered 202 must be in ClickHouse exactly once. Events answered 503 are sent again
+ * with the same event ids, as the player does.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createLogger } from '@cinema/logging';
+import { pickPort, repoRoot, stopPid, type RunningServer } from '../../packages/stack/src';
+import { kafka as kafkaServer } from '../../packages/stack/src/servers/kafka';
+import { EventProducer } from '../../services/ugc-collector/src/adapters/events.producer';
+import { buildApp as buildCollector } from '../../services/ugc-collector/src/app';
+import { topicNames } from '../../services/ugc-collector/src/domain/events';
+import { EventIntake } from '../../services/ugc-collector/src/domain/intake';
+import { startTestIssuer, type TestIssuer } from '../../services/ugc-collector/test/jwks';
+
+jest.setTimeout(240_000);
+
+const root = repoRoot();
+const home = fs.mkdtempSync(path.join(os.tmpdir(), 'cinema-ugc-fault-'));
+const logger = createLogger({ service: 'ugc-fault', level: 'silent' });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The stack's Kafka definition under a private STACK_HOME and port. */
+async function startPrivateKafka(port: number): Promise<RunningServer> {
+  const saved = { home: process.env.STACK_HOME, port: process.env.STACK_KAFKA_PORT };
+  process.env.STACK_HOME = home;
+  process.env.STACK_KAFKA_PORT = String(port);
+  try {
+    return await kafkaServer.start({});
+  } finally {
+    if (saved.home === undefined) delete process.env.STACK_HOME;
+    else process.env.STACK_HOME = saved.home;
+    if (saved.port === undefined) delete process.env.STACK_KAFKA_PORT;
+    else process.env.STACK_KAFKA_PORT = saved.port;
+  }
+}
+
+describe('UGC pipeline under faults', () => {
+  let broker: RunningServer | undefined;
+  let brokers: string;
+  let issuer: TestIssuer;
+  let producer: EventProducer;
+  let server: Server;
+  let etl: ChildProcess | undefined;
+  let etlPort: number;
+  const chdbPath = path.join(home, 'chdb');
+  const etlLog = path.join(home, 'ugc-etl.log');
+
+  function startEtl(): ChildProcess {
+    const out = fs.openSync(etlLog, 'a');
+    const child = spawn(process.execPath, [path.join(root, 'services/ugc-etl/dist/main.js')], {
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        PORT: String(etlPort),
+        LOG_LEVEL: 'warn',
+        KAFKA_BROKERS: brokers,
+        KAFKA_GROUP_ID: 'ugc-etl-fault',
+        KAFKA_TOPIC_PARTITIONS: '3',
+        CHDB_PATH: chdbPath,
+        BATCH_MAX_WAIT_MS: '200',
+        AUTH_JWKS_URL: issuer.jwksUrl,
+        SHUTDOWN_TIMEOUT_MS: '5000',
+      },
+      stdio: ['ignore', out, out],
+    });
+    fs.closeSync(out);
+    return child;
+  }
+
+  beforeAll(async () => {
+    // The ETL runs as its own process (it is killed below): build it first.
+    execFileSync('node', [path.join(root, 'scripts/tsoa.mjs'), 'services/ugc-etl'], { cwd: root });
+    execFileSync(path.join(root, 'node_modules/.bin/tsc'), ['-b', 'services/ugc-etl'], {
+      cwd: root,
+    });
+    issuer = await startTestIssuer();
+    broker = await startPrivateKafka(await pickPort(0));
+    brokers = broker.env.KAFKA_BROKERS!;
+    const topics = topicNames();
+    producer = new EventProducer({
+      brokers: [brokers],
+      clientId: 'ugc-fault-collector',
+      logger,
+      topics: Object.values(topics),
+      partitions: 3,
+      replicationFactor: 1,
+      ackTimeoutMs: 3_000,
+      maxPending: 100_000,
+    });
+    await producer.start();
+    const app = buildCollector({
+      config: { CORS_ORIGINS: [], BODY_LIMIT: '1mb', BATCH_MAX_EVENTS: 500 },
+      logger,
+      intake: new EventIntake({ sink: producer, topics }),
+      readiness: {},
+    });
+    server = await new Promise<Server>((resolve) => {
+      const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    etlPort = await pickPort(0);
+  });
+
+  afterAll(async () => {
+    if (etl?.pid) await stopPid(etl.pid, 5_000);
+    await new Promise((r) => server?.close(r));
+    await producer?.close();
+    if (broker?.pid) await stopPid(broker.pid);
+    await issuer?.close();
+    fs.rmSync(home, { recursive: true, force: true });
+  });
+
+  it('keeps every 202 event exactly once through a broker restart and an ETL kill', async () => {
+    const film = randomUUID();
+    const { port } = server.address() as AddressInfo;
+    const acked = new Set<string>();
+    const generated = new Set<string>();
+    const retry: Array<Record<string, unknown>> = [];
+    const statuses: Record<string, number> = {};
+    let sending = true;
+
+    etl = startEtl();
+
+    // Four senders, each a batch of 10 pauses per request, resending what got no 202.
+    const sender = async (n: number) => {
+      let i = 0;
+      while (sending || retry.length) {
+        const events = retry.splice(0, 10);
+        while (sending && events.length < 10) {
+          const event = {
+            type: 'pause',
+            event_id: randomUUID(),
+            film_id: film,
+            position_sec: (n * 1000 + i++) % 7200,
+            client_time: new Date().toISOString(),
+          };
+          generated.add(event.event_id);
+          events.push(event);
+        }
+        if (!events.length) break;
+        let status = 0;
+        try {
+          const res = await fetch(`http://127.0.0.1:${port}/api/events`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-anonymous-id': `sender-${n}-0000` },
+            body: JSON.stringify({ events }),
+          });
+          status = res.status;
+          await res.arrayBuffer();
+        } catch {
+          status = -1;
+        }
+        statuses[status] = (statuses[status] ?? 0) + 1;
+        if (status === 202) events.forEach((e) => acked.add(e.event_id as string));
+        else {
+          retry.push(...events);
+          await sleep(300);
+        }
+        await sleep(20);
+      }
+    };
+    const senders = [0, 1, 2, 3].map(sender);
+
+    await sleep(4_000);
+    const beforeOutage = acked.size;
+    await stopPid(broker!.pid!); // the broker goes away...
+    await sleep(3_000);
+    broker = await startPrivateKafka(Number(brokers.split(':')[1])); // ...and comes back
+    expect(broker.env.KAFKA_BROKERS).toBe(brokers);
+    await sleep(4_000);
+    etl.kill('SIGKILL'); // the ETL dies mid-stream...
+    await sleep(1_000);
+    etl = startEtl(); // ...and restarts
+    await sleep(4_000);
+    sending = false;
+    await Promise.all(senders);
+
+    expect(beforeOutage).toBeGreaterThan(0);
+    expect(statuses[503] ?? 0).toBeGreaterThan(0); // the outage was seen, answered 503
+    expect(acked.size).toBe(generated.size); // every event got its 202 in the end
+
+    const analyst = await issuer.token(randomUUID(), ['admin']);
+    const stored = async (): Promise<string[]> => {
+      try {
+        const res = await fetch(
+          `http://127.0.0.1:${etlPort}/api/v1/analytics/films/${film}/events?limit=100000`,
+          { headers: { authorization: `Bearer ${analyst}` } },
+        );
+        if (res.status !== 200) return [];
+        const body = (await res.json()) as { pauses: Array<{ event_id: string }> };
+        return body.pauses.map((p) => p.event_id);
+      } catch {
+        return [];
+      }
+    };
+    let ids: string[] = [];
+    for (let i = 0; i < 120; i++) {
+      ids = await stored();
+      if (ids.length >= acked.size) break;
+      await sleep(500);
+    }
+    const missing = [...acked].filter((id) => !ids.includes(id));
+    expect(missing).toEqual([]);
+    expect(new Set(ids).size).toBe(ids.length); // exactly once
+    expect(ids.length).toBe(acked.size);
+    process.stderr.write(
+      `fault test: ${acked.size} events acknowledged and stored once; answers ${JSON.stringify(statuses)}\n`,
+    );
+  });
+});
