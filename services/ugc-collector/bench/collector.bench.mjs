@@ -120,7 +120,9 @@ try {
   console.log(`collector on ${base}, Kafka ${brokers}, ${seconds} s per run, 50 connections`);
   const single = await cannon(
     `${base}/api/pause`,
-    (({ type: _t, ...e }) => e)(event('pause', { position_sec: 12.5 })),
+    Object.fromEntries(
+      Object.entries(event('pause', { position_sec: 12.5 })).filter(([k]) => k !== 'type'),
+    ),
     'POST /api/pause (one event per request)',
   );
   const batch = Array.from({ length: 100 }, (_, i) =>

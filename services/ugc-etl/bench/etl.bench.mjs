@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+/* global setInterval, clearInterval */
 /**
  * ETL benchmark (on demand: `npm run bench -w services/ugc-etl`). Needs built services
  * (`npx tsc -b services/ugc-etl services/ugc-collector`, after `node scripts/tsoa.mjs` on each)
