@@ -115,6 +115,8 @@ async function main(): Promise<void> {
       genres: 26,
       persons: Math.max(10, Math.round(FILMS / 4)),
       linksPerFilm: 6,
+      // A bulk import: one timestamp, triggers off (as the SQLite migration does).
+      modified: new Date(Date.now() - 60_000).toISOString(),
     });
   });
 }

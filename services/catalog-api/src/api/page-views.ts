@@ -51,7 +51,7 @@ export function pageViews(sink: PageViewSink): RequestHandler {
   };
 }
 
-function stringParams(raw: Record<string, unknown>): Record<string, string> {
+export function stringParams(raw: Record<string, unknown>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(raw)) {
     if (v === undefined) continue;

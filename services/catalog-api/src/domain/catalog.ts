@@ -103,7 +103,7 @@ export class CatalogService {
     private readonly cache: AnswerCache,
   ) {}
 
-  films(q: PageRequest & { sort: FilmSort; genre?: string }): Promise<Page<FilmShort>> {
+  async films(q: PageRequest & { sort: FilmSort; genre?: string }): Promise<Page<FilmShort>> {
     checkWindow(q);
     return this.cache.through('films', q, () => this.search.films(q));
   }
@@ -112,12 +112,12 @@ export class CatalogService {
     return found(await this.cache.through('film', { id }, () => this.search.film(id)), 'film', id);
   }
 
-  searchFilms(q: PageRequest & { query: string }): Promise<Page<FilmShort>> {
+  async searchFilms(q: PageRequest & { query: string }): Promise<Page<FilmShort>> {
     checkWindow(q);
     return this.cache.through('film-search', q, () => this.search.searchFilms(q));
   }
 
-  genres(q: PageRequest): Promise<Page<Genre>> {
+  async genres(q: PageRequest): Promise<Page<Genre>> {
     checkWindow(q);
     return this.cache.through('genres', q, () => this.search.genres(q));
   }
@@ -146,7 +146,7 @@ export class CatalogService {
     );
   }
 
-  searchPersons(q: PageRequest & { query: string }): Promise<Page<Person>> {
+  async searchPersons(q: PageRequest & { query: string }): Promise<Page<Person>> {
     checkWindow(q);
     return this.cache.through('person-search', q, () => this.search.searchPersons(q));
   }

@@ -1,0 +1,243 @@
+/**
+ * catalog-api benchmark: the built service (dist/main.js, a child process, LOG_LEVEL=warn, no
+ * telemetry preload) on the local stack, loaded by autocannon from this process. The catalog is
+ * the legacy movies.sqlite (through catalog-admin's migration and catalog-etl), else 999
+ * generated films.
+ *
+ *   npm run bench -w services/catalog-api
+ *
+ * Cold: every request asks something not in the cache (distinct ids or parameters after the
+ * cache generation was bumped). Warm: the same requests again. Figures: p50/p99 latency and
+ * requests/s at 50 connections, then p50/p99 at a fixed 1,000 requests/s on a warm cache.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import autocannon from 'autocannon';
+import { Client } from '@elastic/elasticsearch';
+import { Redis } from 'ioredis';
+import * as client from 'prom-client';
+import { createLogger } from '@cinema/logging';
+import { startStack } from '../../../packages/stack/src';
+import { migrateSqlite } from '../../catalog-admin/src/migration/migrate';
+import { CacheGeneration } from '../../catalog-etl/src/adapters/cache.invalidator';
+import { ContentRepository } from '../../catalog-etl/src/adapters/content.repository';
+import { SearchIndex } from '../../catalog-etl/src/adapters/search.index';
+import { StateRepository } from '../../catalog-etl/src/adapters/state.repository';
+import { Etl } from '../../catalog-etl/src/domain/etl';
+import { EtlMetrics, Runner } from '../../catalog-etl/src/runner';
+import { createTestDatabase, seedCatalog, suffix } from '../../catalog-etl/test/helpers';
+import { startIssuer } from '../test/support';
+
+const MOVIES = path.resolve(__dirname, '../../../../shared/data/movies.sqlite');
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const logger = createLogger({ service: 'bench', level: 'warn' });
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as net.AddressInfo;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+async function waitReady(url: string, child: ChildProcess): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error(`catalog-api exited with ${child.exitCode}`);
+    try {
+      if ((await fetch(`${url}/readyz`)).ok) return;
+    } catch {
+      /* not yet */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('catalog-api did not become ready');
+}
+
+interface Row {
+  scenario: string;
+  requests: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+}
+
+async function run(
+  scenario: string,
+  url: string,
+  token: string,
+  paths: string[],
+  opts: { amount?: number; duration?: number; connections?: number; overallRate?: number },
+): Promise<Row> {
+  let i = 0;
+  const result = await autocannon({
+    url,
+    connections: opts.connections ?? 50,
+    amount: opts.amount,
+    duration: opts.amount ? undefined : (opts.duration ?? DURATION),
+    overallRate: opts.overallRate,
+    headers: { authorization: `Bearer ${token}` },
+    requests: [
+      {
+        setupRequest: (req: autocannon.Request) => ({ ...req, path: paths[i++ % paths.length] }),
+      },
+    ],
+  });
+  return {
+    scenario,
+    requests: result.requests.total,
+    rps: Math.round(result.requests.average),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx + result.errors,
+  };
+}
+
+async function main(): Promise<void> {
+  const stack = await startStack({ only: ['postgres', 'elasticsearch', 'redis', 'kafka'] });
+  Object.assign(process.env, stack.env);
+  const sfx = suffix();
+  const prefix = `benchapi_${sfx}_`;
+  const generationKey = `catalog-api-bench:${sfx}:generation`;
+  const db = await createTestDatabase('bench_api');
+  const es = new Client({ node: process.env.ELASTICSEARCH_URL! });
+  const redis = new Redis(process.env.REDIS_URL!);
+  const issuer = await startIssuer();
+  let child: ChildProcess | undefined;
+  try {
+    if (fs.existsSync(MOVIES)) await migrateSqlite(MOVIES, db.pool);
+    else await seedCatalog(db.pool, { films: 999, genres: 26, persons: 4166, linksPerFilm: 8 });
+    await StateRepository.migrate(db.pool);
+    const sink = new SearchIndex(es, prefix, 'standard');
+    await sink.ensureIndices();
+    const metrics = new EtlMetrics(new client.Registry());
+    await new Runner(
+      new Etl({
+        source: new ContentRepository(db.pool, 0),
+        state: new StateRepository(db.pool, prefix),
+        sink,
+        cache: new CacheGeneration(redis, generationKey, logger),
+        observer: metrics,
+        batchSize: 1000,
+      }),
+      { pollIntervalMs: 1000, retryMinMs: 200, retryMaxMs: 2000, retries: 3 },
+      logger,
+      metrics,
+    ).once();
+    const ids = (await db.pool.query<{ id: string }>('SELECT id FROM content.film_work')).rows.map(
+      (r) => r.id,
+    );
+    const words = [
+      ...new Set(
+        (await db.pool.query<{ title: string }>('SELECT title FROM content.film_work')).rows
+          .flatMap((r) => r.title.toLowerCase().split(/[^a-z]+/))
+          .filter((w) => w.length > 3),
+      ),
+    ];
+
+    const port = await freePort();
+    child = spawn(process.execPath, [path.resolve(__dirname, '../dist/main.js')], {
+      env: {
+        ...process.env,
+        PORT: String(port),
+        LOG_LEVEL: 'warn',
+        ES_INDEX_PREFIX: prefix,
+        CACHE_KEY_PREFIX: `catalog-api-bench:${sfx}:`,
+        CACHE_GENERATION_KEY: generationKey,
+        CACHE_TTL_SECONDS: '600',
+        PAGE_VIEW_TOPIC_PREFIX: `bench.${sfx}.page_views.`,
+        AUTH_JWKS_URL: issuer.jwksUrl,
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    const url = `http://127.0.0.1:${port}`;
+    await waitReady(url, child);
+    const token = await issuer.token();
+    const bump = () => redis.incr(generationKey);
+
+    const filmPaths = ids.map((id) => `/api/v1/films/${id}`);
+    const listPaths: string[] = [];
+    for (let size = 1; size <= 100; size++)
+      for (let page = 1; page <= 100; page++)
+        listPaths.push(`/api/v1/films?page_number=${page}&page_size=${size}`);
+    listPaths.sort(() => Math.random() - 0.5);
+    const searchPaths = words.flatMap((w) =>
+      [1, 2, 3].map((p) => `/api/v1/films/search?query=${w}&page_size=10&page_number=${p}`),
+    );
+
+    const rows: Row[] = [];
+    // Warm up the JIT and connections (not measured).
+    await run('warm-up', url, token, filmPaths.slice(0, 50), { duration: 3 });
+
+    await bump();
+    rows.push(await run('film by id, cold', url, token, filmPaths, { amount: filmPaths.length }));
+    rows.push(await run('film by id, warm', url, token, filmPaths, {}));
+    await bump();
+    rows.push(await run('film list, cold', url, token, listPaths, { amount: 3000 }));
+    rows.push(await run('film list, warm', url, token, listPaths.slice(0, 3000), {}));
+    await bump();
+    const searches = searchPaths.slice(0, 1500);
+    rows.push(await run('film search, cold', url, token, searches, { amount: searches.length }));
+    rows.push(await run('film search, warm', url, token, searches, {}));
+    rows.push(
+      await run('film by id, warm, fixed 1,000 req/s', url, token, filmPaths, {
+        overallRate: 1000,
+      }),
+    );
+    rows.push(
+      await run(
+        'mixed warm, fixed 1,000 req/s',
+        url,
+        token,
+        [...filmPaths, ...listPaths.slice(0, 3000), ...searches].sort(() => Math.random() - 0.5),
+        { overallRate: 1000 },
+      ),
+    );
+
+    const metricsText = await (await fetch(`${url}/metrics`)).text();
+    const sent = /catalog_api_page_view_events_sent_total (\d+)/.exec(metricsText)?.[1];
+    const failed = [
+      ...metricsText.matchAll(/catalog_api_page_view_events_failed_total\{[^}]*\} (\d+)/g),
+    ]
+      .map((m) => Number(m[1]))
+      .reduce((a, b) => a + b, 0);
+
+    console.log('\ncatalog-api (50 connections unless a fixed rate is given)');
+    console.log(
+      `${'scenario'.padEnd(40)} ${'requests'.padStart(9)} ${'req/s'.padStart(7)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'non-2xx'.padStart(8)}`,
+    );
+    for (const r of rows) {
+      console.log(
+        `${r.scenario.padEnd(40)} ${String(r.requests).padStart(9)} ${String(r.rps).padStart(7)} ${String(r.p50).padStart(7)} ${String(r.p99).padStart(7)} ${String(r.non2xx).padStart(8)}`,
+      );
+    }
+    console.log(`page-view events sent to Kafka: ${sent ?? '?'}, failed: ${failed}`);
+  } finally {
+    if (child && child.exitCode === null) {
+      child.kill('SIGTERM');
+      await new Promise((r) => child!.once('exit', r));
+    }
+    await issuer.close();
+    await es.indices
+      .delete({
+        index: ['films', 'genres', 'persons'].map((i) => `${prefix}${i}`),
+        ignore_unavailable: true,
+      })
+      .catch(() => undefined);
+    const keys = await redis.keys(`catalog-api-bench:${sfx}:*`);
+    if (keys.length) await redis.del(...keys);
+    redis.disconnect();
+    await es.close();
+    await db.drop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
