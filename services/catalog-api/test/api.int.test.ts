@@ -304,6 +304,16 @@ describe('page views', () => {
 
   afterAll(async () => {
     await consumer?.disconnect();
+    const admin = new Kafka({
+      clientId: 'catalog-api-test-admin',
+      brokers: process.env.KAFKA_BROKERS!.split(','),
+      logLevel: logLevel.NOTHING,
+    }).admin();
+    await admin.connect();
+    await admin
+      .deleteTopics({ topics: PAGE_VIEW_ENDPOINTS.map((e) => `${topicPrefix}${e}`) })
+      .catch(() => undefined);
+    await admin.disconnect();
   });
 
   it('emits one event per call to the endpoint topic, with user, endpoint and parameters', async () => {

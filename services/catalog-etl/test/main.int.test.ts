@@ -1,0 +1,95 @@
+/**
+ * The real entry point in its own process: CronJob mode (`--once`) loads and exits 0, continuous
+ * mode serves /healthz, /readyz and /metrics and stops cleanly on SIGTERM, bad configuration
+ * exits 78 naming the variables.
+ */
+import { spawn } from 'node:child_process';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { Client } from '@elastic/elasticsearch';
+import { createTestDatabase, seedCatalog, suffix, waitFor, type TestDatabase } from './helpers';
+
+const ROOT = path.resolve(__dirname, '..');
+const TSX = path.resolve(__dirname, '../../../node_modules/.bin/tsx');
+const es = new Client({ node: process.env.ELASTICSEARCH_URL! });
+const prefix = `etlmain_${suffix()}_`;
+let db: TestDatabase;
+
+function runMain(args: string[], env: Record<string, string>) {
+  const child = spawn(TSX, ['src/main.ts', ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH!, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, exited, output: () => output };
+}
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as net.AddressInfo;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase('catalog_etl_main');
+  await seedCatalog(db.pool, { films: 12, genres: 2, persons: 4 });
+});
+
+afterAll(async () => {
+  await es.indices.delete({
+    index: ['films', 'genres', 'persons'].map((i) => `${prefix}${i}`),
+    ignore_unavailable: true,
+  });
+  await es.close();
+  await db?.drop();
+});
+
+it('refuses bad configuration with exit code 78 and every bad variable', async () => {
+  const run = runMain(['--once'], { DATABASE_URL: 'not a url', ETL_BATCH_SIZE: '0' });
+  expect(await run.exited).toBe(78);
+  expect(run.output()).toMatch(/DATABASE_URL/);
+  expect(run.output()).toMatch(/ELASTICSEARCH_URL/);
+  expect(run.output()).toMatch(/ETL_BATCH_SIZE/);
+});
+
+it('runs once as a CronJob, then continuously with health and metrics', async () => {
+  const env = {
+    DATABASE_URL: db.url,
+    ELASTICSEARCH_URL: process.env.ELASTICSEARCH_URL!,
+    ES_INDEX_PREFIX: prefix,
+    ETL_SETTLE_MS: '0',
+  };
+  const once = runMain(['--once'], env);
+  expect(await once.exited).toBe(0);
+  expect((await es.count({ index: `${prefix}films` })).count).toBe(12);
+
+  const port = await freePort();
+  const live = runMain([], { ...env, PORT: String(port), ETL_POLL_INTERVAL_MS: '200' });
+  try {
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor(async () => (await fetch(`${base}/readyz`)).ok, 30_000, 'readyz');
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    await db.pool.query(`UPDATE content.film_work SET title = 'Polled' WHERE id =
+      (SELECT id FROM content.film_work ORDER BY id LIMIT 1)`);
+    await waitFor(
+      async () => {
+        const metrics = await (await fetch(`${base}/metrics`)).text();
+        return /catalog_etl_documents_indexed_total\{index="films"\} 1\b/.test(metrics);
+      },
+      15_000,
+      'the edit indexed by the running service',
+    );
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/catalog_etl_lag_seconds \d/);
+    live.child.kill('SIGTERM');
+    expect(await live.exited).toBe(0);
+  } finally {
+    if (live.child.exitCode === null) live.child.kill('SIGKILL');
+  }
+});
