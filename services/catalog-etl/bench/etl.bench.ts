@@ -51,6 +51,8 @@ async function load(name: string, fill: (pool: import('@cinema/pg').Pool) => Pro
   try {
     const t0 = Date.now();
     await fill(db.pool);
+    // What a bulk loader leaves behind: fresh planner statistics (autovacuum would, later).
+    await db.pool.query('ANALYZE');
     const fillMs = Date.now() - t0;
     await StateRepository.migrate(db.pool);
     const sink = new SearchIndex(es, prefix, 'standard');

@@ -4,7 +4,11 @@ import type { FilmRow, GenreRow, PersonRow } from '../domain/documents';
 import type { ContentSource, Cursor, Entity } from '../domain/etl';
 
 export class ContentRepository implements ContentSource {
-  /** @param settleMs rows changed more recently than this are left for the next pass */
+  /**
+   * @param settleMs rows changed more recently than this are left for the next pass.
+   * The keyset orders by the timestamptz columns themselves (not their text), so the
+   * (modified, id) indices serve every scan.
+   */
   constructor(
     private readonly pool: Pool,
     private readonly settleMs: number,
@@ -19,10 +23,10 @@ export class ContentRepository implements ContentSource {
 
   async changedFilms(after: Cursor, limit: number): Promise<Cursor[]> {
     const { rows } = await this.pool.query<Cursor>(
-      `SELECT id, modified::text AS modified FROM content.film_work
-        WHERE (modified, id) > ($1::timestamptz, $2::uuid)
-          AND modified < clock_timestamp() - $4 * interval '1 millisecond'
-        ORDER BY modified, id LIMIT $3`,
+      `SELECT f.id, f.modified::text AS modified FROM content.film_work f
+        WHERE (f.modified, f.id) > ($1::timestamptz, $2::uuid)
+          AND f.modified < statement_timestamp() - $4 * interval '1 millisecond'
+        ORDER BY f.modified, f.id LIMIT $3`,
       [after.modified, after.id, limit, this.settleMs],
     );
     return rows;
@@ -30,10 +34,10 @@ export class ContentRepository implements ContentSource {
 
   async changedGenres(after: Cursor, limit: number): Promise<GenreRow[]> {
     const { rows } = await this.pool.query<GenreRow>(
-      `SELECT id, name, description, modified::text AS modified FROM content.genre
-        WHERE (modified, id) > ($1::timestamptz, $2::uuid)
-          AND modified < clock_timestamp() - $4 * interval '1 millisecond'
-        ORDER BY modified, id LIMIT $3`,
+      `SELECT g.id, g.name, g.description, g.modified::text AS modified FROM content.genre g
+        WHERE (g.modified, g.id) > ($1::timestamptz, $2::uuid)
+          AND g.modified < statement_timestamp() - $4 * interval '1 millisecond'
+        ORDER BY g.modified, g.id LIMIT $3`,
       [after.modified, after.id, limit, this.settleMs],
     );
     return rows;
@@ -41,11 +45,11 @@ export class ContentRepository implements ContentSource {
 
   async changedPersons(after: Cursor, limit: number): Promise<PersonRow[]> {
     const { rows } = await this.pool.query<PersonRow>(
-      `SELECT id, full_name, birth_date::text AS birth_date, modified::text AS modified
-         FROM content.person
-        WHERE (modified, id) > ($1::timestamptz, $2::uuid)
-          AND modified < clock_timestamp() - $4 * interval '1 millisecond'
-        ORDER BY modified, id LIMIT $3`,
+      `SELECT p.id, p.full_name, p.birth_date::text AS birth_date, p.modified::text AS modified
+         FROM content.person p
+        WHERE (p.modified, p.id) > ($1::timestamptz, $2::uuid)
+          AND p.modified < statement_timestamp() - $4 * interval '1 millisecond'
+        ORDER BY p.modified, p.id LIMIT $3`,
       [after.modified, after.id, limit, this.settleMs],
     );
     return rows;
@@ -109,7 +113,7 @@ export class ContentRepository implements ContentSource {
     const { rows } = await this.pool.query<{ seq: string; entity: Entity; id: string }>(
       `SELECT seq::text AS seq, entity, id FROM content.tombstone
         WHERE seq > $1::bigint
-          AND deleted_at < clock_timestamp() - $3 * interval '1 millisecond'
+          AND deleted_at < statement_timestamp() - $3 * interval '1 millisecond'
         ORDER BY seq LIMIT $2`,
       [afterSeq, limit, this.settleMs],
     );
