@@ -87,47 +87,47 @@ OTEL_SERVICE_NAME: {{ include "cinema-common.name" . | quote }}
 
 {{/* Pod template spec; pass (dict "ctx" $ "probes" true|false). */}}
 {{- define "cinema-common.podTemplate" -}}
-{{- $ := .ctx -}}
+{{- $ctx := .ctx -}}
 metadata:
   labels:
-    {{- include "cinema-common.labels" $ | nindent 4 }}
+    {{- include "cinema-common.labels" $ctx | nindent 4 }}
   annotations:
-    checksum/config: {{ include "cinema-common.configData" $ | sha256sum }}
-    {{- with $.Values.podAnnotations }}
+    checksum/config: {{ include "cinema-common.configData" $ctx | sha256sum }}
+    {{- with $ctx.Values.podAnnotations }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
 spec:
-  serviceAccountName: {{ include "cinema-common.serviceAccountName" $ }}
+  serviceAccountName: {{ include "cinema-common.serviceAccountName" $ctx }}
   automountServiceAccountToken: false
-  {{- with $.Values.imagePullSecrets }}
+  {{- with $ctx.Values.imagePullSecrets }}
   imagePullSecrets:
     {{- toYaml . | nindent 4 }}
   {{- end }}
   securityContext:
-    {{- toYaml $.Values.podSecurityContext | nindent 4 }}
-  terminationGracePeriodSeconds: {{ $.Values.terminationGracePeriodSeconds }}
+    {{- toYaml $ctx.Values.podSecurityContext | nindent 4 }}
+  terminationGracePeriodSeconds: {{ $ctx.Values.terminationGracePeriodSeconds }}
   {{- if not .probes }}
   restartPolicy: OnFailure
   {{- end }}
   containers:
-    {{- include "cinema-common.container" (dict "ctx" $ "probes" .probes) | nindent 4 }}
+    {{- include "cinema-common.container" (dict "ctx" $ctx "probes" .probes) | nindent 4 }}
   volumes:
     - name: tmp
       emptyDir:
         sizeLimit: 64Mi
-  {{- with $.Values.nodeSelector }}
+  {{- with $ctx.Values.nodeSelector }}
   nodeSelector:
     {{- toYaml . | nindent 4 }}
   {{- end }}
-  {{- with $.Values.affinity }}
+  {{- with $ctx.Values.affinity }}
   affinity:
     {{- toYaml . | nindent 4 }}
   {{- end }}
-  {{- with $.Values.tolerations }}
+  {{- with $ctx.Values.tolerations }}
   tolerations:
     {{- toYaml . | nindent 4 }}
   {{- end }}
-  {{- with $.Values.topologySpreadConstraints }}
+  {{- with $ctx.Values.topologySpreadConstraints }}
   topologySpreadConstraints:
     {{- toYaml . | nindent 4 }}
   {{- end }}

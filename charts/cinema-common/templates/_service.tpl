@@ -129,7 +129,7 @@ spec:
 {{- if .Values.kafkaTopics.enabled }}
 {{- range .Values.kafkaTopics.topics }}
 ---
-apiVersion: kafka.strimzi.io/v1
+apiVersion: kafka.strimzi.io/v1beta2
 kind: KafkaTopic
 metadata:
   name: {{ .name | replace "_" "-" | replace "." "-" | trunc 63 | trimSuffix "-" }}
@@ -157,9 +157,14 @@ apiVersion: v1
 kind: Pod
 metadata:
   name: {{ include "cinema-common.fullname" . }}-test
+  # Not the service's selector labels: the Service must never route to this pod.
   labels:
-    {{- include "cinema-common.labels" . | nindent 4 }}
+    helm.sh/chart: {{ include "cinema-common.chart" . }}
+    app.kubernetes.io/name: {{ include "cinema-common.name" . }}-test
+    app.kubernetes.io/instance: {{ .Release.Name }}
     app.kubernetes.io/component: test
+    app.kubernetes.io/part-of: cinema
+    app.kubernetes.io/managed-by: {{ .Release.Service }}
   annotations:
     helm.sh/hook: test
     helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded

@@ -366,6 +366,11 @@ export interface ServerDefinition {
   envKey: string;
   /** Other servers this one needs started first (by name). */
   needs?: string[];
+  /**
+   * Heavy servers not everyone needs (etcd, kube-apiserver): startStack() skips them unless they
+   * are named in `only` (or STACK_SERVERS), or needed by a named server.
+   */
+  optional?: boolean;
   /** Installs (cached) and starts the server, resolving once it answers. */
   start(env: Record<string, string>): Promise<RunningServer>;
   /** Optional clean stop beyond SIGTERM to the process group (e.g. `rabbitmqctl stop`). */

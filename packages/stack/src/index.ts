@@ -19,6 +19,7 @@ import {
 import { servers } from './servers';
 
 export * from './core';
+export * from './kube';
 export { servers };
 
 interface StateFile {
@@ -90,7 +91,7 @@ export async function startStack(
   options: { only?: string[]; env?: NodeJS.ProcessEnv } = {},
 ): Promise<Stack> {
   const given = options.env ?? process.env;
-  const wanted = withNeeds(options.only ?? serverNames());
+  const wanted = withNeeds(options.only ?? servers.filter((s) => !s.optional).map((s) => s.name));
   const env: Record<string, string> = {};
   const running: RunningServer[] = [];
   const startedHere: Array<{ def: ServerDefinition; server: RunningServer }> = [];

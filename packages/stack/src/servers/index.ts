@@ -1,6 +1,8 @@
 import type { ServerDefinition } from '../core';
 import { elasticsearch } from './elasticsearch';
+import { etcd } from './etcd';
 import { kafka } from './kafka';
+import { kubeApiserver } from './kube-apiserver';
 import { mongodb } from './mongodb';
 import { nginx } from './nginx';
 import { postgres } from './postgres';
@@ -21,4 +23,7 @@ export const servers: ServerDefinition[] = [
   mongodb,
   smtp,
   nginx,
+  // Optional (heavy): started only when named, e.g. startStack({ only: ['kube-apiserver'] }).
+  etcd,
+  kubeApiserver,
 ];
