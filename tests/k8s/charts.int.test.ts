@@ -4,13 +4,17 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import Ajv from 'ajv';
+import { parse } from 'yaml';
 import { kubeTools, type KubeTools } from '../../packages/stack/src';
 import {
   CHARTS,
   chartNames,
   exec,
+  goModuleDir,
   parseManifests,
   podSpecOf,
+  ROOT,
   serviceNames,
   servicePackage,
   type K8sObject,
@@ -232,4 +236,36 @@ describe('umbrella chart cinema', () => {
       expect(byKind(objects, 'Deployment').length).toBeGreaterThanOrEqual(services.length);
     },
   );
+});
+
+describe('skaffold.yaml', () => {
+  /** Skaffold release whose newest config schema skaffold.yaml uses. */
+  const SKAFFOLD = { module: 'github.com/GoogleContainerTools/skaffold/v2', version: 'v2.16.1' };
+
+  it('is valid against the current skaffold schema, from the skaffold module', async () => {
+    const dir = path.join(
+      await goModuleDir(SKAFFOLD.module, SKAFFOLD.version),
+      'docs-v2',
+      'content',
+      'en',
+      'schemas',
+    );
+    const newest = fs
+      .readdirSync(dir)
+      .filter((f) => /^v\d+(alpha|beta)?\d*\.json$/.test(f))
+      .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
+      .at(-1)!;
+    const config = parse(fs.readFileSync(path.join(ROOT, 'skaffold.yaml'), 'utf8')) as {
+      apiVersion: string;
+      build: { artifacts: Array<{ docker: Record<string, unknown> }> };
+    };
+    expect(config.apiVersion).toBe(`skaffold/${newest.replace(/\.json$/, '')}`);
+    const ajv = new Ajv({ allErrors: true, unknownFormats: 'ignore' });
+    const validate = ajv.compile(JSON.parse(fs.readFileSync(path.join(dir, newest), 'utf8')));
+    expect(validate(config) ? [] : validate.errors).toEqual([]);
+    // The schema does catch mistakes.
+    const broken = structuredClone(config);
+    broken.build.artifacts[0]!.docker.buildArg = { SERVICE: 'auth' };
+    expect(validate(broken)).toBe(false);
+  });
 });

@@ -137,24 +137,26 @@ export function operatorPins(): OperatorPin[] {
   ).operators;
 }
 
-async function goCrds(name: string, spec: GoCrds, dir: string): Promise<void> {
-  const tmp = fs.mkdtempSync(path.join(cacheDir(), 'gomod-'));
+/** Directory of a Go module at a version, downloaded through the Go module proxy (cached by go). */
+export async function goModuleDir(module: string, version: string): Promise<string> {
+  const tmp = fs.mkdtempSync(path.join(ensureDir(cacheDir()), 'gomod-'));
   try {
-    const { stdout } = await exec(
-      'go',
-      ['mod', 'download', '-json', `${spec.module}@${spec.version}`],
-      {
-        cwd: tmp,
-        env: { ...process.env, GOFLAGS: '-mod=mod' },
-      },
-    );
+    const { stdout } = await exec('go', ['mod', 'download', '-json', `${module}@${version}`], {
+      cwd: tmp,
+      env: { ...process.env, GOFLAGS: '-mod=mod' },
+    });
     const info = JSON.parse(stdout) as { Dir?: string; Error?: string };
-    if (!info.Dir) throw new Error(`${name}: go mod download: ${info.Error ?? stdout}`);
-    for (const file of spec.files) {
-      fs.copyFileSync(path.join(info.Dir, file), path.join(dir, path.basename(file)));
-    }
+    if (!info.Dir) throw new Error(`go mod download ${module}@${version}: ${info.Error ?? stdout}`);
+    return info.Dir;
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+async function goCrds(spec: GoCrds, dir: string): Promise<void> {
+  const moduleDir = await goModuleDir(spec.module, spec.version);
+  for (const file of spec.files) {
+    fs.copyFileSync(path.join(moduleDir, file), path.join(dir, path.basename(file)));
   }
 }
 
@@ -249,7 +251,7 @@ export async function operatorCrds(): Promise<Record<string, string[]>> {
         fs.rmSync(dir, { recursive: true, force: true });
         ensureDir(dir);
         say('crds', `fetching ${pin.name} ${pin.version} CRDs`);
-        if (pin.crds.go) await goCrds(pin.name, pin.crds.go, dir);
+        if (pin.crds.go) await goCrds(pin.crds.go, dir);
         if (pin.crds.maven) await mavenCrds(pin.name, pin.crds.maven, dir);
         fs.writeFileSync(stamp, hash);
       });
