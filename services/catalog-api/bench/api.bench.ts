@@ -57,11 +57,23 @@ async function waitReady(url: string, child: ChildProcess): Promise<void> {
 
 interface Row {
   scenario: string;
+  hitRate?: string;
   requests: number;
   rps: number;
   p50: number;
   p99: number;
   non2xx: number;
+}
+
+async function cacheCounts(url: string): Promise<Record<'hit' | 'miss' | 'error', number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (result: string) =>
+    Number(
+      new RegExp(`catalog_api_cache_requests_total\\{result="${result}"\\} (\\d+)`).exec(
+        text,
+      )?.[1] ?? 0,
+    );
+  return { hit: value('hit'), miss: value('miss'), error: value('error') };
 }
 
 async function run(
@@ -72,12 +84,12 @@ async function run(
   opts: { amount?: number; duration?: number; connections?: number; overallRate?: number },
 ): Promise<Row> {
   let i = 0;
+  const before = await cacheCounts(url);
   const result = await autocannon({
     url,
     connections: opts.connections ?? 50,
-    amount: opts.amount,
-    duration: opts.amount ? undefined : (opts.duration ?? DURATION),
-    overallRate: opts.overallRate,
+    ...(opts.amount ? { amount: opts.amount } : { duration: opts.duration ?? DURATION }),
+    ...(opts.overallRate ? { overallRate: opts.overallRate } : {}),
     headers: { authorization: `Bearer ${token}` },
     requests: [
       {
@@ -85,8 +97,14 @@ async function run(
       },
     ],
   });
+  const after = await cacheCounts(url);
+  const hits = after.hit - before.hit;
+  const lookups = hits + after.miss - before.miss + after.error - before.error;
   return {
     scenario,
+    hitRate: lookups
+      ? `${Math.round((hits / lookups) * 100)}%${after.error > before.error ? ` (${after.error - before.error} errors)` : ''}`
+      : '-',
     requests: result.requests.total,
     rps: Math.round(result.requests.average),
     p50: result.latency.p50,
@@ -171,6 +189,9 @@ async function main(): Promise<void> {
     // Warm up the JIT and connections (not measured).
     await run('warm-up', url, token, filmPaths.slice(0, 50), { duration: 3 });
 
+    // The floor on this machine: the same app stack (request id, metrics, probes) without
+    // auth, cache or events.
+    rows.push(await run('baseline: /healthz', url, token, ['/healthz'], {}));
     await bump();
     rows.push(await run('film by id, cold', url, token, filmPaths, { amount: filmPaths.length }));
     rows.push(await run('film by id, warm', url, token, filmPaths, {}));
@@ -181,20 +202,17 @@ async function main(): Promise<void> {
     const searches = searchPaths.slice(0, 1500);
     rows.push(await run('film search, cold', url, token, searches, { amount: searches.length }));
     rows.push(await run('film search, warm', url, token, searches, {}));
+    // Every answer of the fixed-rate runs cached under the current generation first.
+    const mixed = [...filmPaths, ...listPaths.slice(0, 3000), ...searches].sort(
+      () => Math.random() - 0.5,
+    );
+    await run('re-warm', url, token, mixed, { amount: mixed.length });
     rows.push(
       await run('film by id, warm, fixed 1,000 req/s', url, token, filmPaths, {
         overallRate: 1000,
       }),
     );
-    rows.push(
-      await run(
-        'mixed warm, fixed 1,000 req/s',
-        url,
-        token,
-        [...filmPaths, ...listPaths.slice(0, 3000), ...searches].sort(() => Math.random() - 0.5),
-        { overallRate: 1000 },
-      ),
-    );
+    rows.push(await run('mixed warm, fixed 1,000 req/s', url, token, mixed, { overallRate: 1000 }));
 
     const metricsText = await (await fetch(`${url}/metrics`)).text();
     const sent = /catalog_api_page_view_events_sent_total (\d+)/.exec(metricsText)?.[1];
@@ -206,11 +224,11 @@ async function main(): Promise<void> {
 
     console.log('\ncatalog-api (50 connections unless a fixed rate is given)');
     console.log(
-      `${'scenario'.padEnd(40)} ${'requests'.padStart(9)} ${'req/s'.padStart(7)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'non-2xx'.padStart(8)}`,
+      `${'scenario'.padEnd(40)} ${'requests'.padStart(9)} ${'req/s'.padStart(7)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'non-2xx'.padStart(8)}   cache hits`,
     );
     for (const r of rows) {
       console.log(
-        `${r.scenario.padEnd(40)} ${String(r.requests).padStart(9)} ${String(r.rps).padStart(7)} ${String(r.p50).padStart(7)} ${String(r.p99).padStart(7)} ${String(r.non2xx).padStart(8)}`,
+        `${r.scenario.padEnd(40)} ${String(r.requests).padStart(9)} ${String(r.rps).padStart(7)} ${String(r.p50).padStart(7)} ${String(r.p99).padStart(7)} ${String(r.non2xx).padStart(8)}   ${r.hitRate ?? '-'}`,
       );
     }
     console.log(`page-view events sent to Kafka: ${sent ?? '?'}, failed: ${failed}`);
