@@ -24,7 +24,7 @@ import {
 
 let tools: KubeTools;
 
-/** First run on a machine builds helm/kubectl/etcd/kube-apiserver (10-15 min on 2 cores). */
+/** First run on a machine builds helm/kubectl/etcd/kube-apiserver (about 15 CPU-minutes). */
 beforeAll(async () => {
   tools = await kubeTools();
   await exec('sh', [path.join(CHARTS, 'build-deps.sh')], {

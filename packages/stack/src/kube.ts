@@ -75,7 +75,7 @@ function sourceHash(): string {
 }
 
 /**
- * Paths of the four binaries, building them on first use (about 10-15 min of a cold 2-core
+ * Paths of the four binaries, building them on first use (about 15 CPU-minutes on a cold 2-core
  * machine, most of it kube-apiserver; seconds once cached). Needs Go.
  */
 export async function kubeTools(): Promise<KubeTools> {
@@ -107,7 +107,7 @@ export async function kubeTools(): Promise<KubeTools> {
     const started = Date.now();
     say(
       'kube',
-      `building etcd ${ETCD_VERSION}, kube-apiserver and kubectl ${KUBERNETES_VERSION}, helm ${HELM_VERSION} with go (first run only, 10-15 min on 2 cores; log ${logFile})`,
+      `building etcd ${ETCD_VERSION}, kube-apiserver and kubectl ${KUBERNETES_VERSION}, helm ${HELM_VERSION} with go (first run only, 10-35 min on 2 cores depending on load; log ${logFile})`,
     );
     const ticker = setInterval(
       () => say('kube', `still building (${Math.round((Date.now() - started) / 1000)} s)`),
