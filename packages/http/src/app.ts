@@ -3,6 +3,7 @@
  * logs, metrics, health and readiness, the service's routes, a problem+json 404 and one error
  * handler that maps tsoa validation errors and named domain errors to statuses.
  */
+import { AsyncResource } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { trace } from '@opentelemetry/api';
@@ -15,7 +16,6 @@ import express, {
   type Response,
 } from 'express';
 import helmet from 'helmet';
-import { pinoHttp } from 'pino-http';
 import * as client from 'prom-client';
 import { requestContext, type Logger } from '@cinema/logging';
 import {
@@ -163,39 +163,35 @@ export function createApp(options: AppOptions): Express {
     res.type(registry.contentType).send(await registry.metrics());
   });
 
-  app.use(
-    pinoHttp({
-      logger,
-      genReqId: (req) => (req as Request & { id: string }).id,
-      customLogLevel: (req, res, err) =>
-        err || res.statusCode >= 500
-          ? 'error'
-          : res.statusCode >= 400
-            ? 'warn'
-            : options.quietPaths?.has((req as Request).path)
-              ? 'silent'
-              : 'info',
-      quietReqLogger: true,
-      // Access log: what an operator needs, no headers (they may carry credentials).
-      serializers: {
-        req: (req: {
-          method: string;
-          url: string;
-          remoteAddress?: string;
-          headers?: Record<string, string>;
-        }) => ({
-          method: req.method,
-          url: req.url,
-          remoteAddress: req.remoteAddress,
-          userAgent: req.headers?.['user-agent'],
-        }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-      customSuccessMessage: (req, res, time) =>
-        `${req.method} ${req.url} ${res.statusCode} ${Math.round(time)}ms`,
-      customErrorMessage: (req, res) => `${req.method} ${req.url} ${res.statusCode}`,
-    }),
-  );
+  // Access log: one line when the answer is sent, on the service's logger (the request and trace
+  // ids come from the async context). No headers: they may carry credentials. Successful answers
+  // on `quietPaths` are not logged.
+  app.use((req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on(
+      'finish',
+      AsyncResource.bind(() => {
+        const status = res.statusCode;
+        if (status < 400 && options.quietPaths?.has(req.path)) return;
+        const ms = Number(process.hrtime.bigint() - started) / 1e6;
+        const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
+        logger[level](
+          {
+            req: {
+              method: req.method,
+              url: req.originalUrl,
+              remoteAddress: req.socket.remoteAddress,
+              userAgent: req.headers['user-agent'],
+            },
+            res: { statusCode: status },
+            responseTime: Math.round(ms),
+          },
+          `${req.method} ${req.originalUrl} ${status} ${Math.round(ms)}ms`,
+        );
+      }),
+    );
+    next();
+  });
   app.use(
     helmet(
       options.contentSecurityPolicy !== undefined
