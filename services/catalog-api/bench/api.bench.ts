@@ -15,6 +15,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import autocannon from 'autocannon';
+import { Kafka, logLevel } from 'kafkajs';
 import { Client } from '@elastic/elasticsearch';
 import { Redis } from 'ioredis';
 import * as client from 'prom-client';
@@ -244,6 +245,14 @@ async function main(): Promise<void> {
         ignore_unavailable: true,
       })
       .catch(() => undefined);
+    const admin = new Kafka({
+      brokers: process.env.KAFKA_BROKERS!.split(','),
+      logLevel: logLevel.NOTHING,
+    }).admin();
+    await admin.connect();
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(`bench.${sfx}.`));
+    if (topics.length) await admin.deleteTopics({ topics }).catch(() => undefined);
+    await admin.disconnect();
     const keys = await redis.keys(`catalog-api-bench:${sfx}:*`);
     if (keys.length) await redis.del(...keys);
     redis.disconnect();

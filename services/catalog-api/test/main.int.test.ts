@@ -5,12 +5,15 @@
 import { spawn } from 'node:child_process';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
 import { suffix, waitFor } from '../../catalog-etl/test/helpers';
+import { PAGE_VIEW_ENDPOINTS } from '../src/adapters/page-views.producer';
 import { startIssuer, type Issuer } from './support';
 
 const ROOT = path.resolve(__dirname, '..');
 const TSX = path.resolve(__dirname, '../../../node_modules/.bin/tsx');
 let issuer: Issuer;
+const sfx = suffix();
 
 function runMain(env: Record<string, string>) {
   const child = spawn(TSX, ['src/main.ts'], {
@@ -38,7 +41,21 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await issuer?.close();
+  await deleteTopics(PAGE_VIEW_ENDPOINTS.map((e) => `test.${sfx}.page_views.${e}`));
 });
+
+async function deleteTopics(topics: string[]): Promise<void> {
+  const admin = new Kafka({
+    clientId: 'catalog-api-test-admin',
+    brokers: process.env.KAFKA_BROKERS!.split(','),
+    logLevel: logLevel.NOTHING,
+  }).admin();
+  await admin.connect();
+  const existing = new Set(await admin.listTopics());
+  const mine = topics.filter((t) => existing.has(t));
+  if (mine.length) await admin.deleteTopics({ topics: mine }).catch(() => undefined);
+  await admin.disconnect();
+}
 
 it('refuses bad configuration with exit code 78', async () => {
   const run = runMain({ ELASTICSEARCH_URL: 'x', CACHE_TTL_SECONDS: '-1' });
@@ -50,7 +67,6 @@ it('refuses bad configuration with exit code 78', async () => {
 
 it('serves the API, its docs and probes, and stops on SIGTERM', async () => {
   const port = await freePort();
-  const sfx = suffix();
   const run = runMain({
     PORT: String(port),
     ELASTICSEARCH_URL: process.env.ELASTICSEARCH_URL!,
