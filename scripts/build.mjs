@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * Builds every workspace: tsoa spec and routes for each service that has a tsoa.json, then one
- * incremental `tsc -b` over all workspaces (packages first, by their references).
+ * Builds every workspace: the shared packages, then tsoa spec and routes for each service that
+ * has a tsoa.json, then one incremental `tsc -b` over all workspaces.
  * `--typecheck` also type-checks tests (which the build leaves out) without emitting.
  */
 import { execFileSync } from 'node:child_process';
@@ -31,20 +31,28 @@ const workspaces = ['packages', 'services']
       existsSync(join(dir, 'src', 'main.ts')),
   );
 
+// Shared packages first: tsoa reads the services' imported types (ProblemDetails, ...) from the
+// packages' compiled declarations, which a fresh clone does not have yet.
+const build = (name, dirs) => {
+  const config = join(root, name);
+  writeFileSync(
+    config,
+    JSON.stringify(
+      { files: [], references: dirs.map((dir) => ({ path: relative(root, dir) })) },
+      null,
+      2,
+    ) + '\n',
+  );
+  run(bin('tsc'), ['-b', config]);
+};
+const packages = workspaces.filter((dir) => relative(root, dir).startsWith('packages'));
+build('tsconfig.build.json', packages);
+
 for (const dir of workspaces) {
   if (existsSync(join(dir, 'tsoa.json'))) run('node', [join(root, 'scripts', 'tsoa.mjs'), dir]);
 }
 
-const buildConfig = join(root, 'tsconfig.build.json');
-writeFileSync(
-  buildConfig,
-  JSON.stringify(
-    { files: [], references: workspaces.map((dir) => ({ path: relative(root, dir) })) },
-    null,
-    2,
-  ) + '\n',
-);
-run(bin('tsc'), ['-b', buildConfig]);
+build('tsconfig.build.json', workspaces);
 
 if (process.argv.includes('--typecheck'))
   run(bin('tsc'), ['-p', join(root, 'tsconfig.typecheck.json')]);
