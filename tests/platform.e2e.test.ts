@@ -64,7 +64,7 @@ it('starts every built service, routes the gateway, and stops cleanly on SIGINT'
       expect(health.status).toBe(200);
       const spec = await fetch(`http://127.0.0.1:${svc.port}/openapi.json`);
       expect(spec.status).toBe(200);
-      expect((await spec.json()).openapi).toMatch(/^3\./);
+      expect(((await spec.json()) as { openapi: string }).openapi).toMatch(/^3\./);
       const metrics = await (await fetch(`http://127.0.0.1:${svc.port}/metrics`)).text();
       expect(metrics).toContain('process_resident_memory_bytes');
       // Through the gateway, on the service's first public path.
