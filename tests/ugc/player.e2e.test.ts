@@ -16,7 +16,7 @@ import { EventProducer } from '../../services/ugc-collector/src/adapters/events.
 import { buildApp as buildCollector } from '../../services/ugc-collector/src/app';
 import { topicNames } from '../../services/ugc-collector/src/domain/events';
 import { EventIntake } from '../../services/ugc-collector/src/domain/intake';
-import { startTestIssuer, type TestIssuer } from '../../services/ugc-collector/test/jwks';
+import { startTestIssuer, type TestIssuer } from '../../packages/testing/src/jwks';
 import { buildApp as buildEtl } from '../../services/ugc-etl/src/app';
 import { createPipeline, type Pipeline } from '../../services/ugc-etl/src/pipeline';
 import { launchChromium } from './chromium';

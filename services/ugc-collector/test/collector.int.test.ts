@@ -13,7 +13,7 @@ import { EventProducer } from '../src/adapters/events.producer';
 import { buildApp } from '../src/app';
 import { topicNames } from '../src/domain/events';
 import { EventIntake } from '../src/domain/intake';
-import { startTestIssuer, type TestIssuer } from './jwks';
+import { startTestIssuer, type TestIssuer } from '../../../packages/testing/src/jwks';
 import { readRecords } from './kafka-reader';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '').split(',');

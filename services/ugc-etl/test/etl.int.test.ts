@@ -14,7 +14,7 @@ import { createTokenVerifier } from '@cinema/auth';
 import { createLogger } from '@cinema/logging';
 import { buildApp } from '../src/app';
 import { createPipeline, type Pipeline } from '../src/pipeline';
-import { startTestIssuer, type TestIssuer } from './jwks';
+import { startTestIssuer, type TestIssuer } from '../../../packages/testing/src/jwks';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '').split(',');
 const suffix = randomUUID().slice(0, 8);
