@@ -88,6 +88,18 @@ afterAll(async () => {
   await runner?.stop();
   await api?.close();
   await issuer?.close();
+  // The topics go only once the API that writes to them is closed: a send to a deleted topic
+  // retries its metadata lookups past the end of the file.
+  const admin = new Kafka({
+    clientId: 'catalog-api-test-admin',
+    brokers: process.env.KAFKA_BROKERS!.split(','),
+    logLevel: logLevel.NOTHING,
+  }).admin();
+  await admin.connect();
+  await admin
+    .deleteTopics({ topics: PAGE_VIEW_ENDPOINTS.map((e) => `${topicPrefix}${e}`) })
+    .catch(() => undefined);
+  await admin.disconnect();
   await es.indices.delete({
     index: ['films', 'genres', 'persons'].map((i) => `${prefix}${i}`),
     ignore_unavailable: true,
@@ -304,16 +316,6 @@ describe('page views', () => {
 
   afterAll(async () => {
     await consumer?.disconnect();
-    const admin = new Kafka({
-      clientId: 'catalog-api-test-admin',
-      brokers: process.env.KAFKA_BROKERS!.split(','),
-      logLevel: logLevel.NOTHING,
-    }).admin();
-    await admin.connect();
-    await admin
-      .deleteTopics({ topics: PAGE_VIEW_ENDPOINTS.map((e) => `${topicPrefix}${e}`) })
-      .catch(() => undefined);
-    await admin.disconnect();
   });
 
   it('emits one event per call to the endpoint topic, with user, endpoint and parameters', async () => {

@@ -50,6 +50,7 @@ export class PageViewProducer {
   private sending?: Promise<void>;
   private timer?: NodeJS.Timeout;
   private connecting?: Promise<void>;
+  private wake?: () => void;
   private readonly sent: client.Counter;
   private readonly failed: client.Counter<'reason'>;
 
@@ -126,7 +127,11 @@ export class PageViewProducer {
           this.schedule();
         } catch (err) {
           this.logger.warn({ err, retryInMs: delay }, 'Kafka unavailable for page views');
-          await new Promise((r) => setTimeout(r, delay).unref());
+          await new Promise<void>((r) => {
+            this.wake = r;
+            setTimeout(r, delay).unref();
+          });
+          this.wake = undefined;
           delay = Math.min(delay * 2, 30_000);
         }
       }
@@ -191,11 +196,15 @@ export class PageViewProducer {
 
   /** Sends what is buffered (bounded by the lifecycle's timeout), then disconnects. */
   async close(): Promise<void> {
+    // Closed first, so neither `emit`, the flush loop nor the connect loop start anything new;
+    // then wait for whatever is running, so no Kafka request outlives `close`.
+    this.closed = true;
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.wake?.();
+    await this.connecting;
     await this.sending;
     if (this.ready) await this.flush();
-    this.closed = true;
     if (this.buffer.length) this.failed.inc({ reason: 'send_failed' }, this.buffer.length);
     this.buffer = [];
     await this.producer.disconnect().catch(() => undefined);
