@@ -99,6 +99,51 @@ describe('createTokenVerifier', () => {
   });
 });
 
+describe('verified-token cache', () => {
+  afterEach(() => jest.useRealTimers());
+
+  it('answers a token seen before from memory, frozen, and still refuses any altered copy', async () => {
+    const { verify, sign } = await setup();
+    const token = await sign({ roles: ['admin'] });
+    const first = await verify(token);
+    const again = await verify(token);
+    expect(again).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(() => (first.roles as string[]).push('super_user')).toThrow();
+    const [h, p, sig] = token.split('.');
+    const forged = b64({
+      ...JSON.parse(Buffer.from(p!, 'base64url').toString()),
+      roles: ['super_user'],
+    });
+    await expect(verify(`${h}.${forged}.${sig}`)).rejects.toBeInstanceOf(UnauthorizedError);
+    await expect(verify(`${h}.${p}.${sig!.slice(0, -4)}AAAA`)).rejects.toBeInstanceOf(
+      UnauthorizedError,
+    );
+  });
+
+  it('stops answering a cached token once it has expired', async () => {
+    const { verify, sign } = await setup();
+    const exp = Math.floor(Date.now() / 1000) + 60;
+    const token = await sign({}, { exp });
+    await expect(verify(token)).resolves.toMatchObject({ id: 'user-1' });
+    jest.useFakeTimers({ now: (exp + 30) * 1000, doNotFake: ['nextTick', 'setImmediate'] });
+    await expect(verify(token)).rejects.toThrow(/expired/);
+  });
+
+  it('keeps at most cacheSize tokens and can be turned off', async () => {
+    const { sign, jwk } = await setup();
+    const small = createTokenVerifier({ jwks: { keys: [jwk] }, issuer, audience, cacheSize: 2 });
+    const [a, b, c] = await Promise.all([sign({ n: 1 }), sign({ n: 2 }), sign({ n: 3 })]);
+    const pa = await small(a!);
+    await small(b!);
+    await small(c!); // evicts a, the least recently used
+    expect(await small(c!)).toBe(await small(c!));
+    expect(await small(a!)).not.toBe(pa);
+    const off = createTokenVerifier({ jwks: { keys: [jwk] }, issuer, audience, cacheSize: 0 });
+    expect(await off(a!)).not.toBe(await off(a!));
+  });
+});
+
 describe('expressAuthentication', () => {
   const request = (authorization?: string) =>
     ({ header: (name: string) => (name === 'authorization' ? authorization : undefined) }) as never;

@@ -41,6 +41,14 @@ export interface VerifierOptions {
   audience: string;
   /** Allowed clock skew in seconds. */
   clockToleranceSeconds?: number;
+  /**
+   * How many verified tokens to remember (default 10,000; 0 turns the cache off). A token seen
+   * again before its `exp` is answered from memory without checking the signature again; the
+   * key is the whole token, so any change to it misses. Trade-off: a key withdrawn from the
+   * JWKS stops new tokens at once but tokens already verified stay valid until they expire
+   * (access tokens are short-lived).
+   */
+  cacheSize?: number;
 }
 
 export type TokenVerifier = (token: string) => Promise<Principal>;
@@ -51,6 +59,28 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   else if (options.jwksUrl)
     keys = createRemoteJWKSet(new URL(options.jwksUrl), { cooldownDuration: 30_000 });
   else throw new Error('createTokenVerifier needs jwksUrl or jwks');
+  const verify = verifySignature(keys, options);
+  const cacheSize = options.cacheSize ?? 10_000;
+  if (cacheSize <= 0) return verify;
+  // Insertion-ordered Map as a small LRU: a hit moves the entry to the end, the oldest goes first.
+  const cache = new Map<string, Principal>();
+  return async (token) => {
+    const hit = cache.get(token);
+    if (hit) {
+      cache.delete(token);
+      if (hit.claims.exp! * 1000 > Date.now()) {
+        cache.set(token, hit);
+        return hit;
+      }
+    }
+    const principal = await verify(token);
+    if (cache.size >= cacheSize) cache.delete(cache.keys().next().value!);
+    cache.set(token, principal);
+    return principal;
+  };
+}
+
+function verifySignature(keys: JWTVerifyGetKey, options: VerifierOptions): TokenVerifier {
   return async (token) => {
     try {
       const { payload } = await jwtVerify(token, keys, {
@@ -63,15 +93,18 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
       if (payload.typ !== undefined && payload.typ !== 'access') {
         throw new UnauthorizedError('not an access token');
       }
-      return {
+      // Frozen: the same object answers every later use of this token from the cache.
+      return Object.freeze({
         id: payload.sub!,
         email: typeof payload.email === 'string' ? payload.email : undefined,
-        roles: Array.isArray(payload.roles)
-          ? payload.roles.filter((r): r is string => typeof r === 'string')
-          : [],
+        roles: Object.freeze(
+          Array.isArray(payload.roles)
+            ? payload.roles.filter((r): r is string => typeof r === 'string')
+            : [],
+        ) as string[],
         sessionId: typeof payload.sid === 'string' ? payload.sid : undefined,
-        claims: payload,
-      };
+        claims: Object.freeze(payload),
+      });
     } catch (err) {
       if (err instanceof UnauthorizedError) throw err;
       if (err instanceof errors.JWTExpired)
