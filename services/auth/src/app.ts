@@ -26,7 +26,12 @@ export interface AppDeps {
 }
 
 export function buildApp(deps: AppDeps): Express {
-  setApiContext({ auth: deps.auth, keys: deps.keys, google: deps.google });
+  setApiContext({
+    auth: deps.auth,
+    keys: deps.keys,
+    google: deps.google,
+    oauthSuccessRedirect: deps.config.OAUTH_SUCCESS_REDIRECT_URL,
+  });
   return createApp({
     name: 'auth',
     logger: deps.logger,

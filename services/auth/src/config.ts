@@ -68,6 +68,12 @@ export const configSchema = z.object({
     .url()
     .default('http://127.0.0.1:8001/auth/oauth/google/callback'),
   OAUTH_SCOPES: list(['openid', 'email', 'profile']),
+  /**
+   * Where a browser goes after a Google login (the web app's page), with the tokens in the URL
+   * fragment (never sent to a server, so never in access logs). Unset: the callback answers the
+   * tokens as JSON, as password login does. API clients (Accept: application/json) always get JSON.
+   */
+  OAUTH_SUCCESS_REDIRECT_URL: z.string().url().optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -53,6 +53,7 @@ beforeAll(async () => {
     OAUTH_GOOGLE_USERINFO_URL: `${issuer}/me`,
     OAUTH_GOOGLE_JWKS_URL: `${issuer}/jwks`,
     OAUTH_GOOGLE_CALLBACK_URL: callback,
+    OAUTH_SUCCESS_REDIRECT_URL: 'https://cinema.example/signed-in',
   });
 });
 afterAll(async () => {
@@ -129,11 +130,12 @@ class Browser {
   }
 }
 
-async function oauthLogin(login: string) {
+async function oauthLogin(login: string, accept?: string) {
   const b = new Browser();
   const { callbackUrl, stateCookie } = await b.throughProvider(login);
   const u = new URL(callbackUrl);
-  return request(s.app).get(`${u.pathname}${u.search}`).set('Cookie', stateCookie);
+  const r = request(s.app).get(`${u.pathname}${u.search}`).set('Cookie', stateCookie);
+  return accept ? r.set('Accept', accept) : r;
 }
 
 describe('OAuth login with an OpenID provider standing in for Google', () => {
@@ -166,6 +168,33 @@ describe('OAuth login with an OpenID provider standing in for Google', () => {
       .get('/api/v1/auth/me')
       .set('Authorization', `Bearer ${again.body.accessToken}`);
     expect(me2.body.id).toBe(me.body.id);
+  });
+
+  it('sends a browser to OAUTH_SUCCESS_REDIRECT_URL with the tokens in the fragment', async () => {
+    const email = `browser-${suffix()}@example.com`;
+    const res = await oauthLogin(email, 'text/html,application/xhtml+xml,*/*;q=0.8');
+    expect(res.status).toBe(302);
+    expect(res.headers['cache-control']).toBe('no-store');
+    const location = new URL(res.headers.location!);
+    expect(`${location.origin}${location.pathname}`).toBe('https://cinema.example/signed-in');
+    expect(location.search).toBe('');
+    const fragment = new URLSearchParams(location.hash.slice(1));
+    expect(fragment.get('token_type')).toBe('Bearer');
+    expect(fragment.get('expires_in')).toBe('900');
+    const me = await request(s.app)
+      .get('/api/v1/auth/me')
+      .set('Authorization', `Bearer ${fragment.get('access_token')}`);
+    expect(me.body).toMatchObject({ email });
+    const refreshed = await request(s.app)
+      .post('/api/v1/auth/refresh')
+      .send({ refreshToken: fragment.get('refresh_token') });
+    expect(refreshed.status).toBe(200);
+    // The tokens never reach the logs (the fragment is only in the Location header).
+    expect(s.logs.join('')).not.toContain(fragment.get('refresh_token')!);
+    // An API client asking for JSON still gets JSON.
+    const api = await oauthLogin(email, 'application/json');
+    expect(api.status).toBe(200);
+    expect(api.body.tokenType).toBe('Bearer');
   });
 
   it('links an existing password account by verified e-mail', async () => {

@@ -32,9 +32,13 @@ export class OAuthController extends Controller {
 
   /**
    * Where the provider sends the browser back. Links the account by verified e-mail (or
-   * creates it) and answers the same tokens as a password login.
+   * creates it) and answers the same tokens as a password login. When
+   * `OAUTH_SUCCESS_REDIRECT_URL` is set and the client prefers HTML (a browser), it answers 302
+   * to that page with `access_token`, `refresh_token`, `token_type` and `expires_in` in the
+   * URL fragment instead.
    */
   @Get('callback')
+  @Response<void>(302, 'Browser sent to OAUTH_SUCCESS_REDIRECT_URL with the tokens in the fragment')
   @Response<ProblemDetails>(400, 'code or state missing')
   @Response<ProblemDetails>(401, 'Invalid state, code or ID token')
   @Response<ProblemDetails>(403, 'Refused by the provider, or no verified e-mail')
@@ -47,6 +51,20 @@ export class OAuthController extends Controller {
   ): Promise<TokenPairResponse> {
     void [code, state, error]; // read by passport from req.query; declared for the spec
     const identity = await google().callback(req, req.res!);
-    return api().auth.oauthLogin(identity, clientOf(req));
+    const pair = await api().auth.oauthLogin(identity, clientOf(req));
+    const target = api().oauthSuccessRedirect;
+    if (target && req.accepts(['json', 'html']) === 'html') {
+      const fragment = new URLSearchParams({
+        access_token: pair.accessToken,
+        refresh_token: pair.refreshToken,
+        token_type: pair.tokenType,
+        expires_in: String(pair.expiresIn),
+      });
+      this.setStatus(302);
+      this.setHeader('Location', `${target.split('#')[0]}#${fragment}`);
+      this.setHeader('Cache-Control', 'no-store');
+      return undefined as unknown as TokenPairResponse;
+    }
+    return pair;
   }
 }

@@ -11,6 +11,8 @@ export interface ApiContext {
   keys: KeyStore;
   /** Undefined when no Google client is configured. */
   google?: OAuthLogin;
+  /** OAUTH_SUCCESS_REDIRECT_URL: browsers are sent there with the tokens in the fragment. */
+  oauthSuccessRedirect?: string;
 }
 
 let context: ApiContext | undefined;
