@@ -76,6 +76,7 @@ export function printReport(report: MigrationReport, log: (line: string) => void
     for (const b of report.badRows.slice(0, 100)) log(`  ${b.table} ${b.id}: ${b.reason}`);
     if (report.badRows.length > 100) log(`  … ${report.badRows.length - 100} more`);
   }
+  if (report.analyzed.length) log(`analyzed: ${report.analyzed.join(', ')}`);
   log('verification (row by row):');
   for (const v of report.verification) {
     const ok = v.equal === v.sourceRows && v.sourceRows === v.targetRows && !v.extra;

@@ -78,6 +78,25 @@ describe('migrate-sqlite on the real legacy file', () => {
     expect(await count('person')).toBe(4166);
     expect(await count('genre_film_work')).toBe(2231);
     expect(await count('person_film_work')).toBe(5783);
+    // The CLI ANALYZEs what it loaded: the planner has statistics right away (last_analyze is
+    // only set by an explicit ANALYZE, never by autovacuum).
+    expect(first.stdout).toContain(
+      'analyzed: genre, person, film_work, genre_film_work, person_film_work',
+    );
+    const stats = await db.pool.query<{ relname: string; analyzed: boolean; reltuples: number }>(
+      `SELECT s.relname, s.last_analyze IS NOT NULL AS analyzed, c.reltuples
+         FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+        WHERE s.schemaname = 'content'
+          AND s.relname IN ('film_work', 'genre', 'person', 'genre_film_work', 'person_film_work')
+        ORDER BY s.relname`,
+    );
+    expect(stats.rows).toEqual([
+      { relname: 'film_work', analyzed: true, reltuples: 999 },
+      { relname: 'genre', analyzed: true, reltuples: 26 },
+      { relname: 'genre_film_work', analyzed: true, reltuples: 2231 },
+      { relname: 'person', analyzed: true, reltuples: 4166 },
+      { relname: 'person_film_work', analyzed: true, reltuples: 5783 },
+    ]);
     // Legacy timestamps are kept: created is the SQLite created_at to the microsecond.
     const { rows } = await db.pool.query(
       `SELECT to_char(created AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS c, rating

@@ -56,6 +56,8 @@ export interface MigrationReport {
   missingTables: string[];
   copy: TableCopyStats[];
   badRows: BadRowReport[];
+  /** Tables ANALYZEd after the copy, so the planner has statistics for the loaded rows. */
+  analyzed: string[];
   verification: TableVerification[];
   /** True when every table is equal in both databases. */
   equal: boolean;
@@ -401,6 +403,7 @@ export async function migrateSqlite(
       missingTables: TABLES.map((t) => t.name).filter((t) => !present.includes(t)),
       copy: [],
       badRows: [],
+      analyzed: [],
       verification: [],
       equal: false,
       durationMs: 0,
@@ -411,6 +414,12 @@ export async function migrateSqlite(
         report.copy.push(
           await copyTable(db, pool, table, { ...options, batchSize }, report.badRows),
         );
+      }
+      // A bulk load leaves the planner without statistics until autovacuum gets round to the
+      // tables (reltuples -1 on a fresh table): gather them now, before the services query.
+      for (const { table } of report.copy) {
+        await pool.query(`ANALYZE content.${table}`);
+        report.analyzed.push(table);
       }
     }
     options.progress?.stop();
