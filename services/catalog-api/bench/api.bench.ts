@@ -12,7 +12,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import autocannon from 'autocannon';
 import { Kafka, logLevel } from 'kafkajs';
@@ -33,6 +35,10 @@ import { startIssuer } from '../test/support';
 
 const MOVIES = path.resolve(__dirname, '../../../../shared/data/movies.sqlite');
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+/** `fixed`: only the fixed-rate runs (after the warm-up), for quick before/after comparisons. */
+const ONLY = process.env.BENCH_ONLY;
+/** A folder: the service runs with `--cpu-prof` and writes its profile there on exit. */
+const CPU_PROF = process.env.BENCH_CPU_PROF;
 const logger = createLogger({ service: 'bench', level: 'warn' });
 
 async function freePort(): Promise<number> {
@@ -114,6 +120,118 @@ async function run(
   };
 }
 
+interface FixedRow extends Row {
+  /** Latency from the moment the request was sent (not corrected for late sends). */
+  sentP50: number;
+  sentP99: number;
+  /** CPU the load generator itself used, in % of one core. */
+  loaderCpu: number;
+}
+
+const percentile = (sorted: Float64Array, p: number) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : 0;
+
+/**
+ * An open-loop load at a fixed rate: request k is due at start + k / rate, whatever happened to
+ * the earlier ones, over a pool of keep-alive connections. Latency is measured from the due time
+ * (so a stall of the service, or of this generator, counts against the figures: no coordinated
+ * omission) and, for comparison, from the actual send. autocannon's `overallRate` is not this:
+ * each connection sends back to back until it has made its share of the second, then waits for
+ * the next second, so "1,000 req/s" is a saturating burst of 50 connections in the first part of
+ * every second.
+ */
+async function fixedRate(
+  scenario: string,
+  url: string,
+  token: string,
+  paths: string[],
+  rate: number,
+  seconds = DURATION,
+): Promise<FixedRow> {
+  const target = new URL(url);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const total = Math.round(rate * seconds);
+  const fromDue = new Float64Array(total);
+  const fromSent = new Float64Array(total);
+  let sent = 0;
+  let finished = 0;
+  let failed = 0;
+  const before = await cacheCounts(url);
+  const cpu0 = process.cpuUsage();
+  const wall0 = performance.now();
+  const start = wall0 + 20;
+  await new Promise<void>((resolve) => {
+    const fire = (k: number, due: number) => {
+      const at = performance.now();
+      const req = http.get(
+        {
+          agent,
+          host: target.hostname,
+          port: target.port,
+          path: paths[k % paths.length],
+          headers: { authorization: `Bearer ${token}` },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            const now = performance.now();
+            fromDue[k] = now - due;
+            fromSent[k] = now - at;
+            if (res.statusCode !== 200) failed += 1;
+            if (++finished === total) resolve();
+          });
+        },
+      );
+      req.on('error', () => {
+        failed += 1;
+        fromDue[k] = fromSent[k] = performance.now() - due;
+        if (++finished === total) resolve();
+      });
+    };
+    const tick = () => {
+      const now = performance.now();
+      const due = Math.min(total, Math.floor(((now - start) * rate) / 1000) + 1);
+      while (sent < due) {
+        const k = sent++;
+        fire(k, start + (k * 1000) / rate);
+      }
+      if (sent < total) setTimeout(tick, 1);
+    };
+    setTimeout(tick, 20);
+  });
+  const wall = performance.now() - wall0;
+  const cpu = process.cpuUsage(cpu0);
+  agent.destroy();
+  const after = await cacheCounts(url);
+  const hits = after.hit - before.hit;
+  const lookups = hits + after.miss - before.miss + after.error - before.error;
+  fromDue.sort();
+  fromSent.sort();
+  const round = (n: number) => Math.round(n * 10) / 10;
+  return {
+    scenario,
+    hitRate: lookups ? `${Math.round((hits / lookups) * 100)}%` : '-',
+    requests: total,
+    rps: Math.round((total / wall) * 1000),
+    p50: round(percentile(fromDue, 50)),
+    p99: round(percentile(fromDue, 99)),
+    sentP50: round(percentile(fromSent, 50)),
+    sentP99: round(percentile(fromSent, 99)),
+    non2xx: failed,
+    loaderCpu: Math.round(((cpu.user + cpu.system) / 1000 / wall) * 100),
+  };
+}
+
+/** CPU time of a process from /proc (Linux), in ms. */
+function cpuMs(pid: number): number {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, 100 Hz
+  } catch {
+    return NaN;
+  }
+}
+
 async function main(): Promise<void> {
   const stack = await startStack({ only: ['postgres', 'elasticsearch', 'redis', 'kafka'] });
   Object.assign(process.env, stack.env);
@@ -157,7 +275,8 @@ async function main(): Promise<void> {
     ];
 
     const port = await freePort();
-    child = spawn(process.execPath, [path.resolve(__dirname, '../dist/main.js')], {
+    const nodeArgs = CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(CPU_PROF)] : [];
+    child = spawn(process.execPath, [...nodeArgs, path.resolve(__dirname, '../dist/main.js')], {
       env: {
         ...process.env,
         PORT: String(port),
@@ -187,33 +306,49 @@ async function main(): Promise<void> {
     );
 
     const rows: Row[] = [];
+    const fixed: Array<FixedRow & { serviceCpu: number }> = [];
     // Warm up the JIT and connections (not measured).
     await run('warm-up', url, token, filmPaths.slice(0, 50), { duration: 3 });
 
-    // The floor on this machine: the same app stack (request id, metrics, probes) without
-    // auth, cache or events.
-    rows.push(await run('baseline: /healthz', url, token, ['/healthz'], {}));
-    await bump();
-    rows.push(await run('film by id, cold', url, token, filmPaths, { amount: filmPaths.length }));
-    rows.push(await run('film by id, warm', url, token, filmPaths, {}));
-    await bump();
-    rows.push(await run('film list, cold', url, token, listPaths, { amount: 3000 }));
-    rows.push(await run('film list, warm', url, token, listPaths.slice(0, 3000), {}));
-    await bump();
     const searches = searchPaths.slice(0, 1500);
-    rows.push(await run('film search, cold', url, token, searches, { amount: searches.length }));
-    rows.push(await run('film search, warm', url, token, searches, {}));
+    if (ONLY !== 'fixed') {
+      // The floor on this machine: the same app stack (request id, metrics, probes) without
+      // auth, cache or events.
+      rows.push(await run('baseline: /healthz', url, token, ['/healthz'], {}));
+      await bump();
+      rows.push(await run('film by id, cold', url, token, filmPaths, { amount: filmPaths.length }));
+      rows.push(await run('film by id, warm', url, token, filmPaths, {}));
+      await bump();
+      rows.push(await run('film list, cold', url, token, listPaths, { amount: 3000 }));
+      rows.push(await run('film list, warm', url, token, listPaths.slice(0, 3000), {}));
+      await bump();
+      rows.push(await run('film search, cold', url, token, searches, { amount: searches.length }));
+      rows.push(await run('film search, warm', url, token, searches, {}));
+    }
     // Every answer of the fixed-rate runs cached under the current generation first.
     const mixed = [...filmPaths, ...listPaths.slice(0, 3000), ...searches].sort(
       () => Math.random() - 0.5,
     );
     await run('re-warm', url, token, mixed, { amount: mixed.length });
-    rows.push(
-      await run('film by id, warm, fixed 1,000 req/s', url, token, filmPaths, {
-        overallRate: 1000,
-      }),
-    );
-    rows.push(await run('mixed warm, fixed 1,000 req/s', url, token, mixed, { overallRate: 1000 }));
+    const RATE = Number(process.env.BENCH_RATE ?? 1000);
+    for (const [scenario, paths] of [
+      [`film by id, warm, open loop ${RATE} req/s`, filmPaths],
+      [`mixed warm, open loop ${RATE} req/s`, mixed],
+    ] as const) {
+      const cpu0 = cpuMs(child.pid!);
+      const t0 = performance.now();
+      const r = await fixedRate(scenario, url, token, paths, RATE);
+      const serviceCpu = Math.round(((cpuMs(child.pid!) - cpu0) / (performance.now() - t0)) * 100);
+      fixed.push({ ...r, serviceCpu });
+    }
+    if (ONLY !== 'fixed') {
+      // For comparison with earlier figures: autocannon's overallRate (bursts, see fixedRate).
+      rows.push(
+        await run('film by id, autocannon overallRate 1,000', url, token, filmPaths, {
+          overallRate: 1000,
+        }),
+      );
+    }
 
     const metricsText = await (await fetch(`${url}/metrics`)).text();
     const sent = /catalog_api_page_view_events_sent_total (\d+)/.exec(metricsText)?.[1];
@@ -233,6 +368,20 @@ async function main(): Promise<void> {
       );
     }
     console.log(`page-view events sent to Kafka: ${sent ?? '?'}, failed: ${failed}`);
+    console.log(
+      `\nopen-loop fixed rate (latency from the due time; "sent" from the actual send)\n${'scenario'.padEnd(40)} ${'req/s'.padStart(7)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'sent p50'.padStart(9)} ${'sent p99'.padStart(9)} ${'non-2xx'.padStart(8)} ${'svc CPU'.padStart(8)} ${'gen CPU'.padStart(8)}   cache hits`,
+    );
+    for (const r of fixed) {
+      console.log(
+        `${r.scenario.padEnd(40)} ${String(r.rps).padStart(7)} ${String(r.p50).padStart(7)} ${String(r.p99).padStart(7)} ${String(r.sentP50).padStart(9)} ${String(r.sentP99).padStart(9)} ${String(r.non2xx).padStart(8)} ${`${r.serviceCpu}%`.padStart(8)} ${`${r.loaderCpu}%`.padStart(8)}   ${r.hitRate ?? '-'}`,
+      );
+    }
+    console.log(
+      `load average: ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+    );
   } finally {
     if (child && child.exitCode === null) {
       child.kill('SIGTERM');

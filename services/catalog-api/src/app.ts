@@ -1,4 +1,4 @@
-import type { Express } from 'express';
+import type { Express, Response } from 'express';
 import type * as client from 'prom-client';
 import type { TokenVerifier } from '@cinema/auth';
 import {
@@ -9,6 +9,7 @@ import {
   type ReadinessCheck,
 } from '@cinema/http';
 import type { Logger } from '@cinema/logging';
+import { serialisedJson } from './answers';
 import { pageViews, type PageViewSink } from './api/page-views';
 import type { Config } from './config';
 import type { CatalogService } from './domain/catalog';
@@ -37,6 +38,7 @@ export function buildApp(deps: AppDeps): Express {
     registry: deps.registry,
     contentSecurityPolicy: swaggerCsp,
     routes: (app) => {
+      sendSerialisedAnswers(app);
       app.locals.catalog = deps.catalog;
       app.locals.tokenVerifier = deps.tokenVerifier;
       mountDocs(app, spec);
@@ -44,4 +46,18 @@ export function buildApp(deps: AppDeps): Express {
       RegisterRoutes(app);
     },
   });
+}
+
+/**
+ * `res.json(answer)` of this app writes the bytes the cache kept for a cached answer as they are
+ * (same body and headers as JSON.stringify would give), else serialises as usual.
+ */
+function sendSerialisedAnswers(app: Express): void {
+  const json = app.response.json;
+  app.response.json = function (this: Response, body: unknown) {
+    const bytes = serialisedJson(body);
+    if (!bytes) return json.call(this, body);
+    if (!this.get('Content-Type')) this.set('Content-Type', 'application/json; charset=utf-8');
+    return this.send(bytes);
+  } as typeof json;
 }

@@ -15,6 +15,13 @@ export const configSchema = z.object({
   /** Cached answers live this long at most (and are dropped earlier when the ETL writes). */
   CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   CACHE_KEY_PREFIX: z.string().min(1).default('catalog-api:cache:'),
+  /** Answers also kept in process (least recently used dropped first); 0: Redis only. */
+  CACHE_LOCAL_MAX_ENTRIES: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
+  /**
+   * How stale the generation an in-process hit is checked against may be: after catalog-etl
+   * writes, an older answer is served for at most this long (below the TTL).
+   */
+  CACHE_LOCAL_CHECK_MS: duration(100),
   /** Bumped by catalog-etl after every change it indexes (same default on both sides). */
   CACHE_GENERATION_KEY: z.string().min(1).default('catalog-api:cache:generation'),
   KAFKA_BROKERS: list().refine((v) => v.length > 0, 'at least one host:port'),
@@ -33,6 +40,9 @@ export type Config = z.infer<typeof configSchema>;
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
   const config = loadConfig(configSchema, env);
+  if (config.CACHE_LOCAL_CHECK_MS >= config.CACHE_TTL_SECONDS * 1000) {
+    throw new ConfigError(['CACHE_LOCAL_CHECK_MS: must be below CACHE_TTL_SECONDS']);
+  }
   if (!config.AUTH_JWKS_URL && !config.AUTH_URL) {
     throw new ConfigError(['AUTH_JWKS_URL: AUTH_JWKS_URL or AUTH_URL is required (not set)']);
   }

@@ -54,6 +54,8 @@ async function main(): Promise<void> {
       prefix: config.CACHE_KEY_PREFIX,
       generationKey: config.CACHE_GENERATION_KEY,
       ttlSeconds: config.CACHE_TTL_SECONDS,
+      localMaxEntries: config.CACHE_LOCAL_MAX_ENTRIES,
+      localCheckMs: config.CACHE_LOCAL_CHECK_MS,
     },
     logger,
     registry,

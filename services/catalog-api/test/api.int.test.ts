@@ -24,7 +24,7 @@ import {
   type TestDatabase,
 } from '../../catalog-etl/test/helpers';
 import { PAGE_VIEW_ENDPOINTS, type PageView } from '../src/adapters/page-views.producer';
-import { counter, logger, makeApi, startIssuer, type Issuer } from './support';
+import { counter, LOCAL_CHECK_MS, logger, makeApi, startIssuer, type Issuer } from './support';
 
 const sfx = suffix();
 const prefix = `apitest_${sfx}_`;
@@ -267,13 +267,23 @@ describe('bad input', () => {
 });
 
 describe('cache', () => {
-  it('serves repeated calls from Redis and never an answer older than the last ETL write', async () => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const hits = (registry = api.registry) =>
+    counter(registry, 'catalog_api_cache_requests_total', { result: 'hit' });
+
+  it('serves repeated calls from the cache and an answer older than the last ETL write for at most the check interval', async () => {
     const f = catalog.films[10]!;
-    const hits = () => counter(api.registry, 'catalog_api_cache_requests_total', { result: 'hit' });
     const before = await hits();
-    expect((await get(`/api/v1/films/${f.id}`)).body.title).toBe(f.title);
-    expect((await get(`/api/v1/films/${f.id}`)).body.title).toBe(f.title);
+    const first = await get(`/api/v1/films/${f.id}`);
+    expect(first.body.title).toBe(f.title);
+    const second = await get(`/api/v1/films/${f.id}`);
+    expect(second.body.title).toBe(f.title);
     expect(await hits()).toBe(before + 1);
+    // A hit writes the bytes kept in the cache: the same body and headers as a fresh answer.
+    expect(second.headers['content-type']).toBe(first.headers['content-type']);
+    expect(second.headers['content-type']).toMatch(/^application\/json; charset=utf-8$/);
+    expect(second.text).toBe(first.text);
+    expect(second.text).toBe(JSON.stringify(second.body));
 
     await db.pool.query(`UPDATE content.film_work SET title = 'Cached No More' WHERE id = $1`, [
       f.id,
@@ -281,8 +291,42 @@ describe('cache', () => {
     // Until the ETL writes, the cached answer stands (that is the index's state anyway)...
     expect((await get(`/api/v1/films/${f.id}`)).body.title).toBe(f.title);
     await runner.once();
-    // ...and right after it, the new one is served although the entry's TTL has not run out.
+    // ...and once the in-process layer's generation check is due, the new one is served,
+    // although the entry's TTL has not run out.
+    await sleep(LOCAL_CHECK_MS + 20);
     expect((await get(`/api/v1/films/${f.id}`)).body.title).toBe('Cached No More');
+  });
+
+  it('never serves an entry, from either layer, longer than the TTL', async () => {
+    const short = makeApi({
+      prefix,
+      jwksUrl: issuer.jwksUrl,
+      topicPrefix,
+      generationKey,
+      cachePrefix: `${cachePrefix}ttl:`,
+      ttlSeconds: 1,
+    });
+    try {
+      const f = catalog.films[30]!;
+      const ask = () =>
+        request(short.app).get(`/api/v1/films/${f.id}`).set('Authorization', `Bearer ${token}`);
+      expect((await ask()).body.title).toBe(f.title);
+      const computed = Date.now();
+      // The index changes without the ETL (no generation bump): only the TTL can end the entry.
+      await es.update({
+        index: `${prefix}films`,
+        id: f.id,
+        doc: { title: 'Written Behind The Cache' },
+        refresh: true,
+      });
+      const before = await hits(short.registry);
+      expect((await ask()).body.title).toBe(f.title);
+      expect(await hits(short.registry)).toBe(before + 1);
+      await sleep(1000 - (Date.now() - computed) + 50);
+      expect((await ask()).body.title).toBe('Written Behind The Cache');
+    } finally {
+      await short.close();
+    }
   });
 });
 

@@ -56,6 +56,9 @@ async function sign(key: KeyLike, kid: string, claims: { sub?: string; roles?: s
     .sign(key);
 }
 
+/** The in-process cache's generation check interval in the tests (the service's default). */
+export const LOCAL_CHECK_MS = 100;
+
 export interface ApiOptions {
   prefix: string;
   jwksUrl: string;
@@ -66,6 +69,10 @@ export interface ApiOptions {
   generationKey: string;
   cachePrefix: string;
   bufferSize?: number;
+  ttlSeconds?: number;
+  /** In-process cache: generation check interval (ms) and size (0: Redis only). */
+  localCheckMs?: number;
+  localMaxEntries?: number;
 }
 
 export function makeApi(o: ApiOptions) {
@@ -97,7 +104,13 @@ export function makeApi(o: ApiOptions) {
   const search = new SearchRepository(es, o.prefix);
   const cache = new RedisAnswerCache(
     redis,
-    { prefix: o.cachePrefix, generationKey: o.generationKey, ttlSeconds: 60 },
+    {
+      prefix: o.cachePrefix,
+      generationKey: o.generationKey,
+      ttlSeconds: o.ttlSeconds ?? 60,
+      localCheckMs: o.localCheckMs ?? LOCAL_CHECK_MS,
+      localMaxEntries: o.localMaxEntries,
+    },
     logger,
     registry,
   );
