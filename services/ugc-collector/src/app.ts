@@ -1,5 +1,7 @@
 import * as path from 'node:path';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
+import type * as client from 'prom-client';
 import {
   BadRequestError,
   createApp,
@@ -9,6 +11,7 @@ import {
 } from '@cinema/http';
 import type { Logger } from '@cinema/logging';
 import type { CollectorLocals } from './api/EventsController';
+import { createFastIntake, headersSetBy, withFastPath } from './api/fast-intake';
 import type { Config } from './config';
 import type { EventIntake } from './domain/intake';
 import { RegisterRoutes } from './generated/routes';
@@ -58,12 +61,20 @@ function beaconBody(limit: string) {
   ];
 }
 
+/** `100kb`, `1mb`, `512b` (the forms BODY_LIMIT accepts) in bytes. */
+export function limitBytes(limit: string): number {
+  const m = /^(\d+)(b|kb|mb)$/i.exec(limit);
+  if (!m) throw new Error(`not a size: ${limit}`);
+  const unit = m[2]!.toLowerCase();
+  return Number(m[1]) * (unit === 'mb' ? 1024 * 1024 : unit === 'kb' ? 1024 : 1);
+}
+
 export function buildApp(deps: AppDeps): Express {
   const locals: CollectorLocals = {
     intake: deps.intake,
     batchMaxEvents: deps.config.BATCH_MAX_EVENTS,
   };
-  return createApp({
+  const app = createApp({
     name: 'ugc-collector',
     logger: deps.logger,
     lifecycle: deps.lifecycle,
@@ -84,4 +95,15 @@ export function buildApp(deps: AppDeps): Express {
       );
     },
   });
+  // The event endpoints' success path, ahead of Express's per-request work (see fast-intake.ts).
+  const fast = createFastIntake({
+    intake: deps.intake,
+    logger: deps.logger,
+    batchMaxEvents: deps.config.BATCH_MAX_EVENTS,
+    bodyLimitBytes: limitBytes(deps.config.BODY_LIMIT),
+    corsOrigins: deps.config.CORS_ORIGINS,
+    staticHeaders: headersSetBy(helmet({ contentSecurityPolicy: playerCsp })),
+    registry: app.locals.registry as client.Registry,
+  });
+  return withFastPath(app, fast);
 }
