@@ -15,6 +15,13 @@ export const configSchema = z.object({
   KAFKA_ACK_TIMEOUT_MS: duration(5_000),
   /** Events waiting for Kafka beyond this answer 503 at once (back-pressure). */
   KAFKA_MAX_PENDING: z.coerce.number().int().positive().default(100_000),
+  /**
+   * Idempotent producers in the pool: sends in flight at once (a user's events always go through
+   * the same one, so their order holds).
+   */
+  KAFKA_PRODUCERS: z.coerce.number().int().min(1).max(16).default(2),
+  /** Largest number of records in one produce request (group commit). */
+  KAFKA_MAX_BATCH_EVENTS: z.coerce.number().int().min(1).max(100_000).default(2_000),
   /** JWKS of the auth service; without it, Bearer tokens are refused (anonymous ids only). */
   AUTH_JWKS_URL: z.string().url().optional(),
   AUTH_URL: z.string().url().optional(),

@@ -28,6 +28,8 @@ async function main(): Promise<void> {
     replicationFactor: config.KAFKA_TOPIC_REPLICATION,
     ackTimeoutMs: config.KAFKA_ACK_TIMEOUT_MS,
     maxPending: config.KAFKA_MAX_PENDING,
+    producers: config.KAFKA_PRODUCERS,
+    maxBatchEvents: config.KAFKA_MAX_BATCH_EVENTS,
   });
   lifecycle.onShutdown('kafka-producer', () => producer.close());
   // Kafka may come up after the service: readiness stays down and sends answer 503 meanwhile.

@@ -1,12 +1,23 @@
 /**
- * The Kafka side of the collector: an idempotent kafkajs producer (`acks=all`) behind a
- * group-commit queue. Requests enqueue their records and wait; one `sendBatch` at a time carries
- * everything queued since the previous one, so many concurrent requests share one round trip
- * (the idempotent producer allows one request in flight per broker anyway). A request is
- * answered only when Kafka acknowledged its records; an outage or a slow broker becomes a
+ * The Kafka side of the collector: a small pool of idempotent kafkajs producers (`acks=all`,
+ * no compression), each behind a group-commit queue. Requests enqueue their records and wait; a
+ * producer sends as soon as its previous `sendBatch` returned, carrying everything queued
+ * meanwhile (up to `maxBatchEvents`), so concurrent requests share one round trip and nothing
+ * waits for a timer. The idempotent producer allows one request in flight per broker, so several
+ * producers (`producers`) keep several sends in flight; a record goes to the producer chosen by
+ * a hash of its key (the user id), so one user's events are always sent by the same producer,
+ * one batch after the other, and keep their order in their partition. A request is answered only
+ * when Kafka acknowledged all its records; an outage or a slow broker becomes a
  * `ServiceUnavailableError` (503 with Retry-After) after `ackTimeoutMs`.
  */
-import { Kafka, logLevel, type Producer, type TopicMessages } from 'kafkajs';
+import {
+  Kafka,
+  logLevel,
+  Partitioners,
+  type ICustomPartitioner,
+  type Producer,
+  type TopicMessages,
+} from 'kafkajs';
 import { ServiceUnavailableError } from '@cinema/http';
 import type { Logger } from '@cinema/logging';
 import type { EventRecord } from '../domain/events';
@@ -21,25 +32,75 @@ export interface EventProducerOptions {
   replicationFactor: number;
   ackTimeoutMs: number;
   maxPending: number;
+  /** Producers in the pool (sends in flight at once); 1 by default. */
+  producers?: number;
+  /** Largest number of records in one `sendBatch`; 2,000 by default. */
+  maxBatchEvents?: number;
 }
 
-interface Pending {
-  records: EventRecord[];
+/** One request waiting for Kafka: settled once every part of it was acknowledged. */
+interface Request {
+  remaining: number;
+  settled: boolean;
   resolve: () => void;
   reject: (err: Error) => void;
-  settled: boolean;
+}
+
+/** The records of one request that go through one producer. */
+interface Part {
+  records: EventRecord[];
+  request: Request;
+}
+
+interface Lane {
+  index: number;
+  producer: Producer;
+  queue: Part[];
+  flushing: boolean;
+  connected: boolean;
 }
 
 /** Retry-After given with 503s while Kafka is unreachable. */
 const RETRY_AFTER_SECONDS = 2;
 
+/**
+ * kafkajs's default (Java-compatible murmur2) partitioner, remembering the partition of each
+ * key: the hash is computed once per user instead of once per message.
+ */
+const cachingPartitioner: ICustomPartitioner = () => {
+  const inner = Partitioners.DefaultPartitioner();
+  const cache = new Map<string, number>();
+  return (args) => {
+    const { message, partitionMetadata } = args;
+    if (message.partition !== undefined && message.partition !== null) return message.partition;
+    if (typeof message.key !== 'string') return inner(args);
+    const id = `${partitionMetadata.length}:${message.key}`;
+    let partition = cache.get(id);
+    if (partition === undefined) {
+      if (cache.size >= 100_000) cache.clear();
+      partition = inner(args);
+      cache.set(id, partition);
+    }
+    return partition;
+  };
+};
+
+/** FNV-1a of a string: which producer of the pool carries a key. */
+function laneOf(key: string, lanes: number): number {
+  if (lanes === 1) return 0;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % lanes;
+}
+
 export class EventProducer {
   private readonly kafka: Kafka;
-  private producer: Producer;
-  private queue: Pending[] = [];
+  private readonly lanes: Lane[];
+  private readonly maxBatchEvents: number;
   private queued = 0;
-  private flushing = false;
-  private connected = false;
   private topicsReady = false;
   private closed = false;
   private connecting?: Promise<void>;
@@ -53,18 +114,30 @@ export class EventProducer {
       requestTimeout: Math.max(options.ackTimeoutMs, 5_000),
       retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1_000 },
     });
-    this.producer = this.createProducer();
+    this.maxBatchEvents = options.maxBatchEvents ?? 2_000;
+    this.lanes = Array.from({ length: Math.max(1, options.producers ?? 1) }, (_, index) => {
+      const lane: Lane = {
+        index,
+        producer: undefined as unknown as Producer,
+        queue: [],
+        flushing: false,
+        connected: false,
+      };
+      lane.producer = this.createProducer(lane);
+      return lane;
+    });
   }
 
-  private createProducer(): Producer {
+  private createProducer(lane: Lane): Producer {
     const producer = this.kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
+      createPartitioner: cachingPartitioner,
       retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 1_000 },
     });
     producer.on(producer.events.DISCONNECT, () => {
-      this.connected = false;
+      if (lane.producer === producer) lane.connected = false;
     });
     return producer;
   }
@@ -76,9 +149,17 @@ export class EventProducer {
         for (let attempt = 1; !this.closed; attempt++) {
           try {
             await this.ensureTopics();
-            await this.producer.connect();
-            this.connected = true;
-            this.options.logger.info({ topics: this.options.topics }, 'kafka producer connected');
+            await Promise.all(
+              this.lanes.map(async (lane) => {
+                if (lane.connected) return;
+                await lane.producer.connect();
+                lane.connected = true;
+              }),
+            );
+            this.options.logger.info(
+              { topics: this.options.topics, producers: this.lanes.length },
+              'kafka producers connected',
+            );
             return;
           } catch (err) {
             const waitMs = Math.min(5_000, 200 * attempt);
@@ -117,9 +198,11 @@ export class EventProducer {
     }
   }
 
-  /** Readiness: connected and topics in place. */
+  /** Readiness: every producer connected and topics in place. */
   async check(): Promise<void> {
-    if (!this.connected || !this.topicsReady) throw new Error('kafka producer not connected');
+    if (!this.topicsReady || !this.lanes.every((l) => l.connected)) {
+      throw new Error('kafka producer not connected');
+    }
   }
 
   /** Resolves once Kafka acknowledged every record (acks=all); rejects with a 503 error. */
@@ -137,11 +220,34 @@ export class EventProducer {
         new ServiceUnavailableError('too many events waiting for the broker', 1),
       );
     }
+    if (!records.length) return Promise.resolve();
+    // Usually all records of a request share one key (the viewer): one part, one producer.
+    const n = this.lanes.length;
+    const first = laneOf(records[0]!.key, n);
+    let parts: Map<number, EventRecord[]> | undefined;
+    if (n > 1) {
+      for (let i = 1; i < records.length; i++) {
+        const lane = laneOf(records[i]!.key, n);
+        if (lane !== first && !parts) {
+          parts = new Map([[first, records.slice(0, i)]]);
+        }
+        if (parts) {
+          let list = parts.get(lane);
+          if (!list) parts.set(lane, (list = []));
+          list.push(records[i]!);
+        }
+      }
+    }
     return new Promise<void>((resolve, reject) => {
-      const pending: Pending = { records, resolve, reject, settled: false };
+      const request: Request = {
+        remaining: parts ? parts.size : 1,
+        settled: false,
+        resolve: () => undefined,
+        reject: () => undefined,
+      };
       const timer = setTimeout(() => {
-        if (pending.settled) return;
-        pending.settled = true;
+        if (request.settled) return;
+        request.settled = true;
         reject(
           new ServiceUnavailableError(
             'the event broker did not acknowledge in time',
@@ -149,33 +255,48 @@ export class EventProducer {
           ),
         );
       }, this.options.ackTimeoutMs);
-      pending.resolve = () => {
+      request.resolve = () => {
+        if (request.settled || --request.remaining > 0) return;
         clearTimeout(timer);
-        if (pending.settled) return;
-        pending.settled = true;
+        request.settled = true;
         resolve();
       };
-      pending.reject = (err) => {
+      request.reject = (err) => {
         clearTimeout(timer);
-        if (pending.settled) return;
-        pending.settled = true;
+        if (request.settled) return;
+        request.settled = true;
         reject(err);
       };
-      this.queue.push(pending);
-      this.queued += records.length;
-      if (!this.flushing) {
-        this.flushing = true;
-        setImmediate(() => void this.flush());
-      }
+      if (parts) for (const [lane, list] of parts) this.enqueue(this.lanes[lane]!, list, request);
+      else this.enqueue(this.lanes[first]!, records, request);
     });
   }
 
-  private async flush(): Promise<void> {
-    while (this.queue.length) {
-      // Requests that already timed out are dropped: they were answered 503 and will be retried.
-      const batch = this.queue.filter((p) => !p.settled);
-      this.queue = [];
-      this.queued = 0;
+  private enqueue(lane: Lane, records: EventRecord[], request: Request): void {
+    lane.queue.push({ records, request });
+    this.queued += records.length;
+    if (!lane.flushing) {
+      lane.flushing = true;
+      setImmediate(() => void this.flush(lane));
+    }
+  }
+
+  /** Sends while anything waits: each send takes what queued during the previous one. */
+  private async flush(lane: Lane): Promise<void> {
+    while (lane.queue.length) {
+      // Take whole requests up to maxBatchEvents records (at least one request).
+      const batch: Part[] = [];
+      let count = 0;
+      let taken = 0;
+      for (; taken < lane.queue.length; taken++) {
+        const part = lane.queue[taken]!;
+        if (count && count + part.records.length > this.maxBatchEvents) break;
+        count += part.records.length;
+        // Requests that already timed out were answered 503 (the player retries): drop them.
+        if (!part.request.settled) batch.push(part);
+      }
+      lane.queue = taken === lane.queue.length ? [] : lane.queue.slice(taken);
+      this.queued -= count;
       if (!batch.length) continue;
       const byTopic = new Map<string, TopicMessages>();
       for (const p of batch) {
@@ -186,31 +307,31 @@ export class EventProducer {
         }
       }
       try {
-        if (!this.connected) {
-          await this.producer.connect();
-          this.connected = true;
+        if (!lane.connected) {
+          await lane.producer.connect();
+          lane.connected = true;
         }
-        await this.producer.sendBatch({
+        await lane.producer.sendBatch({
           topicMessages: [...byTopic.values()],
           acks: -1,
           timeout: this.options.ackTimeoutMs,
         });
-        this.connected = true;
-        for (const p of batch) p.resolve();
+        lane.connected = true;
+        for (const p of batch) p.request.resolve();
       } catch (err) {
         this.options.logger.warn(
-          { err, events: batch.reduce((n, p) => n + p.records.length, 0) },
+          { err, events: batch.reduce((n, p) => n + p.records.length, 0), producer: lane.index },
           'kafka did not acknowledge a batch',
         );
         const failure = new ServiceUnavailableError(
           'the event broker is not reachable',
           RETRY_AFTER_SECONDS,
         );
-        for (const p of batch) p.reject(failure);
-        await this.recover(err as Error);
+        for (const p of batch) p.request.reject(failure);
+        await this.recover(lane, err as Error);
       }
     }
-    this.flushing = false;
+    lane.flushing = false;
   }
 
   /**
@@ -218,22 +339,26 @@ export class EventProducer {
    * replace it with a fresh one (new producer id), which is always safe for ordering because
    * everything in flight was answered 503 and will be retried by the players.
    */
-  private async recover(err: Error): Promise<void> {
+  private async recover(lane: Lane, err: Error): Promise<void> {
     if (this.closed) return;
-    this.options.logger.info({ reason: err.message }, 'renewing the kafka producer');
-    const old = this.producer;
-    this.producer = this.createProducer();
-    this.connected = false;
+    this.options.logger.info(
+      { reason: err.message, producer: lane.index },
+      'renewing the kafka producer',
+    );
+    const old = lane.producer;
+    lane.producer = this.createProducer(lane);
+    lane.connected = false;
     await old.disconnect().catch(() => undefined);
   }
 
   /** Drains what is queued, then disconnects. */
   async close(): Promise<void> {
     const deadline = Date.now() + this.options.ackTimeoutMs;
-    while ((this.flushing || this.queue.length) && Date.now() < deadline) {
+    const busy = () => this.lanes.some((l) => l.flushing || l.queue.length);
+    while (busy() && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
     }
     this.closed = true;
-    await this.producer.disconnect().catch(() => undefined);
+    await Promise.all(this.lanes.map((l) => l.producer.disconnect().catch(() => undefined)));
   }
 }

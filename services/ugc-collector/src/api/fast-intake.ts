@@ -29,7 +29,7 @@ import * as client from 'prom-client';
 import { bearerToken } from '@cinema/auth';
 import { DomainError, ServiceUnavailableError, type ProblemDetails } from '@cinema/http';
 import { requestContext, type Logger } from '@cinema/logging';
-import type { BatchItem, EventType, PauseEvent } from '../domain/events';
+import { isCalendarDate, type BatchItem, type EventType, type PauseEvent } from '../domain/events';
 import type { EventIntake } from '../domain/intake';
 
 export interface FastIntakeOptions {
@@ -81,14 +81,7 @@ const FIELDS: Record<EventType, readonly string[]> = {
 function isIsoTime(v: unknown): boolean {
   if (typeof v !== 'string') return false;
   const m = ISO_TIME.exec(v);
-  if (!m) return false;
-  const year = Number(m[1]);
-  const month = Number(m[2]);
-  const day = Number(m[3]);
-  if (month < 1 || month > 12 || day < 1) return false;
-  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
-  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]!;
-  return day <= days;
+  return m !== null && isCalendarDate(Number(m[1]), Number(m[2]), Number(m[3]));
 }
 
 const isPosition = (v: unknown): boolean =>

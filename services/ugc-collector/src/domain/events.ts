@@ -117,42 +117,77 @@ export function anonymousUserId(anonymousId: string): string {
 
 export const ANONYMOUS_ID = /^[A-Za-z0-9_-]{8,64}$/;
 
-/** The Kafka record of one event, with the server's receive time. */
+/** True when year-month-day exists in the Gregorian calendar. */
+export function isCalendarDate(year: number, month: number, day: number): boolean {
+  if (month < 1 || month > 12 || day < 1) return false;
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]!;
+  return day <= days;
+}
+
+/** YYYY-MM-DDTHH:mm:ss.sssZ, the form `toISOString()` prints (years 0000-9999). */
+const CANONICAL_TIME = /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
+
+/** `new Date(v).toISOString()`, without parsing when `v` is already a valid time in that form. */
+function isoTime(v: Date | string): string {
+  if (typeof v === 'string') {
+    const m = CANONICAL_TIME.exec(v);
+    if (m && isCalendarDate(Number(m[1]), Number(m[2]), Number(m[3]))) return v;
+  }
+  return new Date(v).toISOString();
+}
+
+/**
+ * The Kafka record of one event, with the server's receive time (an ISO string, or a Date).
+ * Hot path: one fixed-shape object per kind, serialized once.
+ */
 export function toRecord(
   type: EventType,
   event: PauseEvent | FullViewEvent | QualityChangeEvent,
   userId: string,
-  received: Date,
+  received: Date | string,
   topics: Topics,
 ): EventRecord {
-  const common = {
-    event_id: event.event_id.toLowerCase(),
-    user_id: userId,
-    film_id: event.film_id.toLowerCase(),
-  };
-  const times = {
-    client_time: new Date(event.client_time).toISOString(),
-    received_time: received.toISOString(),
-  };
-  let value: Record<string, unknown>;
+  const eventId = event.event_id.toLowerCase();
+  const filmId = event.film_id.toLowerCase();
+  const clientTime = isoTime(event.client_time);
+  const receivedTime = typeof received === 'string' ? received : received.toISOString();
+  let value: string;
   switch (type) {
     case 'pause':
-      value = { ...common, position_sec: (event as PauseEvent).position_sec, ...times };
+      value = JSON.stringify({
+        event_id: eventId,
+        user_id: userId,
+        film_id: filmId,
+        position_sec: (event as PauseEvent).position_sec,
+        client_time: clientTime,
+        received_time: receivedTime,
+      });
       break;
     case 'full_view':
-      value = { ...common, duration_sec: (event as FullViewEvent).duration_sec, ...times };
+      value = JSON.stringify({
+        event_id: eventId,
+        user_id: userId,
+        film_id: filmId,
+        duration_sec: (event as FullViewEvent).duration_sec,
+        client_time: clientTime,
+        received_time: receivedTime,
+      });
       break;
     case 'quality_change': {
       const e = event as QualityChangeEvent;
-      value = {
-        ...common,
+      value = JSON.stringify({
+        event_id: eventId,
+        user_id: userId,
+        film_id: filmId,
         from_quality: e.from_quality,
         to_quality: e.to_quality,
         position_sec: e.position_sec,
-        ...times,
-      };
+        client_time: clientTime,
+        received_time: receivedTime,
+      });
       break;
     }
   }
-  return { topic: topics[type], key: userId, value: JSON.stringify(value) };
+  return { topic: topics[type], key: userId, value };
 }

@@ -76,10 +76,13 @@ export class EventIntake {
 
   async acceptBatch(items: BatchItem[], caller: Caller): Promise<number> {
     const user = await this.userOf(caller);
-    const now = this.deps.now?.() ?? new Date();
-    await this.deps.sink.send(
-      items.map((item) => toRecord(item.type, item, user, now, this.deps.topics)),
-    );
+    const now = (this.deps.now?.() ?? new Date()).toISOString();
+    const records = new Array<EventRecord>(items.length);
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]!;
+      records[i] = toRecord(item.type, item, user, now, this.deps.topics);
+    }
+    await this.deps.sink.send(records);
     return items.length;
   }
 }
