@@ -275,7 +275,10 @@ async function main(): Promise<void> {
     ];
 
     const port = await freePort();
-    const nodeArgs = CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(CPU_PROF)] : [];
+    const nodeArgs = [
+      ...(CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(CPU_PROF)] : []),
+      ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+    ];
     child = spawn(process.execPath, [...nodeArgs, path.resolve(__dirname, '../dist/main.js')], {
       env: {
         ...process.env,
