@@ -203,6 +203,80 @@ export async function aptInstall(server: string, packages: string[], logFile: st
   });
 }
 
+export interface MavenArtifact {
+  groupId: string;
+  artifactId: string;
+  version: string;
+}
+
+/**
+ * Copies the runtime jars of `artifacts` (and everything they depend on) from Maven Central
+ * into `outputDir`, through a throw-away pom in `dir` and `mvn dependency:copy-dependencies`
+ * (Maven's own ~/.m2 cache makes a second fetch quick). Needs `mvn` on the PATH.
+ */
+export async function fetchMavenJars(options: {
+  server: string;
+  dir: string;
+  outputDir: string;
+  artifacts: MavenArtifact[];
+  logFile: string;
+  /** What to set instead when Maven is missing, for the error (e.g. KAFKA_BROKERS). */
+  urlVariable: string;
+}): Promise<string[]> {
+  const { server, dir, outputDir, logFile } = options;
+  if (!(await which('mvn'))) {
+    throw new StackError(
+      `${server}: Maven (mvn) is needed to fetch its jars from Maven Central; install maven or set ${options.urlVariable}`,
+    );
+  }
+  ensureDir(dir);
+  fs.rmSync(outputDir, { recursive: true, force: true });
+  const dependencies = options.artifacts
+    .map(
+      (a) => `    <dependency>
+      <groupId>${a.groupId}</groupId>
+      <artifactId>${a.artifactId}</artifactId>
+      <version>${a.version}</version>
+    </dependency>`,
+    )
+    .join('\n');
+  const pom = path.join(dir, 'pom.xml');
+  fs.writeFileSync(
+    pom,
+    `<?xml version="1.0" encoding="UTF-8"?>
+<!-- Written by the local stack: the jars ${server} runs from. -->
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>local.cinema.stack</groupId>
+  <artifactId>${server}</artifactId>
+  <version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+${dependencies}
+  </dependencies>
+</project>
+`,
+  );
+  say(
+    server,
+    `fetching ${options.artifacts.map((a) => `${a.artifactId} ${a.version}`).join(', ')} from Maven Central`,
+  );
+  await run(
+    'mvn',
+    [
+      '-q',
+      '-B',
+      '-f',
+      pom,
+      'dependency:copy-dependencies',
+      `-DoutputDirectory=${outputDir}`,
+      '-DincludeScope=runtime',
+    ],
+    { logFile, cwd: dir, what: `mvn dependency:copy-dependencies (${server})` },
+  );
+  return fs.readdirSync(outputDir);
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

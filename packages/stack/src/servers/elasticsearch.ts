@@ -5,6 +5,7 @@ import {
   cacheDir,
   dataDir,
   ensureDir,
+  fetchMavenJars,
   logDir,
   pickPort,
   run,
@@ -68,35 +69,6 @@ const MODULE = 'transport-netty4';
 
 function cacheHome(): string {
   return path.join(cacheDir(), `elasticsearch-${ES_VERSION}`);
-}
-
-function pom(): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>
-<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>local.cinema.stack</groupId>
-  <artifactId>elasticsearch-node</artifactId>
-  <version>${ES_VERSION}</version>
-  <packaging>pom</packaging>
-  <dependencies>
-    <dependency>
-      <groupId>org.elasticsearch</groupId>
-      <artifactId>elasticsearch</artifactId>
-      <version>${ES_VERSION}</version>
-    </dependency>
-    <dependency>
-      <groupId>org.elasticsearch</groupId>
-      <artifactId>elasticsearch-entitlement-bridge</artifactId>
-      <version>${ES_VERSION}</version>
-    </dependency>
-    <dependency>
-      <groupId>org.elasticsearch.plugin</groupId>
-      <artifactId>${MODULE}</artifactId>
-      <version>${ES_VERSION}</version>
-    </dependency>
-  </dependencies>
-</project>
-`;
 }
 
 const argsSource = `// Written by the local stack (packages/stack/src/servers/elasticsearch.ts).
@@ -284,7 +256,7 @@ async function install(logFile: string): Promise<string> {
   if (fs.existsSync(marker)) return home;
   return withLock(`elasticsearch-${ES_VERSION}`, async () => {
     if (fs.existsSync(marker)) return home;
-    for (const tool of ['mvn', 'javac', 'jar']) {
+    for (const tool of ['javac', 'jar']) {
       if (!(await which(tool))) {
         throw new StackError(
           `elasticsearch: ${tool} is needed to install Elasticsearch from Maven Central (a JDK 17+ and Maven); install it or set ELASTICSEARCH_URL`,
@@ -295,25 +267,23 @@ async function install(logFile: string): Promise<string> {
     for (const sub of ['jars', 'lib', 'modules', 'plugins', 'agent']) {
       fs.rmSync(path.join(home, sub), { recursive: true, force: true });
     }
-    fs.writeFileSync(path.join(home, 'pom.xml'), pom());
-    say(
-      'elasticsearch',
-      `fetching elasticsearch ${ES_VERSION} and ${MODULE} jars from Maven Central`,
-    );
     const jars = path.join(home, 'jars');
-    await run(
-      'mvn',
-      [
-        '-q',
-        '-B',
-        '-f',
-        path.join(home, 'pom.xml'),
-        'dependency:copy-dependencies',
-        `-DoutputDirectory=${jars}`,
-        '-DincludeScope=runtime',
+    await fetchMavenJars({
+      server: 'elasticsearch',
+      dir: home,
+      outputDir: jars,
+      logFile,
+      urlVariable: 'ELASTICSEARCH_URL',
+      artifacts: [
+        { groupId: 'org.elasticsearch', artifactId: 'elasticsearch', version: ES_VERSION },
+        {
+          groupId: 'org.elasticsearch',
+          artifactId: 'elasticsearch-entitlement-bridge',
+          version: ES_VERSION,
+        },
+        { groupId: 'org.elasticsearch.plugin', artifactId: MODULE, version: ES_VERSION },
       ],
-      { logFile, cwd: home, what: 'mvn dependency:copy-dependencies (elasticsearch)' },
-    );
+    });
 
     // The module's own jar and netty go to modules/transport-netty4, the entitlement bridge to
     // lib/entitlement-bridge (patched into java.base), everything else is the server's module path.
@@ -363,91 +333,31 @@ async function install(logFile: string): Promise<string> {
 
     say('elasticsearch', 'compiling the launcher, agent, console and rest-root stand-ins');
     const agent = ensureDir(path.join(home, 'agent'));
-    const classes = ensureDir(path.join(agent, 'classes'));
-    fs.writeFileSync(path.join(agent, 'StackEsAgent.java'), agentSource);
-    fs.writeFileSync(path.join(agent, 'StackEsArgs.java'), argsSource);
-    fs.writeFileSync(path.join(agent, 'MANIFEST.MF'), 'Premain-Class: StackEsAgent\n');
-    await run(
-      'javac',
-      [
-        '--release',
-        '17',
-        '-cp',
-        `${lib}/*`,
-        '-d',
-        classes,
-        path.join(agent, 'StackEsAgent.java'),
-        path.join(agent, 'StackEsArgs.java'),
-      ],
-      { logFile, what: 'javac StackEsAgent StackEsArgs' },
+    const compile = (jar: string, sources: Record<string, string>, extra: JarExtras = {}) =>
+      compileJar({ workDir: agent, jar, sources, logFile, ...extra });
+    await compile(
+      path.join(agent, 'stack-es-agent.jar'),
+      { StackEsAgent: agentSource, StackEsArgs: argsSource },
+      { classpath: `${lib}/*`, manifest: 'Premain-Class: StackEsAgent\n' },
     );
-    await run(
-      'jar',
-      [
-        'cfm',
-        path.join(agent, 'stack-es-agent.jar'),
-        path.join(agent, 'MANIFEST.MF'),
-        '-C',
-        classes,
-        '.',
-      ],
+    await compile(
+      path.join(ensureDir(path.join(lib, 'entitlement-agent')), 'stack-entitlement-agent.jar'),
+      { StackEntitlementAgent: entitlementAgentSource },
       {
-        logFile,
-        what: 'jar stack-es-agent',
+        manifest: [
+          'Agent-Class: StackEntitlementAgent',
+          'Can-Redefine-Classes: true',
+          'Can-Retransform-Classes: true',
+          '',
+        ].join('\n'),
       },
-    );
-    const entitlementClasses = ensureDir(path.join(agent, 'entitlement-classes'));
-    fs.writeFileSync(path.join(agent, 'StackEntitlementAgent.java'), entitlementAgentSource);
-    fs.writeFileSync(
-      path.join(agent, 'ENTITLEMENT.MF'),
-      [
-        'Agent-Class: StackEntitlementAgent',
-        'Can-Redefine-Classes: true',
-        'Can-Retransform-Classes: true',
-        '',
-      ].join('\n'),
-    );
-    await run(
-      'javac',
-      ['--release', '17', '-d', entitlementClasses, path.join(agent, 'StackEntitlementAgent.java')],
-      {
-        logFile,
-        what: 'javac StackEntitlementAgent',
-      },
-    );
-    const entitlementDir = ensureDir(path.join(lib, 'entitlement-agent'));
-    await run(
-      'jar',
-      [
-        'cfm',
-        path.join(entitlementDir, 'stack-entitlement-agent.jar'),
-        path.join(agent, 'ENTITLEMENT.MF'),
-        '-C',
-        entitlementClasses,
-        '.',
-      ],
-      { logFile, what: 'jar stack-entitlement-agent' },
-    );
-    const rootClasses = ensureDir(path.join(agent, 'rest-root-classes'));
-    fs.writeFileSync(path.join(agent, 'StackRestRootPlugin.java'), restRootSource);
-    await run(
-      'javac',
-      [
-        '--release',
-        '17',
-        '-cp',
-        `${lib}/*`,
-        '-d',
-        rootClasses,
-        path.join(agent, 'StackRestRootPlugin.java'),
-      ],
-      { logFile, what: 'javac StackRestRootPlugin' },
     );
     const rootModule = ensureDir(path.join(home, 'modules', ROOT_MODULE));
-    await run('jar', ['cf', path.join(rootModule, `${ROOT_MODULE}.jar`), '-C', rootClasses, '.'], {
-      logFile,
-      what: `jar ${ROOT_MODULE}`,
-    });
+    await compile(
+      path.join(rootModule, `${ROOT_MODULE}.jar`),
+      { StackRestRootPlugin: restRootSource },
+      { classpath: `${lib}/*` },
+    );
     fs.writeFileSync(
       path.join(rootModule, 'plugin-descriptor.properties'),
       [
@@ -460,28 +370,50 @@ async function install(logFile: string): Promise<string> {
         '',
       ].join('\n'),
     );
-    const consoleClasses = ensureDir(path.join(agent, 'console-classes'));
-    fs.writeFileSync(path.join(agent, 'AnsiConsoleLoader.java'), ansiConsoleSource);
-    await run(
-      'javac',
-      ['--release', '17', '-d', consoleClasses, path.join(agent, 'AnsiConsoleLoader.java')],
+    await compile(
+      path.join(ensureDir(path.join(lib, 'tools', 'ansi-console')), 'stack-ansi-console.jar'),
       {
-        logFile,
-        what: 'javac AnsiConsoleLoader',
-      },
-    );
-    const consoleDir = ensureDir(path.join(lib, 'tools', 'ansi-console'));
-    await run(
-      'jar',
-      ['cf', path.join(consoleDir, 'stack-ansi-console.jar'), '-C', consoleClasses, '.'],
-      {
-        logFile,
-        what: 'jar stack-ansi-console',
+        AnsiConsoleLoader: ansiConsoleSource,
       },
     );
     fs.writeFileSync(marker, `${new Date().toISOString()}\n`);
     return home;
   });
+}
+
+interface JarExtras {
+  /** javac's class path. */
+  classpath?: string;
+  /** Manifest lines (`Premain-Class: …`), when the jar needs more than the default. */
+  manifest?: string;
+}
+
+/** javac (release 17) the given classes (name -> source) in a folder of their own, then jar them. */
+async function compileJar(
+  o: JarExtras & { workDir: string; jar: string; sources: Record<string, string>; logFile: string },
+): Promise<void> {
+  const name = path.basename(o.jar, '.jar');
+  const src = ensureDir(path.join(o.workDir, `${name}-src`));
+  const classes = path.join(o.workDir, `${name}-classes`);
+  fs.rmSync(classes, { recursive: true, force: true });
+  ensureDir(classes);
+  const files = Object.entries(o.sources).map(([cls, source]) => {
+    const file = path.join(src, `${cls}.java`);
+    fs.writeFileSync(file, source);
+    return file;
+  });
+  const cp = o.classpath ? ['-cp', o.classpath] : [];
+  await run('javac', ['--release', '17', ...cp, '-d', classes, ...files], {
+    logFile: o.logFile,
+    what: `javac ${Object.keys(o.sources).join(' ')}`,
+  });
+  const manifest = path.join(o.workDir, `${name}.MF`);
+  if (o.manifest) fs.writeFileSync(manifest, o.manifest);
+  await run(
+    'jar',
+    o.manifest ? ['cfm', o.jar, manifest, '-C', classes, '.'] : ['cf', o.jar, '-C', classes, '.'],
+    { logFile: o.logFile, what: `jar ${name}` },
+  );
 }
 
 interface RunAs {
@@ -750,7 +682,7 @@ export const elasticsearch: ServerDefinition = {
         [
           '-Xmx64m',
           '-cp',
-          `${path.join(home, 'lib')}/*${path.delimiter}${path.join(home, 'agent', 'classes')}`,
+          `${path.join(home, 'lib')}/*${path.delimiter}${path.join(home, 'agent', 'stack-es-agent-classes')}`,
           'StackEsArgs',
           config,
           path.join(config, 'server-args.bin'),

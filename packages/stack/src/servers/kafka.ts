@@ -6,6 +6,7 @@ import {
   cacheDir,
   dataDir,
   ensureDir,
+  fetchMavenJars,
   logDir,
   pickPort,
   run,
@@ -39,30 +40,6 @@ function home(): string {
   return path.join(cacheDir(), `kafka-${KAFKA_VERSION}`);
 }
 
-function pom(): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>
-<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>local.cinema.stack</groupId>
-  <artifactId>kafka-broker</artifactId>
-  <version>${KAFKA_VERSION}</version>
-  <packaging>pom</packaging>
-  <dependencies>
-    <dependency>
-      <groupId>org.apache.kafka</groupId>
-      <artifactId>kafka_${SCALA}</artifactId>
-      <version>${KAFKA_VERSION}</version>
-    </dependency>
-    <dependency>
-      <groupId>org.slf4j</groupId>
-      <artifactId>slf4j-reload4j</artifactId>
-      <version>${SLF4J_VERSION}</version>
-    </dependency>
-  </dependencies>
-</project>
-`;
-}
-
 /** Fetches the broker jars into `<cache>/kafka-<version>/libs` once (marker file `.installed`). */
 async function install(logFile: string): Promise<string> {
   const dir = home();
@@ -70,30 +47,18 @@ async function install(logFile: string): Promise<string> {
   if (fs.existsSync(marker)) return dir;
   return withLock(`kafka-${KAFKA_VERSION}`, async () => {
     if (fs.existsSync(marker)) return dir;
-    if (!(await which('mvn'))) {
-      throw new StackError(
-        'kafka: Maven (mvn) is needed to fetch the Kafka jars; install maven or set KAFKA_BROKERS',
-      );
-    }
-    ensureDir(dir);
     const libs = path.join(dir, 'libs');
-    fs.rmSync(libs, { recursive: true, force: true });
-    fs.writeFileSync(path.join(dir, 'pom.xml'), pom());
-    say('kafka', `fetching kafka_${SCALA} ${KAFKA_VERSION} jars from Maven Central`);
-    await run(
-      'mvn',
-      [
-        '-q',
-        '-B',
-        '-f',
-        path.join(dir, 'pom.xml'),
-        'dependency:copy-dependencies',
-        `-DoutputDirectory=${libs}`,
-        '-DincludeScope=runtime',
+    const jars = await fetchMavenJars({
+      server: 'kafka',
+      dir,
+      outputDir: libs,
+      logFile,
+      urlVariable: 'KAFKA_BROKERS',
+      artifacts: [
+        { groupId: 'org.apache.kafka', artifactId: `kafka_${SCALA}`, version: KAFKA_VERSION },
+        { groupId: 'org.slf4j', artifactId: 'slf4j-reload4j', version: SLF4J_VERSION },
       ],
-      { logFile, cwd: dir, what: 'mvn dependency:copy-dependencies (kafka)' },
-    );
-    const jars = fs.readdirSync(libs);
+    });
     const otherScala = jars.filter(
       (j) => /_2\.1[0-2]-/.test(j) || /^scala-library-2\.1[0-2]\./.test(j),
     );
