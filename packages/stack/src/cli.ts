@@ -164,7 +164,13 @@ async function main(argv: string[]): Promise<void> {
   const [command = 'help', ...rest] = argv;
   switch (command) {
     case 'up': {
-      const stack = await startStack({ only: rest.length ? rest : undefined });
+      // Servers named on the command line, else in STACK_SERVERS (as for the tests), else all.
+      const named = rest.length
+        ? rest
+        : process.env.STACK_SERVERS?.split(',')
+            .map((s) => s.trim())
+            .filter(Boolean);
+      const stack = await startStack({ only: named?.length ? named : undefined });
       process.stdout.write(
         `${Object.entries(stack.env)
           .map(([k, v]) => `${k}=${v}`)
