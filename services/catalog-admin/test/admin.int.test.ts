@@ -272,3 +272,39 @@ describe('editing', () => {
     expect(res.status).toBe(404);
   });
 });
+
+describe('repository lists', () => {
+  it('pages, filters and orders films, genres and persons alike, and reports the total past the end', async () => {
+    const tag = `zq${Date.now().toString(36)}`;
+    const genres = [];
+    const persons = [];
+    for (const n of ['b', 'A', 'c']) {
+      genres.push(await catalog.createGenre({ name: `${tag} ${n}`, description: null }));
+      persons.push(await catalog.createPerson({ fullName: `${tag} ${n}`, birthDate: null }));
+    }
+    for (const list of [
+      (page: number) => catalog.listGenres({ q: tag, page, pageSize: 2 }),
+      (page: number) => catalog.listPersons({ q: tag, page, pageSize: 2 }),
+    ]) {
+      const first = await list(1);
+      expect(first.total).toBe(3);
+      expect(first.items.map((i) => ('name' in i ? i.name : i.fullName))).toEqual([
+        `${tag} A`,
+        `${tag} b`,
+      ]);
+      expect(first.items[0]).not.toHaveProperty('total');
+      expect((await list(2)).items).toHaveLength(1);
+      const beyond = await list(9);
+      expect(beyond.items).toEqual([]);
+      expect(beyond.total).toBe(3);
+    }
+    expect((await catalog.listFilms({ q: tag, page: 1, pageSize: 2 })).total).toBe(0);
+    for (const id of genres) await catalog.deleteGenre(id);
+    for (const id of persons) await catalog.deletePerson(id);
+    await expect(catalog.deleteGenre(genres[0]!)).rejects.toThrow('genre not found');
+    await expect(catalog.deletePerson(persons[0]!)).rejects.toThrow('person not found');
+    await expect(catalog.updateGenre(genres[0]!, { name: 'x', description: null })).rejects.toThrow(
+      'genre not found',
+    );
+  });
+});

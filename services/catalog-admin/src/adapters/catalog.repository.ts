@@ -127,6 +127,41 @@ export class CatalogRepository {
     return row;
   }
 
+  /** Runs a statement that must touch a row (`RETURNING id`); none means `notFound`. */
+  private async touch(sql: string, params: unknown[], notFound: string): Promise<void> {
+    if (!(await this.query(sql, params)).length) throw new NotFoundError(notFound);
+  }
+
+  /**
+   * One page of `from` ordered by `nameColumn` (case-insensitive, then id), optionally filtered
+   * by `nameColumn ILIKE %q%`, with the total; a page past the end still reports the total.
+   */
+  private async listPage<R extends object>(
+    o: { select: string; from: string; alias: string; nameColumn: string },
+    { q, page, pageSize }: ListQuery,
+  ): Promise<Page<R>> {
+    const rows = await this.query<R & { total: string }>(
+      `SELECT ${o.select}, count(*) OVER () AS total FROM ${o.from}
+        ${q ? `WHERE ${o.nameColumn} ILIKE $3` : ''}
+        ORDER BY lower(${o.nameColumn}), ${o.alias}.id LIMIT $1 OFFSET $2`,
+      [pageSize, (page - 1) * pageSize, ...(q ? [like(q)] : [])],
+    );
+    let total = rows.length ? Number(rows[0]!.total) : 0;
+    if (!rows.length && page > 1) {
+      const [c] = await this.query<{ n: string }>(
+        `SELECT count(*) AS n FROM ${o.from} ${q ? `WHERE ${o.nameColumn} ILIKE $1` : ''}`,
+        q ? [like(q)] : [],
+      );
+      total = Number(c!.n);
+    }
+    return {
+      items: rows.map(({ total: _t, ...item }) => item as unknown as R),
+      total,
+      page,
+      pageSize,
+    };
+  }
+
   private static id(id: string, what: string): string {
     if (!isUuid(id)) throw new NotFoundError(`${what} not found`);
     return id.toLowerCase();
@@ -134,28 +169,11 @@ export class CatalogRepository {
 
   /* Films */
 
-  async listFilms({ q, page, pageSize }: ListQuery): Promise<Page<Film>> {
-    const where = q ? 'WHERE f.title ILIKE $3' : '';
-    const params: unknown[] = [pageSize, (page - 1) * pageSize, ...(q ? [like(q)] : [])];
-    const rows = await this.query<Film & { total: string }>(
-      `SELECT ${FILM_COLUMNS}, count(*) OVER () AS total FROM content.film_work f ${where}
-        ORDER BY lower(f.title), f.id LIMIT $1 OFFSET $2`,
-      params,
+  async listFilms(query: ListQuery): Promise<Page<Film>> {
+    return this.listPage<Film>(
+      { select: FILM_COLUMNS, from: 'content.film_work f', alias: 'f', nameColumn: 'f.title' },
+      query,
     );
-    let total = rows.length ? Number(rows[0]!.total) : 0;
-    if (!rows.length && page > 1) {
-      const [c] = await this.query<{ n: string }>(
-        `SELECT count(*) AS n FROM content.film_work f ${q ? 'WHERE f.title ILIKE $1' : ''}`,
-        q ? [like(q)] : [],
-      );
-      total = Number(c!.n);
-    }
-    return {
-      items: rows.map(({ total: _t, ...film }) => film),
-      total,
-      page,
-      pageSize,
-    };
   }
 
   async getFilm(id: string): Promise<FilmDetail> {
@@ -229,10 +247,11 @@ export class CatalogRepository {
   }
 
   async deleteFilm(id: string): Promise<void> {
-    const rows = await this.query(`DELETE FROM content.film_work WHERE id = $1 RETURNING id`, [
-      CatalogRepository.id(id, 'film'),
-    ]);
-    if (!rows.length) throw new NotFoundError('film not found');
+    await this.touch(
+      `DELETE FROM content.film_work WHERE id = $1 RETURNING id`,
+      [CatalogRepository.id(id, 'film')],
+      'film not found',
+    );
   }
 
   async addGenreToFilm(filmId: string, genreId: string): Promise<void> {
@@ -243,11 +262,11 @@ export class CatalogRepository {
   }
 
   async removeGenreFromFilm(filmId: string, genreId: string): Promise<void> {
-    const rows = await this.query(
+    await this.touch(
       `DELETE FROM content.genre_film_work WHERE film_work_id = $1 AND genre_id = $2 RETURNING id`,
       [CatalogRepository.id(filmId, 'film'), CatalogRepository.id(genreId, 'genre')],
+      'the film does not have this genre',
     );
-    if (!rows.length) throw new NotFoundError('the film does not have this genre');
   }
 
   async addPersonToFilm(filmId: string, personId: string, role: PersonRole): Promise<void> {
@@ -264,30 +283,27 @@ export class CatalogRepository {
   }
 
   async removePersonLink(filmId: string, linkId: string): Promise<void> {
-    const rows = await this.query(
+    await this.touch(
       `DELETE FROM content.person_film_work WHERE film_work_id = $1 AND id = $2 RETURNING id`,
       [CatalogRepository.id(filmId, 'film'), CatalogRepository.id(linkId, 'link')],
+      'link not found',
     );
-    if (!rows.length) throw new NotFoundError('link not found');
   }
 
   /* Genres */
 
-  async listGenres({ q, page, pageSize }: ListQuery): Promise<Page<Genre & { films: number }>> {
-    const where = q ? 'WHERE g.name ILIKE $3' : '';
-    const rows = await this.query<Genre & { films: number; total: string }>(
-      `SELECT g.id, g.name, g.description, g.created::text AS created, g.modified::text AS modified,
-              (SELECT count(*)::int FROM content.genre_film_work x WHERE x.genre_id = g.id) AS films,
-              count(*) OVER () AS total
-         FROM content.genre g ${where} ORDER BY lower(g.name), g.id LIMIT $1 OFFSET $2`,
-      [pageSize, (page - 1) * pageSize, ...(q ? [like(q)] : [])],
+  async listGenres(query: ListQuery): Promise<Page<Genre & { films: number }>> {
+    return this.listPage<Genre & { films: number }>(
+      {
+        select: `g.id, g.name, g.description, g.created::text AS created,
+                 g.modified::text AS modified,
+                 (SELECT count(*)::int FROM content.genre_film_work x WHERE x.genre_id = g.id) AS films`,
+        from: 'content.genre g',
+        alias: 'g',
+        nameColumn: 'g.name',
+      },
+      query,
     );
-    return {
-      items: rows.map(({ total: _t, ...g }) => g),
-      total: rows.length ? Number(rows[0]!.total) : 0,
-      page,
-      pageSize,
-    };
   }
 
   async allGenres(): Promise<Array<{ id: string; name: string }>> {
@@ -314,39 +330,36 @@ export class CatalogRepository {
   }
 
   async updateGenre(id: string, input: GenreInput): Promise<void> {
-    const rows = await this.query(
+    await this.touch(
       `UPDATE content.genre SET name = $2, description = $3 WHERE id = $1 RETURNING id`,
       [CatalogRepository.id(id, 'genre'), input.name, input.description],
+      'genre not found',
     );
-    if (!rows.length) throw new NotFoundError('genre not found');
   }
 
   async deleteGenre(id: string): Promise<void> {
-    const rows = await this.query(`DELETE FROM content.genre WHERE id = $1 RETURNING id`, [
-      CatalogRepository.id(id, 'genre'),
-    ]);
-    if (!rows.length) throw new NotFoundError('genre not found');
+    await this.touch(
+      `DELETE FROM content.genre WHERE id = $1 RETURNING id`,
+      [CatalogRepository.id(id, 'genre')],
+      'genre not found',
+    );
   }
 
   /* Persons */
 
-  async listPersons({ q, page, pageSize }: ListQuery): Promise<Page<Person & { films: number }>> {
-    const where = q ? 'WHERE p.full_name ILIKE $3' : '';
-    const rows = await this.query<Person & { films: number; total: string }>(
-      `SELECT p.id, p.full_name AS "fullName", p.birth_date::text AS "birthDate",
-              p.created::text AS created, p.modified::text AS modified,
-              (SELECT count(DISTINCT x.film_work_id)::int FROM content.person_film_work x
-                WHERE x.person_id = p.id) AS films,
-              count(*) OVER () AS total
-         FROM content.person p ${where} ORDER BY lower(p.full_name), p.id LIMIT $1 OFFSET $2`,
-      [pageSize, (page - 1) * pageSize, ...(q ? [like(q)] : [])],
+  async listPersons(query: ListQuery): Promise<Page<Person & { films: number }>> {
+    return this.listPage<Person & { films: number }>(
+      {
+        select: `p.id, p.full_name AS "fullName", p.birth_date::text AS "birthDate",
+                 p.created::text AS created, p.modified::text AS modified,
+                 (SELECT count(DISTINCT x.film_work_id)::int FROM content.person_film_work x
+                   WHERE x.person_id = p.id) AS films`,
+        from: 'content.person p',
+        alias: 'p',
+        nameColumn: 'p.full_name',
+      },
+      query,
     );
-    return {
-      items: rows.map(({ total: _t, ...p }) => p),
-      total: rows.length ? Number(rows[0]!.total) : 0,
-      page,
-      pageSize,
-    };
   }
 
   async getPerson(id: string): Promise<PersonDetail> {
@@ -392,18 +405,19 @@ export class CatalogRepository {
   }
 
   async updatePerson(id: string, input: PersonInput): Promise<void> {
-    const rows = await this.query(
+    await this.touch(
       `UPDATE content.person SET full_name = $2, birth_date = $3 WHERE id = $1 RETURNING id`,
       [CatalogRepository.id(id, 'person'), input.fullName, input.birthDate],
+      'person not found',
     );
-    if (!rows.length) throw new NotFoundError('person not found');
   }
 
   async deletePerson(id: string): Promise<void> {
-    const rows = await this.query(`DELETE FROM content.person WHERE id = $1 RETURNING id`, [
-      CatalogRepository.id(id, 'person'),
-    ]);
-    if (!rows.length) throw new NotFoundError('person not found');
+    await this.touch(
+      `DELETE FROM content.person WHERE id = $1 RETURNING id`,
+      [CatalogRepository.id(id, 'person')],
+      'person not found',
+    );
   }
 
   /* Movies API */
