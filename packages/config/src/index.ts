@@ -99,3 +99,18 @@ export const baseShape = {
 
 export const baseSchema = z.object(baseShape);
 export type BaseConfig = z.infer<typeof baseSchema>;
+
+/**
+ * Runs a service's `main`; when it fails to start, prints why and exits: 78 (EX_CONFIG) for a
+ * bad configuration (the message lists every bad variable), 1 for anything else.
+ */
+export function runMain(name: string, main: () => Promise<void>): void {
+  main().catch((err: unknown) => {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(78);
+    }
+    process.stderr.write(`${name} failed to start: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,5 +1,5 @@
 /** config -> wiring -> listen -> shutdown hooks */
-import { ConfigError, describeConfig } from '@cinema/config';
+import { describeConfig, runMain } from '@cinema/config';
 import { Lifecycle, listen } from '@cinema/http';
 import { createLogger } from '@cinema/logging';
 import { shutdownTelemetry } from '@cinema/telemetry';
@@ -30,11 +30,4 @@ async function main(): Promise<void> {
   await listen(app, { port: config.PORT, host: config.HOST, lifecycle, logger, name: 'auth' });
 }
 
-main().catch((err: unknown) => {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`${err.message}\n`);
-    process.exit(78);
-  }
-  process.stderr.write(`auth failed to start: ${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
-});
+runMain('auth', main);

@@ -5,7 +5,7 @@
 import { Client } from '@elastic/elasticsearch';
 import { Redis } from 'ioredis';
 import * as client from 'prom-client';
-import { ConfigError, describeConfig } from '@cinema/config';
+import { describeConfig, runMain } from '@cinema/config';
 import { Lifecycle, listen } from '@cinema/http';
 import { createLogger } from '@cinema/logging';
 import { createPool, ping } from '@cinema/pg';
@@ -103,11 +103,4 @@ async function main(): Promise<void> {
   runner.start();
 }
 
-main().catch((err: unknown) => {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`${err.message}\n`);
-    process.exit(78);
-  }
-  process.stderr.write(`catalog-etl failed: ${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
-});
+runMain('catalog-etl', main);
