@@ -6,27 +6,32 @@
  * and Kafka: KAFKA_BROKERS, else the running local stack's broker (.stack/state.json).
  * ClickHouse: CLICKHOUSE_URL, else embedded chDB in a temporary folder.
  *
+ * The ETL runs in its own process (bench/etl-process.mjs: the service's config and pipeline),
+ * apart from this load generator, so its RSS is its own; ETL settings (BATCH_MAX_ROWS, ...) are
+ * read from the environment as the service reads them.
+ *
  * 1. ETL rows/s: BENCH_ROWS pause events produced to Kafka first, then loaded by the pipeline.
- * 2. Latency: the collector (child process) takes BENCH_RATE events/s in 50-event batches for
- *    BENCH_SECONDS; for each event, time from the collector's 202 to the moment the ClickHouse
- *    insert holding it returned (queryable). Prints p50/p99 and the peak RSS of both processes.
+ * 2. Latency: the collector (child process) takes BENCH_RATE events/s for BENCH_SECONDS, in
+ *    BENCH_BATCH-event batches (default 1: the single-event endpoint `/api/pause`); for each
+ *    event, time from the collector's 202 to the moment the ClickHouse insert holding it returned
+ *    (queryable). Prints p50/p99, the peak RSS of the ETL and collector processes and the ETL's
+ *    RSS sampled during each phase.
  */
-import { spawn } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 
 const root = path.resolve(new URL('../../..', import.meta.url).pathname);
-const require = (await import('node:module')).createRequire(import.meta.url);
-const { createPipeline } = require(path.join(root, 'services/ugc-etl/dist/pipeline.js'));
-const { createLogger } = require(path.join(root, 'packages/logging/dist/index.js'));
 
 const rows = Number(process.env.BENCH_ROWS ?? 200_000);
 const rate = Number(process.env.BENCH_RATE ?? 5_000);
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const batchSize = Number(process.env.BENCH_BATCH ?? 1);
 const brokers =
   process.env.KAFKA_BROKERS ??
   JSON.parse(fs.readFileSync(path.join(root, '.stack/state.json'), 'utf8')).servers.kafka?.env
@@ -81,40 +86,60 @@ for (let sent = 0; sent < rows; sent += 5000) {
 }
 await producer.disconnect();
 
-const logger = createLogger({ service: 'ugc-etl-bench', level: 'warn' });
-const pipeline = await createPipeline(
-  {
-    KAFKA_BROKERS: [brokers],
+const queryable = new Map();
+let etlRows = 0;
+// Peaks per phase: RSS of the ETL process, and its V8 heap + external buffers within that.
+const phaseRss = { load: { rss: 0 }, latency: { rss: 0 } };
+const phaseHeap = { load: 0, latency: 0 };
+let phase = 'load';
+const etl = fork(path.join(root, 'services/ugc-etl/bench/etl-process.mjs'), {
+  env: {
+    ...process.env,
+    LOG_LEVEL: 'warn',
+    KAFKA_BROKERS: brokers,
     KAFKA_CLIENT_ID: 'ugc-etl-bench',
     KAFKA_GROUP_ID: `ugc-etl-bench-${prefix}`,
     KAFKA_TOPIC_PREFIX: prefix,
-    KAFKA_TOPIC_PARTITIONS: 3,
-    KAFKA_TOPIC_REPLICATION: 1,
-    CLICKHOUSE_URL: process.env.CLICKHOUSE_URL,
     CHDB_PATH: chdb,
-    CLICKHOUSE_DATABASE: 'tracking_user_events',
-    BATCH_MAX_ROWS: Number(process.env.BATCH_MAX_ROWS ?? 10_000),
-    BATCH_MAX_WAIT_MS: Number(process.env.BATCH_MAX_WAIT_MS ?? 250),
+    BENCH_FILM: film,
   },
-  logger,
-);
-// Stamp when each event became queryable: the moment the insert holding it returned.
-const queryable = new Map();
-const insert = pipeline.ch.insert.bind(pipeline.ch);
-pipeline.ch.insert = async (params) => {
-  const result = await insert(params);
-  const at = Date.now();
-  for (const v of params.values) if (v.film_id === film) queryable.set(v.event_id, at);
-  return result;
+  stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  // Node flags of the ETL process only (e.g. "--max-semi-space-size=4").
+  execArgv: (process.env.BENCH_ETL_NODE_ARGS ?? '').split(' ').filter(Boolean),
+});
+etl.on('message', (m) => {
+  if (m.kind === 'rows') {
+    etlRows = m.rows;
+    phaseHeap[phase] = Math.max(phaseHeap[phase], m.heapMb);
+  } else if (m.kind === 'queryable') for (const id of m.ids) queryable.set(id, m.at);
+});
+const etlExit = new Promise((resolve) => etl.once('exit', resolve));
+// RSS of the ETL process sampled every 100 ms, per phase: total, anonymous (heaps) and
+// file-backed (mapped code, mostly chDB's library: shared and reclaimable by the kernel).
+const rssParts = (pid) => {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const mb = (key) => Math.round(Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)[1]) / 1024);
+  return { rss: mb('VmRSS'), anon: mb('RssAnon'), file: mb('RssFile') };
 };
+const sampler = setInterval(() => {
+  try {
+    const now = rssParts(etl.pid);
+    if (now.rss > phaseRss[phase].rss) phaseRss[phase] = now;
+  } catch {
+    /* exited */
+  }
+}, 100);
 const started = Date.now();
-await pipeline.start();
-while (pipeline.sink.stats.rows < rows) await new Promise((r) => setTimeout(r, 50));
+while (etlRows < rows) {
+  if (etl.exitCode !== null) throw new Error('the ETL process exited');
+  await new Promise((r) => setTimeout(r, 20));
+}
 const loadSeconds = (Date.now() - started) / 1000;
 console.log(
   `ETL: ${rows} rows in ${loadSeconds.toFixed(1)} s = ${Math.round(rows / loadSeconds)} rows/s ` +
-    `(${pipeline.sink.stats.inserts} inserts, consumer start included)`,
+    `(process start, ClickHouse schema and consumer group join included)`,
 );
+phase = 'latency';
 
 // 2. Latency at a fixed rate through the collector.
 const port = await freePort();
@@ -146,12 +171,42 @@ for (
 }
 const accepted = new Map();
 let failed = 0;
-const batchSize = 50;
 const tick = 10;
 const perTick = (rate * tick) / 1000;
 let due = 0;
 const t0 = Date.now();
 const inflight = new Set();
+// node:http with keep-alive (fetch costs this process too much CPU at thousands of requests/s).
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+const post = (url, body) =>
+  new Promise((resolve, reject) => {
+    const data = JSON.stringify(body);
+    const req = http.request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(data),
+          'x-anonymous-id': 'bench-viewer',
+        },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(data);
+  });
+const newEvent = () => ({
+  event_id: randomUUID(),
+  film_id: film,
+  position_sec: 1,
+  client_time: new Date().toISOString(),
+});
 await new Promise((resolve) => {
   const timer = setInterval(() => {
     if (Date.now() - t0 >= seconds * 1000) {
@@ -162,21 +217,14 @@ await new Promise((resolve) => {
     due += perTick;
     while (due >= batchSize) {
       due -= batchSize;
-      const events = Array.from({ length: batchSize }, () => ({
-        type: 'pause',
-        event_id: randomUUID(),
-        film_id: film,
-        position_sec: 1,
-        client_time: new Date().toISOString(),
-      }));
-      const p = fetch(`${base}/api/events`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-anonymous-id': 'bench-viewer' },
-        body: JSON.stringify({ events }),
-      })
-        .then(async (res) => {
-          await res.arrayBuffer();
-          if (res.status !== 202) failed += batchSize;
+      const events = Array.from({ length: batchSize }, newEvent);
+      const [url, body] =
+        batchSize === 1
+          ? [`${base}/api/pause`, events[0]]
+          : [`${base}/api/events`, { events: events.map((e) => ({ type: 'pause', ...e })) }];
+      const p = post(url, body)
+        .then((status) => {
+          if (status !== 202) failed += batchSize;
           else for (const e of events) accepted.set(e.event_id, Date.now());
         })
         .catch(() => (failed += batchSize));
@@ -196,13 +244,19 @@ const lat = [...accepted]
   .map(([id, at]) => Math.max(0, queryable.get(id) - at))
   .sort((a, b) => a - b);
 console.log(
-  `latency at ${rate} events/s for ${sentFor.toFixed(1)} s: ${accepted.size} accepted (${Math.round(accepted.size / sentFor)} events/s), ${failed} not accepted, ` +
+  `latency at ${rate} events/s (${batchSize === 1 ? 'POST /api/pause, one event per request' : `POST /api/events, ${batchSize} per request`}) for ${sentFor.toFixed(1)} s: ${accepted.size} accepted (${Math.round(accepted.size / sentFor)} events/s), ${failed} not accepted, ` +
     `${lat.length} queryable; 202 -> queryable p50 ${pct(lat, 50)} ms, p99 ${pct(lat, 99)} ms, max ${lat.at(-1)} ms`,
 );
+clearInterval(sampler);
+const fmt = (p) => `${p.rss} MB (anonymous ${p.anon}, file-backed ${p.file})`;
 console.log(
-  `peak RSS: ETL (this process) ${peakRss(process.pid)} MB, collector ${peakRss(collector.pid)} MB`,
+  `ETL process RSS: peak ${peakRss(etl.pid)} MB; loading ${rows} rows ${fmt(phaseRss.load)}, ` +
+    `V8 heap + buffers ${phaseHeap.load} MB; at ${rate} events/s ${fmt(phaseRss.latency)}, ` +
+    `V8 heap + buffers ${phaseHeap.latency} MB`,
 );
+console.log(`collector peak RSS: ${peakRss(collector.pid)} MB`);
 collector.kill('SIGTERM');
-await pipeline.stop();
+etl.send('stop');
+await etlExit;
 fs.rmSync(chdb, { recursive: true, force: true });
 process.exit(0);

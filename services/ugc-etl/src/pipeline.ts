@@ -23,7 +23,13 @@ export type PipelineConfig = Pick<
   | 'CLICKHOUSE_DATABASE'
   | 'BATCH_MAX_ROWS'
   | 'BATCH_MAX_WAIT_MS'
->;
+> &
+  Partial<
+    Pick<
+      Config,
+      'KAFKA_FETCH_MAX_BYTES' | 'KAFKA_FETCH_MAX_BYTES_PER_PARTITION' | 'CHDB_MALLOC_CONF'
+    >
+  >;
 
 export interface Pipeline {
   ch: ClickHouseClient;
@@ -37,6 +43,11 @@ export interface Pipeline {
 }
 
 export async function createPipeline(config: PipelineConfig, logger: Logger): Promise<Pipeline> {
+  // Embedded chDB's allocator reads this when the library is loaded (by createClickHouse below,
+  // once per process); an explicit JE_MALLOC_CONF in the environment wins.
+  if (!config.CLICKHOUSE_URL && config.CHDB_MALLOC_CONF && !process.env.JE_MALLOC_CONF) {
+    process.env.JE_MALLOC_CONF = config.CHDB_MALLOC_CONF;
+  }
   const ch = createClickHouse({
     url: config.CLICKHOUSE_URL,
     path: config.CHDB_PATH,
@@ -56,6 +67,8 @@ export async function createPipeline(config: PipelineConfig, logger: Logger): Pr
     topicPrefix: config.KAFKA_TOPIC_PREFIX,
     partitions: config.KAFKA_TOPIC_PARTITIONS,
     replicationFactor: config.KAFKA_TOPIC_REPLICATION,
+    fetchMaxBytes: config.KAFKA_FETCH_MAX_BYTES,
+    fetchMaxBytesPerPartition: config.KAFKA_FETCH_MAX_BYTES_PER_PARTITION,
     sink,
     logger,
   });

@@ -23,6 +23,9 @@ export interface LoaderOptions {
   topicPrefix: string;
   partitions: number;
   replicationFactor: number;
+  /** Bounds of one fetch (all partitions, each partition); 2 MiB and 512 KiB by default. */
+  fetchMaxBytes?: number;
+  fetchMaxBytesPerPartition?: number;
   sink: ClickHouseSink;
   logger: Logger;
 }
@@ -57,7 +60,8 @@ export class EventLoader {
       sessionTimeout: 30_000,
       heartbeatInterval: 3_000,
       maxWaitTimeInMs: 100,
-      maxBytesPerPartition: 4 * 1024 * 1024,
+      maxBytes: options.fetchMaxBytes ?? 2 * 1024 * 1024,
+      maxBytesPerPartition: options.fetchMaxBytesPerPartition ?? 512 * 1024,
       // Keep rejoining through broker outages instead of giving up.
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5_000 },
     });
