@@ -247,6 +247,8 @@ export function createFastIntake(options: FastIntakeOptions): FastHandler {
     }
     const started = process.hrtime.bigint();
     const chunks: Buffer[] = [];
+    // A client that goes away mid-body: nothing to answer (and no unhandled 'error').
+    req.on('error', () => undefined);
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const given = headers['x-request-id'];
@@ -259,6 +261,9 @@ export function createFastIntake(options: FastIntakeOptions): FastHandler {
         body = JSON.parse(text);
       } catch {
         requests.labels(url, '400').inc();
+        requestContext.run({ requestId }, () =>
+          logger.warn({ req: { method: req.method, url } }, `POST ${url} 400: body is not JSON`),
+        );
         send(
           res,
           requestId,
