@@ -24,6 +24,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { trace } from '@opentelemetry/api';
 import type { RequestHandler } from 'express';
 import * as client from 'prom-client';
 import { bearerToken } from '@cinema/auth';
@@ -253,6 +254,7 @@ export function createFastIntake(options: FastIntakeOptions): FastHandler {
     req.on('end', () => {
       const given = headers['x-request-id'];
       const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+      trace.getActiveSpan()?.setAttribute('http.request_id', requestId);
       const text = (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8');
       let body: unknown;
       try {
