@@ -30,6 +30,8 @@ interface ServiceManifest {
   dir: string;
   /** Default port; PORT is set from it. */
   port: number;
+  /** Node flags the service starts with (`cinema.nodeArgs`), e.g. GC sizing. */
+  nodeArgs: string[];
   /** Path prefixes the gateway routes to this service. */
   routes: string[];
 }
@@ -44,11 +46,17 @@ export function discoverServices(root = repoRoot()): ServiceManifest[] {
     .filter((d) => fs.existsSync(path.join(d, 'package.json')))
     .flatMap((d) => {
       const pkg = JSON.parse(fs.readFileSync(path.join(d, 'package.json'), 'utf8')) as {
-        cinema?: { port: number; routes?: string[] };
+        cinema?: { port: number; routes?: string[]; nodeArgs?: string[] };
       };
       if (!pkg.cinema) return [];
       return [
-        { name: path.basename(d), dir: d, port: pkg.cinema.port, routes: pkg.cinema.routes ?? [] },
+        {
+          name: path.basename(d),
+          dir: d,
+          port: pkg.cinema.port,
+          routes: pkg.cinema.routes ?? [],
+          nodeArgs: pkg.cinema.nodeArgs ?? [],
+        },
       ];
     })
     .sort((a, b) => a.port - b.port);
@@ -88,7 +96,7 @@ async function startPlatform(): Promise<void> {
     const proc = spawnServer({
       name: `service-${svc.name}`,
       command: process.execPath,
-      args: ['--require', telemetry, main],
+      args: [...svc.nodeArgs, '--require', telemetry, main],
       cwd: svc.dir,
       env: {
         ...process.env,
