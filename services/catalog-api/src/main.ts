@@ -3,7 +3,7 @@ import { Client } from '@elastic/elasticsearch';
 import { Redis } from 'ioredis';
 import * as client from 'prom-client';
 import { createTokenVerifier } from '@cinema/auth';
-import { ConfigError, describeConfig } from '@cinema/config';
+import { describeConfig, runMain } from '@cinema/config';
 import { Lifecycle, listen } from '@cinema/http';
 import { createLogger } from '@cinema/logging';
 import { shutdownTelemetry } from '@cinema/telemetry';
@@ -85,11 +85,4 @@ async function main(): Promise<void> {
   });
 }
 
-main().catch((err: unknown) => {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`${err.message}\n`);
-    process.exit(78);
-  }
-  process.stderr.write(`catalog-api failed to start: ${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
-});
+runMain('catalog-api', main);

@@ -1,6 +1,6 @@
 /** config -> wiring -> listen -> shutdown hooks */
 import { createTokenVerifier } from '@cinema/auth';
-import { ConfigError, describeConfig } from '@cinema/config';
+import { describeConfig, runMain } from '@cinema/config';
 import { Lifecycle, listen } from '@cinema/http';
 import { createLogger } from '@cinema/logging';
 import { shutdownTelemetry } from '@cinema/telemetry';
@@ -47,11 +47,4 @@ async function main(): Promise<void> {
   await listen(app, { port: config.PORT, host: config.HOST, lifecycle, logger, name: 'ugc-etl' });
 }
 
-main().catch((err: unknown) => {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`${err.message}\n`);
-    process.exit(78);
-  }
-  process.stderr.write(`ugc-etl failed to start: ${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
-});
+runMain('ugc-etl', main);
