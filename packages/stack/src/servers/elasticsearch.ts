@@ -66,6 +66,8 @@ import {
  */
 const ES_VERSION = '8.19.21';
 const MODULE = 'transport-netty4';
+/** Marker of a finished install; its number moves when the cache layout changes (reinstall). */
+const INSTALLED = '.installed-2';
 
 function cacheHome(): string {
   return path.join(cacheDir(), `elasticsearch-${ES_VERSION}`);
@@ -252,7 +254,7 @@ public final class StackRestRootPlugin extends Plugin implements ActionPlugin {
 /** Fetches the jars and builds the ES_HOME layout in the cache, once (marker `.installed`). */
 async function install(logFile: string): Promise<string> {
   const home = cacheHome();
-  const marker = path.join(home, '.installed');
+  const marker = path.join(home, INSTALLED);
   if (fs.existsSync(marker)) return home;
   return withLock(`elasticsearch-${ES_VERSION}`, async () => {
     if (fs.existsSync(marker)) return home;
@@ -479,7 +481,7 @@ function serverHome(cached: string, as: RunAs, data: string): string {
   if (as.uid === undefined) return cached;
   const mirror = path.join(data, 'home');
   const stamp = path.join(mirror, '.mirrored');
-  const want = `${cached}\n${fs.readFileSync(path.join(cached, '.installed'), 'utf8')}`;
+  const want = `${cached}\n${fs.readFileSync(path.join(cached, INSTALLED), 'utf8')}`;
   if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === want) return mirror;
   fs.rmSync(mirror, { recursive: true, force: true });
   linkTree(cached, mirror);
