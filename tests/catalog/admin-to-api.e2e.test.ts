@@ -14,7 +14,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Client } from '@elastic/elasticsearch';
-import { Kafka, logLevel } from 'kafkajs';
 import { Redis } from 'ioredis';
 import * as client from 'prom-client';
 import request from 'supertest';
@@ -34,6 +33,7 @@ import {
 } from '../../services/catalog-etl/test/helpers';
 import { PAGE_VIEW_ENDPOINTS } from '../../services/catalog-api/src/adapters/page-views.producer';
 import { logger, makeApi } from '../../services/catalog-api/test/support';
+import { deleteTestTopics } from '../../packages/testing/src/kafka';
 
 const sfx = suffix();
 const prefix = `e2e_${sfx}_`;
@@ -98,16 +98,7 @@ afterAll(async () => {
   await auth?.close();
   // Topics go only after the API that writes to them is closed (a late send would retry its
   // metadata lookups past the end of the file).
-  const kafkaAdmin = new Kafka({
-    clientId: 'catalog-e2e-admin',
-    brokers: process.env.KAFKA_BROKERS!.split(','),
-    logLevel: logLevel.NOTHING,
-  }).admin();
-  await kafkaAdmin.connect();
-  await kafkaAdmin
-    .deleteTopics({ topics: PAGE_VIEW_ENDPOINTS.map((e) => `${topicPrefix}${e}`) })
-    .catch(() => undefined);
-  await kafkaAdmin.disconnect();
+  await deleteTestTopics(PAGE_VIEW_ENDPOINTS.map((e) => `${topicPrefix}${e}`));
   await es.indices.delete({
     index: ['films', 'genres', 'persons'].map((i) => `${prefix}${i}`),
     ignore_unavailable: true,

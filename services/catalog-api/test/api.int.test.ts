@@ -25,6 +25,7 @@ import {
 } from '../../catalog-etl/test/helpers';
 import { PAGE_VIEW_ENDPOINTS, type PageView } from '../src/adapters/page-views.producer';
 import { counter, LOCAL_CHECK_MS, logger, makeApi, startIssuer, type Issuer } from './support';
+import { deleteTestTopics } from '../../../packages/testing/src/kafka';
 
 const sfx = suffix();
 const prefix = `apitest_${sfx}_`;
@@ -90,16 +91,7 @@ afterAll(async () => {
   await issuer?.close();
   // The topics go only once the API that writes to them is closed: a send to a deleted topic
   // retries its metadata lookups past the end of the file.
-  const admin = new Kafka({
-    clientId: 'catalog-api-test-admin',
-    brokers: process.env.KAFKA_BROKERS!.split(','),
-    logLevel: logLevel.NOTHING,
-  }).admin();
-  await admin.connect();
-  await admin
-    .deleteTopics({ topics: PAGE_VIEW_ENDPOINTS.map((e) => `${topicPrefix}${e}`) })
-    .catch(() => undefined);
-  await admin.disconnect();
+  await deleteTestTopics(PAGE_VIEW_ENDPOINTS.map((e) => `${topicPrefix}${e}`));
   await es.indices.delete({
     index: ['films', 'genres', 'persons'].map((i) => `${prefix}${i}`),
     ignore_unavailable: true,

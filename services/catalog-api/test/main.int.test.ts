@@ -5,10 +5,10 @@
 import { spawn } from 'node:child_process';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
 import { suffix, waitFor } from '../../catalog-etl/test/helpers';
 import { PAGE_VIEW_ENDPOINTS } from '../src/adapters/page-views.producer';
 import { startIssuer, type Issuer } from './support';
+import { deleteTestTopics as deleteTopics } from '../../../packages/testing/src/kafka';
 
 const ROOT = path.resolve(__dirname, '..');
 const TSX = path.resolve(__dirname, '../../../node_modules/.bin/tsx');
@@ -43,19 +43,6 @@ afterAll(async () => {
   await issuer?.close();
   await deleteTopics(PAGE_VIEW_ENDPOINTS.map((e) => `test.${sfx}.page_views.${e}`));
 });
-
-async function deleteTopics(topics: string[]): Promise<void> {
-  const admin = new Kafka({
-    clientId: 'catalog-api-test-admin',
-    brokers: process.env.KAFKA_BROKERS!.split(','),
-    logLevel: logLevel.NOTHING,
-  }).admin();
-  await admin.connect();
-  const existing = new Set(await admin.listTopics());
-  const mine = topics.filter((t) => existing.has(t));
-  if (mine.length) await admin.deleteTopics({ topics: mine }).catch(() => undefined);
-  await admin.disconnect();
-}
 
 it('refuses bad configuration with exit code 78', async () => {
   const run = runMain({ ELASTICSEARCH_URL: 'x', CACHE_TTL_SECONDS: '-1' });
