@@ -28,6 +28,8 @@ it('starts every built service, routes the gateway, and stops cleanly on SIGINT'
     fs.existsSync(path.join(s.dir, 'dist/main.js')),
   );
   expect(services.length).toBeGreaterThan(0);
+  // ugc-etl starts with a small V8 heap and MALLOC_ARENA_MAX (its manifest): checked below.
+  expect(services.some((s) => s.nodeArgs.length > 0 && Object.keys(s.env).length > 0)).toBe(true);
 
   const child = spawn(process.execPath, [cli, 'start-platform'], {
     cwd: root,
@@ -68,6 +70,13 @@ it('starts every built service, routes the gateway, and stops cleanly on SIGINT'
         expect(spec.status).toBe(200);
         expect(((await spec.json()) as { openapi: string }).openapi).toMatch(/^3\./);
       }
+      // The manifest's node flags and environment defaults reach the process.
+      const proc = processOf(path.join(svc.dir, 'dist', 'main.js'));
+      expect(proc).toBeDefined();
+      for (const arg of svc.nodeArgs) expect(proc!.argv).toContain(arg);
+      for (const [k, v] of Object.entries(svc.env)) {
+        expect(proc!.env).toContain(`${k}=${process.env[k] ?? v}`);
+      }
       const metrics = await (await fetch(`http://127.0.0.1:${svc.port}/metrics`)).text();
       expect(metrics).toContain('process_resident_memory_bytes');
       // Through the gateway, on the service's first public path.
@@ -81,3 +90,17 @@ it('starts every built service, routes the gateway, and stops cleanly on SIGINT'
     }
   }
 }, 180_000);
+
+/** The running process whose command line names `main` (Linux /proc): its argv and environment. */
+function processOf(main: string): { argv: string[]; env: string[] } | undefined {
+  for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (!argv.includes(main)) continue;
+      return { argv, env: fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0') };
+    } catch {
+      // the process ended while being read
+    }
+  }
+  return undefined;
+}

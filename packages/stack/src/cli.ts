@@ -32,6 +32,9 @@ interface ServiceManifest {
   port: number;
   /** Node flags the service starts with (`cinema.nodeArgs`), e.g. GC sizing. */
   nodeArgs: string[];
+  /** Environment defaults of the service (`cinema.env`), e.g. allocator settings; the caller's
+   *  environment wins. */
+  env: Record<string, string>;
   /** Path prefixes the gateway routes to this service. */
   routes: string[];
 }
@@ -46,7 +49,12 @@ export function discoverServices(root = repoRoot()): ServiceManifest[] {
     .filter((d) => fs.existsSync(path.join(d, 'package.json')))
     .flatMap((d) => {
       const pkg = JSON.parse(fs.readFileSync(path.join(d, 'package.json'), 'utf8')) as {
-        cinema?: { port: number; routes?: string[]; nodeArgs?: string[] };
+        cinema?: {
+          port: number;
+          routes?: string[];
+          nodeArgs?: string[];
+          env?: Record<string, string>;
+        };
       };
       if (!pkg.cinema) return [];
       return [
@@ -56,6 +64,7 @@ export function discoverServices(root = repoRoot()): ServiceManifest[] {
           port: pkg.cinema.port,
           routes: pkg.cinema.routes ?? [],
           nodeArgs: pkg.cinema.nodeArgs ?? [],
+          env: pkg.cinema.env ?? {},
         },
       ];
     })
@@ -99,6 +108,7 @@ async function startPlatform(): Promise<void> {
       args: [...svc.nodeArgs, '--require', telemetry, main],
       cwd: svc.dir,
       env: {
+        ...svc.env,
         ...process.env,
         ...stack.env,
         ...serviceUrls,

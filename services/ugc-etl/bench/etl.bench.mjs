@@ -92,8 +92,20 @@ let etlRows = 0;
 const phaseRss = { load: { rss: 0 }, latency: { rss: 0 } };
 const phaseHeap = { load: 0, latency: 0 };
 let phase = 'load';
+// The ETL process starts as `npm start` starts the service: with the manifest's node flags and
+// environment defaults (cinema.nodeArgs, cinema.env), unless BENCH_ETL_NODE_ARGS is given.
+const manifest = JSON.parse(
+  fs.readFileSync(path.join(root, 'services/ugc-etl/package.json'), 'utf8'),
+).cinema;
+const etlNodeArgs = (process.env.BENCH_ETL_NODE_ARGS ?? (manifest.nodeArgs ?? []).join(' '))
+  .split(' ')
+  .filter(Boolean);
+console.log(
+  `ETL process: node ${etlNodeArgs.join(' ')}, env ${JSON.stringify(manifest.env ?? {})}`,
+);
 const etl = fork(path.join(root, 'services/ugc-etl/bench/etl-process.mjs'), {
   env: {
+    ...manifest.env,
     ...process.env,
     LOG_LEVEL: 'warn',
     KAFKA_BROKERS: brokers,
@@ -104,8 +116,7 @@ const etl = fork(path.join(root, 'services/ugc-etl/bench/etl-process.mjs'), {
     BENCH_FILM: film,
   },
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  // Node flags of the ETL process only (e.g. "--max-semi-space-size=4").
-  execArgv: (process.env.BENCH_ETL_NODE_ARGS ?? '').split(' ').filter(Boolean),
+  execArgv: etlNodeArgs,
 });
 etl.on('message', (m) => {
   if (m.kind === 'rows') {

@@ -51,7 +51,13 @@ export async function createPipeline(config: PipelineConfig, logger: Logger): Pr
   const ch = createClickHouse({
     url: config.CLICKHOUSE_URL,
     path: config.CHDB_PATH,
-    client: { clickhouse_settings: { date_time_input_format: 'best_effort' } },
+    client: {
+      clickhouse_settings: {
+        date_time_input_format: 'best_effort',
+        // Batches are ~1 MB: parsing them in parallel chunks gains nothing and holds buffers.
+        input_format_parallel_parsing: 0,
+      },
+    },
   });
   await createSchema(ch, config.CLICKHOUSE_DATABASE);
   const sink = new ClickHouseSink(ch, {
