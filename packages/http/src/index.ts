@@ -2,3 +2,4 @@ export * from './app';
 export * from './errors';
 export * from './lifecycle';
 export * from './docs';
+export * from './fast-path';

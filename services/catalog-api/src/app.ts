@@ -1,16 +1,18 @@
-import type { Express, Response } from 'express';
+import type { Express, Request, Response } from 'express';
 import type * as client from 'prom-client';
-import type { TokenVerifier } from '@cinema/auth';
+import type { Principal, TokenVerifier } from '@cinema/auth';
 import {
   createApp,
   mountDocs,
   swaggerCsp,
   type Lifecycle,
+  withFastPath,
   type ReadinessCheck,
 } from '@cinema/http';
 import type { Logger } from '@cinema/logging';
 import { serialisedJson } from './answers';
-import { pageViews, type PageViewSink } from './api/page-views';
+import type { AnswerReplay } from './api/answer-replay';
+import { pageViews, ROUTE_ENDPOINTS, stringParams, type PageViewSink } from './api/page-views';
 import type { Config } from './config';
 import type { CatalogService } from './domain/catalog';
 import { RegisterRoutes } from './generated/routes';
@@ -25,10 +27,12 @@ export interface AppDeps {
   catalog: CatalogService;
   tokenVerifier: TokenVerifier;
   pageViews: PageViewSink;
+  /** Replays cached answers ahead of Express (answer-replay.ts); none: every request via Express. */
+  replay?: AnswerReplay;
 }
 
 export function buildApp(deps: AppDeps): Express {
-  return createApp({
+  const app = createApp({
     name: 'catalog-api',
     logger: deps.logger,
     lifecycle: deps.lifecycle,
@@ -38,7 +42,7 @@ export function buildApp(deps: AppDeps): Express {
     registry: deps.registry,
     contentSecurityPolicy: swaggerCsp,
     routes: (app) => {
-      sendSerialisedAnswers(app);
+      sendSerialisedAnswers(app, deps.replay);
       app.locals.catalog = deps.catalog;
       app.locals.tokenVerifier = deps.tokenVerifier;
       mountDocs(app, spec);
@@ -46,17 +50,32 @@ export function buildApp(deps: AppDeps): Express {
       RegisterRoutes(app);
     },
   });
+  if (!deps.replay) return app;
+  deps.replay.attach(app.locals);
+  return withFastPath(app, deps.replay.handle);
 }
 
 /**
  * `res.json(answer)` of this app writes the bytes the cache kept for a cached answer as they are
  * (same body and headers as JSON.stringify would give), else serialises as usual.
  */
-function sendSerialisedAnswers(app: Express): void {
+function sendSerialisedAnswers(app: Express, replay: AnswerReplay | undefined): void {
   const json = app.response.json;
   app.response.json = function (this: Response, body: unknown) {
     const bytes = serialisedJson(body);
     if (!bytes) return json.call(this, body);
+    const req = this.req as Request & { user?: Principal };
+    const route = (req.route as { path?: string } | undefined)?.path;
+    const endpoint = route ? ROUTE_ENDPOINTS[route] : undefined;
+    if (replay && endpoint && req.method === 'GET' && this.statusCode === 200 && req.user) {
+      replay.remember(req.originalUrl, {
+        answer: body as object,
+        bytes,
+        route: route!,
+        endpoint,
+        params: stringParams({ ...req.query, ...req.params }),
+      });
+    }
     if (!this.get('Content-Type')) this.set('Content-Type', 'application/json; charset=utf-8');
     return this.send(bytes);
   } as typeof json;

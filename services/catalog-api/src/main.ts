@@ -8,6 +8,7 @@ import { Lifecycle, listen } from '@cinema/http';
 import { createLogger } from '@cinema/logging';
 import { shutdownTelemetry } from '@cinema/telemetry';
 import { RedisAnswerCache } from './adapters/cache.repository';
+import { AnswerReplay } from './api/answer-replay';
 import { PageViewProducer } from './adapters/page-views.producer';
 import { SearchRepository } from './adapters/search.repository';
 import { buildApp } from './app';
@@ -61,18 +62,27 @@ async function main(): Promise<void> {
     registry,
   );
   lifecycle.handleSignals();
+  const tokenVerifier = createTokenVerifier({
+    jwksUrl: jwksUrl(config),
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+  });
   const app = buildApp({
     config,
     logger,
     lifecycle,
     registry,
     catalog: new CatalogService(search, cache),
-    tokenVerifier: createTokenVerifier({
-      jwksUrl: jwksUrl(config),
-      issuer: config.JWT_ISSUER,
-      audience: config.JWT_AUDIENCE,
-    }),
+    tokenVerifier,
     pageViews: producer,
+    replay: new AnswerReplay({
+      cache,
+      verifier: tokenVerifier,
+      pageViews: producer,
+      logger,
+      maxEntries: config.CACHE_LOCAL_MAX_ENTRIES,
+      registry,
+    }),
     // Redis and Kafka degrade (no cache, events counted as failed): only the index is required.
     readiness: { elasticsearch: () => search.ping() },
   });

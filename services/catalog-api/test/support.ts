@@ -11,6 +11,7 @@ import { exportJWK, generateKeyPair, SignJWT, type KeyLike } from 'jose';
 import * as client from 'prom-client';
 import { createTokenVerifier } from '@cinema/auth';
 import { createLogger } from '@cinema/logging';
+import { AnswerReplay } from '../src/api/answer-replay';
 import { RedisAnswerCache } from '../src/adapters/cache.repository';
 import { PageViewProducer } from '../src/adapters/page-views.producer';
 import { SearchRepository } from '../src/adapters/search.repository';
@@ -73,6 +74,8 @@ export interface ApiOptions {
   /** In-process cache: generation check interval (ms) and size (0: Redis only). */
   localCheckMs?: number;
   localMaxEntries?: number;
+  /** Replay of cached answers ahead of Express, as main.ts wires it (default on). */
+  replay?: boolean;
 }
 
 export function makeApi(o: ApiOptions) {
@@ -114,17 +117,29 @@ export function makeApi(o: ApiOptions) {
     logger,
     registry,
   );
+  const tokenVerifier = createTokenVerifier({
+    jwksUrl: o.jwksUrl,
+    issuer: 'cinema-auth',
+    audience: 'cinema',
+  });
   const app = buildApp({
-    config: { CORS_ORIGINS: [], BODY_LIMIT: '100kb' },
+    config: { CORS_ORIGINS: ['http://cors.example'], BODY_LIMIT: '100kb' },
     logger,
     registry,
     catalog: new CatalogService(search, cache),
-    tokenVerifier: createTokenVerifier({
-      jwksUrl: o.jwksUrl,
-      issuer: 'cinema-auth',
-      audience: 'cinema',
-    }),
+    tokenVerifier,
     pageViews: producer,
+    replay:
+      o.replay === false
+        ? undefined
+        : new AnswerReplay({
+            cache,
+            verifier: tokenVerifier,
+            pageViews: producer,
+            logger,
+            maxEntries: o.localMaxEntries ?? 10_000,
+            registry,
+          }),
     readiness: { elasticsearch: () => search.ping() },
   });
   return {

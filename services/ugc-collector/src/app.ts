@@ -1,17 +1,17 @@
 import * as path from 'node:path';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import helmet from 'helmet';
 import type * as client from 'prom-client';
 import {
   BadRequestError,
   createApp,
   mountDocs,
+  withFastPath,
   type Lifecycle,
   type ReadinessCheck,
 } from '@cinema/http';
 import type { Logger } from '@cinema/logging';
 import type { CollectorLocals } from './api/EventsController';
-import { createFastIntake, headersSetBy, withFastPath } from './api/fast-intake';
+import { createFastIntake } from './api/fast-intake';
 import type { Config } from './config';
 import type { EventIntake } from './domain/intake';
 import { RegisterRoutes } from './generated/routes';
@@ -102,7 +102,7 @@ export function buildApp(deps: AppDeps): Express {
     batchMaxEvents: deps.config.BATCH_MAX_EVENTS,
     bodyLimitBytes: limitBytes(deps.config.BODY_LIMIT),
     corsOrigins: deps.config.CORS_ORIGINS,
-    staticHeaders: headersSetBy(helmet({ contentSecurityPolicy: playerCsp })),
+    staticHeaders: app.locals.staticHeaders as Array<[string, string]>,
     registry: app.locals.registry as client.Registry,
   });
   return withFastPath(app, fast);

@@ -50,6 +50,8 @@ export class RedisAnswerCache implements AnswerCache {
   private generation: string | undefined;
   private generationReadAt = 0;
   private generationRead: Promise<string | undefined> | undefined;
+  /** Generation and time each answer handed out by this cache was computed under. */
+  private readonly computed = new WeakMap<object, { g: string; t: number }>();
 
   constructor(
     private readonly redis: Redis,
@@ -148,9 +150,31 @@ export class RedisAnswerCache implements AnswerCache {
     return value;
   }
 
+  /**
+   * Whether `answer` (an object this cache handed out) may still be served, by the same rule as
+   * an in-process hit: computed under the current generation, read at most `localCheckMs` ago,
+   * and younger than the TTL. Counted as a hit when it may. `undefined` when the generation must
+   * be re-read first (`refreshGeneration`).
+   */
+  isCurrent(answer: object): boolean | undefined {
+    const meta = this.computed.get(answer);
+    if (!meta) return false;
+    const now = Date.now();
+    if (now - this.generationReadAt > this.checkMs) return undefined;
+    if (meta.g !== this.generation || now - meta.t >= this.ttlMs) return false;
+    this.requests.inc({ result: 'hit' });
+    return true;
+  }
+
+  /** Re-reads the generation (one read in flight at a time). */
+  async refreshGeneration(): Promise<void> {
+    await this.readGeneration();
+  }
+
   private keep(canonical: string, g: string, t: number, v: unknown, json?: string): void {
     if (this.localMax <= 0 || v === null || typeof v !== 'object') return;
     rememberJson(v, Buffer.from(json ?? JSON.stringify(v)));
+    this.computed.set(v, { g, t });
     this.local.delete(canonical);
     this.local.set(canonical, { g, t, v });
     if (this.local.size > this.localMax) {

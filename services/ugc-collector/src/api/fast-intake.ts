@@ -25,10 +25,15 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { trace } from '@opentelemetry/api';
-import type { RequestHandler } from 'express';
 import * as client from 'prom-client';
 import { bearerToken } from '@cinema/auth';
-import { DomainError, ServiceUnavailableError, type ProblemDetails } from '@cinema/http';
+import {
+  DomainError,
+  ServiceUnavailableError,
+  requestIdOf,
+  type FastHandler,
+  type ProblemDetails,
+} from '@cinema/http';
 import { requestContext, type Logger } from '@cinema/logging';
 import { isCalendarDate, type BatchItem, type EventType, type PauseEvent } from '../domain/events';
 import type { EventIntake } from '../domain/intake';
@@ -41,13 +46,11 @@ export interface FastIntakeOptions {
   bodyLimitBytes: number;
   /** CORS_ORIGINS: requests from these origins go through Express, which answers CORS. */
   corsOrigins: readonly string[];
-  /** Headers the app's security middleware (helmet) sets on every answer. */
+  /** Headers the app sets on every answer (helmet, CORS without Origin: app.locals.staticHeaders). */
   staticHeaders: ReadonlyArray<readonly [string, string]>;
   registry: client.Registry;
 }
 
-type Fallback = () => void;
-export type FastHandler = (req: IncomingMessage, res: ServerResponse, fallback: Fallback) => void;
 
 const SINGLE: Record<string, EventType> = {
   '/api/pause': 'pause',
@@ -59,7 +62,6 @@ const BATCH_PATH = '/api/events';
 const UUID = /^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$/;
 const QUALITY = /^[0-9]{3,4}p$/;
 const ANONYMOUS_ID = /^[A-Za-z0-9_-]{8,64}$/;
-const REQUEST_ID = /^[\w.:-]{1,128}$/;
 const JSON_TYPE = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
 /** A strict subset of what tsoa's date check (validator's strict ISO 8601) accepts. */
 const ISO_TIME =
@@ -252,8 +254,7 @@ export function createFastIntake(options: FastIntakeOptions): FastHandler {
     req.on('error', () => undefined);
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const given = headers['x-request-id'];
-      const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+      const requestId = requestIdOf(req);
       trace.getActiveSpan()?.setAttribute('http.request_id', requestId);
       const text = (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8');
       let body: unknown;
@@ -328,26 +329,3 @@ export function createFastIntake(options: FastIntakeOptions): FastHandler {
   };
 }
 
-/** The headers a middleware (helmet) sets on every answer, read once at start. */
-export function headersSetBy(middleware: RequestHandler): Array<[string, string]> {
-  const set = new Map<string, string>();
-  const res = {
-    setHeader: (name: string, value: string | number | string[]) => {
-      set.set(name, Array.isArray(value) ? value.join(', ') : String(value));
-    },
-    removeHeader: (name: string) => set.delete(name),
-    getHeader: (name: string) => set.get(name),
-  };
-  middleware({ headers: {}, method: 'POST', url: '/' } as never, res as never, () => undefined);
-  return [...set];
-}
-
-/** Makes `app` offer every request to `fast` first; what `fast` declines goes the Express way. */
-export function withFastPath<T extends object>(app: T, fast: FastHandler): T {
-  const express = app as unknown as {
-    handle: (req: IncomingMessage, res: ServerResponse, next?: unknown) => void;
-  };
-  const slow = express.handle.bind(app);
-  express.handle = (req, res, next) => fast(req, res, () => slow(req, res, next));
-  return app;
-}
