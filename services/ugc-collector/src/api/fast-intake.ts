@@ -51,7 +51,6 @@ export interface FastIntakeOptions {
   registry: client.Registry;
 }
 
-
 const SINGLE: Record<string, EventType> = {
   '/api/pause': 'pause',
   '/api/full-view': 'full_view',
@@ -328,4 +327,3 @@ export function createFastIntake(options: FastIntakeOptions): FastHandler {
     });
   };
 }
-
