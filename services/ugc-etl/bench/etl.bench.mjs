@@ -270,4 +270,72 @@ collector.kill('SIGTERM');
 etl.send('stop');
 await etlExit;
 fs.rmSync(chdb, { recursive: true, force: true });
+
+// 3. The service itself (dist/main.js as `npm start` runs it: manifest flags and environment,
+//    the telemetry preload, the HTTP API) loading the same topics from the start with a new
+//    consumer group into a new chDB folder: its RSS while it does, up to the last offset.
+const serviceChdb = fs.mkdtempSync(path.join(os.tmpdir(), 'ugc-etl-bench-svc-'));
+const groupId = `ugc-etl-bench-svc-${prefix}`;
+const topics = ['pauses', 'full_views', 'quality_changes'].map(
+  (t) => `${prefix}tracking.clicks_on_video.${t}`,
+);
+const kafkaAdmin = kafka.admin();
+await kafkaAdmin.connect();
+let total = 0;
+for (const topic of topics) {
+  for (const p of await kafkaAdmin.fetchTopicOffsets(topic)) total += Number(p.high);
+}
+const service = spawn(
+  process.execPath,
+  [
+    ...etlNodeArgs,
+    '--require',
+    path.join(root, 'packages/telemetry/dist/register.js'),
+    path.join(root, 'services/ugc-etl/dist/main.js'),
+  ],
+  {
+    env: {
+      ...manifest.env,
+      ...process.env,
+      PORT: String(await freePort()),
+      LOG_LEVEL: 'warn',
+      KAFKA_BROKERS: brokers,
+      KAFKA_GROUP_ID: groupId,
+      KAFKA_TOPIC_PREFIX: prefix,
+      CHDB_PATH: serviceChdb,
+      AUTH_JWKS_URL: 'http://127.0.0.1:9/.well-known/jwks.json',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  },
+);
+let servicePeak = { rss: 0 };
+const serviceSampler = setInterval(() => {
+  try {
+    const now = rssParts(service.pid);
+    if (now.rss > servicePeak.rss) servicePeak = now;
+  } catch {
+    /* exited */
+  }
+}, 100);
+const serviceStart = Date.now();
+let committed = 0;
+while (committed < total && Date.now() - serviceStart < 120_000) {
+  if (service.exitCode !== null) throw new Error(`ugc-etl exited with ${service.exitCode}`);
+  await new Promise((r) => setTimeout(r, 250));
+  committed = 0;
+  for (const t of await kafkaAdmin.fetchOffsets({ groupId, topics })) {
+    for (const p of t.partitions) committed += Math.max(0, Number(p.offset));
+  }
+}
+const serviceSeconds = (Date.now() - serviceStart) / 1000;
+clearInterval(serviceSampler);
+console.log(
+  `ugc-etl service process (dist/main.js, ${etlNodeArgs.join(' ')}, telemetry preload, HTTP API) ` +
+    `loading ${committed} of ${total} events in ${serviceSeconds.toFixed(1)} s (start included): ` +
+    `RSS peak ${peakRss(service.pid)} MB, sampled peak ${fmt(servicePeak)}`,
+);
+service.kill('SIGTERM');
+await new Promise((r) => service.once('exit', r));
+await kafkaAdmin.disconnect();
+fs.rmSync(serviceChdb, { recursive: true, force: true });
 process.exit(0);
