@@ -35,10 +35,12 @@ const rows = [];
 for (const svc of services) {
   const child = spawn(
     process.execPath,
-    ['--require', require.resolve('@cinema/telemetry/register'), 'dist/main.js'],
+    // As `npm start` runs it: the manifest's node flags and environment defaults.
+    [...svc.nodeArgs, '--require', require.resolve('@cinema/telemetry/register'), 'dist/main.js'],
     {
       cwd: svc.dir,
       env: {
+        ...svc.env,
         ...process.env,
         ...stack.env,
         ...urls,
