@@ -20,6 +20,7 @@ import { startTestIssuer, type TestIssuer } from '../../packages/testing/src/jwk
 import { buildApp as buildEtl } from '../../services/ugc-etl/src/app';
 import { createPipeline, type Pipeline } from '../../services/ugc-etl/src/pipeline';
 import { launchChromium } from './chromium';
+import { deleteTopicsWithPrefix } from '../../packages/testing/src/kafka';
 
 jest.setTimeout(180_000);
 
@@ -109,6 +110,7 @@ describe('player -> collector -> Kafka -> ETL -> ClickHouse', () => {
     await pipeline?.ch.command({ query: `DROP DATABASE IF EXISTS ${database}` });
     await pipeline?.stop();
     await issuer?.close();
+    await deleteTopicsWithPrefix(prefix);
   });
 
   it('plays, pauses, switches quality, ends; the read API shows exactly those events', async () => {

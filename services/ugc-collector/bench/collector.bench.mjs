@@ -14,6 +14,8 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import autocannon from 'autocannon';
 import { Kafka, logLevel } from 'kafkajs';
+// TypeScript source, loaded through tsx (the bench script runs under it).
+import { deleteTopicsWithPrefix } from '../../../packages/testing/src/kafka.ts';
 
 const root = path.resolve(new URL('../../..', import.meta.url).pathname);
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -146,4 +148,8 @@ try {
   console.log(`collector peak RSS: ${peakRss(child.pid)} MB (target < 300)`);
 } finally {
   child.kill('SIGTERM');
+  if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
+  await deleteTopicsWithPrefix(prefix, brokers).catch((err) =>
+    console.error(`could not delete the bench topics (${prefix}*): ${err.message}`),
+  );
 }

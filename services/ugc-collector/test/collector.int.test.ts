@@ -15,6 +15,7 @@ import { topicNames } from '../src/domain/events';
 import { EventIntake } from '../src/domain/intake';
 import { startTestIssuer, type TestIssuer } from '../../../packages/testing/src/jwks';
 import { readRecords } from './kafka-reader';
+import { deleteTopicsWithPrefix } from '../../../packages/testing/src/kafka';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '').split(',');
 const prefix = `test-${randomUUID().slice(0, 8)}.`;
@@ -70,6 +71,7 @@ describe('ugc-collector with Kafka', () => {
   afterAll(async () => {
     await producer.close();
     await issuer.close();
+    await deleteTopicsWithPrefix(prefix);
   });
 
   it('creates the three topics with the configured partitions', async () => {

@@ -11,6 +11,7 @@ import { EventProducer } from '../src/adapters/events.producer';
 import { buildApp } from '../src/app';
 import { topicNames } from '../src/domain/events';
 import { EventIntake } from '../src/domain/intake';
+import { deleteTestTopics } from '../../../packages/testing/src/kafka';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '').split(',');
 const topics = topicNames(`test-fast-${randomUUID().slice(0, 8)}.`);
@@ -49,7 +50,10 @@ describe('ugc-collector fast path', () => {
       readiness: {},
     });
   });
-  afterAll(() => producer.close());
+  afterAll(async () => {
+    await producer.close();
+    await deleteTestTopics(Object.values(topics));
+  });
 
   it('answers 202 with the request id and the security headers, and counts it', async () => {
     const res = await request(app)

@@ -8,6 +8,7 @@ import { createLogger } from '@cinema/logging';
 import { EventProducer } from '../src/adapters/events.producer';
 import type { EventRecord } from '../src/domain/events';
 import { readRecords } from './kafka-reader';
+import { deleteTestTopics } from '../../../packages/testing/src/kafka';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '').split(',');
 const topic = `test-pool-${randomUUID().slice(0, 8)}.events`;
@@ -33,7 +34,10 @@ describe('EventProducer pool', () => {
     await producer.start();
     await producer.check();
   });
-  afterAll(() => producer.close());
+  afterAll(async () => {
+    await producer.close();
+    await deleteTestTopics([topic]);
+  });
 
   it('keeps each user in order across producers, with mixed-user requests', async () => {
     const users = Array.from({ length: 12 }, (_, i) => `user-${i}-${randomUUID().slice(0, 4)}`);

@@ -25,6 +25,8 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+// TypeScript source, loaded through tsx (the bench script runs under it).
+import { deleteTopicsWithPrefix } from '../../../packages/testing/src/kafka.ts';
 
 const root = path.resolve(new URL('../../..', import.meta.url).pathname);
 
@@ -338,4 +340,5 @@ service.kill('SIGTERM');
 await new Promise((r) => service.once('exit', r));
 await kafkaAdmin.disconnect();
 fs.rmSync(serviceChdb, { recursive: true, force: true });
+await deleteTopicsWithPrefix(prefix, brokers);
 process.exit(0);

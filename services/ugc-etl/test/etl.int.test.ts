@@ -15,6 +15,7 @@ import { createLogger } from '@cinema/logging';
 import { buildApp } from '../src/app';
 import { createPipeline, type Pipeline } from '../src/pipeline';
 import { startTestIssuer, type TestIssuer } from '../../../packages/testing/src/jwks';
+import { deleteTopicsWithPrefix } from '../../../packages/testing/src/kafka';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '').split(',');
 const suffix = randomUUID().slice(0, 8);
@@ -87,6 +88,7 @@ describe('ugc-etl: Kafka to ClickHouse', () => {
     await pipeline?.ch.command({ query: `DROP DATABASE IF EXISTS ${database}` });
     await pipeline?.stop();
     await issuer?.close();
+    await deleteTopicsWithPrefix(prefix);
   });
 
   const get = (p: string) =>
