@@ -9,16 +9,19 @@ describe('kafka (local stack)', () => {
   const admin = kafka.admin();
   let producer: Producer | undefined;
   let consumer: Consumer | undefined;
+  const topics: string[] = [];
 
   afterAll(async () => {
     await consumer?.disconnect();
     await producer?.disconnect();
+    if (topics.length) await admin.deleteTopics({ topics }).catch(() => undefined);
     await admin.disconnect();
   });
 
   it('creates a topic, produces and consumes in a consumer group', async () => {
     const suffix = `${process.pid}-${Date.now()}`;
     const topic = `stack-test-${suffix}`;
+    topics.push(topic);
     await admin.connect();
     expect(
       await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true }),
