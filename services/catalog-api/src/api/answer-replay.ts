@@ -26,7 +26,7 @@ import { bearerToken, type TokenVerifier } from '@cinema/auth';
 import { logAccess, requestIdOf, type FastHandler } from '@cinema/http';
 import { requestContext, type Logger } from '@cinema/logging';
 import type { PageViewEndpoint } from '../adapters/page-views.producer';
-import type { PageViewSink } from './page-views';
+import { endpointPath, type PageViewSink } from './page-views';
 
 export interface ReplayCache {
   isCurrent(answer: object): boolean | undefined;
@@ -72,10 +72,6 @@ export class AnswerReplay {
     this.duration = locals.requestDuration as client.Histogram<'method' | 'route' | 'status'>;
   }
 
-  get size(): number {
-    return this.kept.size;
-  }
-
   /** Keeps `url` -> the cached answer just sent for it (a GET answered 200). */
   remember(url: string, kept: Kept): void {
     if (this.options.maxEntries <= 0) return;
@@ -101,23 +97,36 @@ export class AnswerReplay {
       this.kept.delete(url);
       return fallback();
     }
-    this.options.verifier(token).then(
-      async (principal) => {
-        if (current === undefined) {
-          await this.options.cache.refreshGeneration();
-          if (this.options.cache.isCurrent(kept.answer) !== true) {
-            this.kept.delete(url);
-            return fallback();
+    // Whatever goes wrong from here on hands the request to Express, once.
+    let handed = false;
+    const slow = () => {
+      if (handed || res.headersSent) return;
+      handed = true;
+      fallback();
+    };
+    this.options
+      .verifier(token)
+      .then(
+        async (principal) => {
+          if (current === undefined) {
+            await this.options.cache.refreshGeneration();
+            if (this.options.cache.isCurrent(kept.answer) !== true) {
+              this.kept.delete(url);
+              return slow();
+            }
           }
-        }
-        // Most recently used goes last.
-        this.kept.delete(url);
-        this.kept.set(url, kept);
-        this.send(req, res, url, kept, principal.id, started);
-      },
-      // Expired, tampered, unknown key...: Express answers 401 problem+json as always.
-      () => fallback(),
-    );
+          // Most recently used goes last.
+          this.kept.delete(url);
+          this.kept.set(url, kept);
+          this.send(req, res, url, kept, principal.id, started);
+        },
+        // Expired, tampered, unknown key...: Express answers 401 problem+json as always.
+        () => slow(),
+      )
+      .catch((err: unknown) => {
+        this.options.logger.warn({ err }, 'answer replay failed; answering through Express');
+        slow();
+      });
   };
 
   private send(
@@ -147,7 +156,7 @@ export class AnswerReplay {
     }
     this.options.pageViews.emit(kept.endpoint, {
       user_id: userId,
-      endpoint: kept.route.replace(/:(\w+)/g, '{$1}'),
+      endpoint: endpointPath(kept.route),
       params: kept.params,
       status_code: 200,
     });

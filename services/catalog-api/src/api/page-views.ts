@@ -42,13 +42,18 @@ export function pageViews(sink: PageViewSink): RequestHandler {
       if (!endpoint || !user?.id) return;
       sink.emit(endpoint, {
         user_id: user.id,
-        endpoint: route!.replace(/:(\w+)/g, '{$1}'),
+        endpoint: endpointPath(route!),
         params: stringParams({ ...req.query, ...req.params }),
         status_code: res.statusCode,
       });
     });
     next();
   };
+}
+
+/** Express route path -> the endpoint as events name it: `/api/v1/films/{film_id}`. */
+export function endpointPath(route: string): string {
+  return route.replace(/:(\w+)/g, '{$1}');
 }
 
 export function stringParams(raw: Record<string, unknown>): Record<string, string> {
