@@ -305,6 +305,7 @@ const service = spawn(
       KAFKA_GROUP_ID: groupId,
       KAFKA_TOPIC_PREFIX: prefix,
       CHDB_PATH: serviceChdb,
+      // Required by the config; the read API is not called here, so no issuer is needed.
       AUTH_JWKS_URL: 'http://127.0.0.1:9/.well-known/jwks.json',
     },
     stdio: ['ignore', 'ignore', 'inherit'],
