@@ -16,6 +16,9 @@
  *    event, time from the collector's 202 to the moment the ClickHouse insert holding it returned
  *    (queryable). Prints p50/p99, the peak RSS of the ETL and collector processes and the ETL's
  *    RSS sampled during each phase.
+ * 3. The service process itself (dist/main.js with the manifest's flags, telemetry, HTTP API)
+ *    loads every event of the run with a new consumer group: its peak RSS.
+ * The run's topics are deleted at the end.
  */
 import { fork, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
