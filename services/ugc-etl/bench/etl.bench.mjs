@@ -187,9 +187,10 @@ for (
 }
 const accepted = new Map();
 let failed = 0;
+// Open loop: what is due follows the clock (rate x elapsed time), so a late timer tick sends
+// the events it owes instead of silently lowering the rate.
 const tick = 10;
-const perTick = (rate * tick) / 1000;
-let due = 0;
+let sent = 0;
 const t0 = Date.now();
 const inflight = new Set();
 // node:http with keep-alive (fetch costs this process too much CPU at thousands of requests/s).
@@ -230,9 +231,9 @@ await new Promise((resolve) => {
       resolve();
       return;
     }
-    due += perTick;
-    while (due >= batchSize) {
-      due -= batchSize;
+    const due = Math.floor((rate * (Date.now() - t0)) / 1000);
+    while (due - sent >= batchSize) {
+      sent += batchSize;
       const events = Array.from({ length: batchSize }, newEvent);
       const [url, body] =
         batchSize === 1
