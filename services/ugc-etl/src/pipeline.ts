@@ -86,7 +86,11 @@ export async function createPipeline(config: PipelineConfig, logger: Logger): Pr
     analytics,
     start: () => loader.start(),
     stop: async () => {
-      await loader.close();
+      // The consumer's disconnect waits for the batches in hand, and those wait for their insert:
+      // insert what waits now rather than when the batch timer fires.
+      const closing = loader.close();
+      await sink.drain();
+      await closing;
       await sink.drain();
       await ch.close();
     },

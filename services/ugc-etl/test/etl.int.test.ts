@@ -313,3 +313,84 @@ describe('ugc-etl: Kafka to ClickHouse', () => {
     expect(Object.keys(spec.body.paths)).toHaveLength(4);
   });
 });
+
+describe('ugc-etl: a consumer behind its partition', () => {
+  const lagSuffix = randomUUID().slice(0, 8);
+  const lagPrefix = `test-${lagSuffix}.`;
+  const lagDatabase = `ugc_etl_lag_${lagSuffix}`;
+  const topic = `${lagPrefix}tracking.clicks_on_video.pauses`;
+  const backlog = 1500;
+  let lagging: Pipeline;
+
+  afterAll(async () => {
+    await lagging?.ch.command({ query: `DROP DATABASE IF EXISTS ${lagDatabase}` });
+    await lagging?.stop();
+    await deleteTopicsWithPrefix(lagPrefix);
+  });
+
+  it('inserts fetches cut short by the fetch size at once instead of waiting for the batch timer', async () => {
+    const kafka = new Kafka({ clientId: 'etl-lag-test', brokers, logLevel: logLevel.NOTHING });
+    const kadmin = kafka.admin();
+    await kadmin.connect();
+    await kadmin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    await kadmin.disconnect();
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const lagFilm = randomUUID();
+    // Sent 10 at a time: Kafka hands out whole record batches, so these small ones let the 4 KiB
+    // fetches below stop short of the partition's end.
+    for (let sent = 0; sent < backlog; sent += 10) {
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: Array.from({ length: 10 }, (_, k) => ({
+          key: user,
+          value: JSON.stringify({
+            event_id: randomUUID(),
+            user_id: user,
+            film_id: lagFilm,
+            position_sec: sent + k,
+            client_time: t(k),
+            received_time: t(k),
+          }),
+        })),
+      });
+    }
+    await producer.disconnect();
+
+    // A 10 s batch timer and 4 KiB fetches (one or two of those record batches each): if every fetch waited for the
+    // timer, 8 s would see one fetch's rows at most.
+    lagging = await createPipeline(
+      {
+        KAFKA_BROKERS: brokers,
+        KAFKA_CLIENT_ID: 'ugc-etl-lag-test',
+        KAFKA_GROUP_ID: `ugc-etl-lag-${lagSuffix}`,
+        KAFKA_TOPIC_PREFIX: lagPrefix,
+        KAFKA_TOPIC_PARTITIONS: 1,
+        KAFKA_TOPIC_REPLICATION: 1,
+        KAFKA_FETCH_MAX_BYTES_PER_PARTITION: 4096,
+        CLICKHOUSE_URL: process.env.CLICKHOUSE_URL,
+        CHDB_PATH: chdbPath,
+        CLICKHOUSE_DATABASE: lagDatabase,
+        BATCH_MAX_ROWS: 100_000,
+        BATCH_MAX_WAIT_MS: 10_000,
+      },
+      logger,
+    );
+    const started = Date.now();
+    await lagging.start();
+    const count = async () => {
+      const rs = await lagging.ch.query({
+        query: `SELECT count() AS n FROM ${lagDatabase}.clicks_on_video_pauses`,
+        format: 'JSONEachRow',
+      });
+      return Number(((await rs.json()) as Array<{ n: string }>)[0].n);
+    };
+    const loaded = await eventually(count, (n) => n >= backlog - 50, 8_000);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    // Everything but the last fetch (the one that reached the end of the partition: it waits for
+    // the timer, as a trickle should) is in.
+    expect(loaded).toBeGreaterThanOrEqual(backlog - 50);
+    expect(lagging.sink.stats.inserts).toBeGreaterThan(10);
+  });
+});

@@ -41,13 +41,18 @@ export class ClickHouseSink {
     private readonly options: SinkOptions,
   ) {}
 
-  add(table: string, rows: Row[]): Promise<void> {
+  /**
+   * Queues `rows` for `table`; resolves once ClickHouse accepted them. `now`: insert without
+   * waiting for more rows (the caller knows more are already waiting upstream, so holding this
+   * batch back for `maxWaitMs` would only add latency and cap the rate).
+   */
+  add(table: string, rows: Row[], now = false): Promise<void> {
     if (!rows.length) return Promise.resolve();
     let w = this.waiting.get(table);
     if (!w) this.waiting.set(table, (w = { rows: [], waiters: [] }));
     for (const r of rows) w.rows.push(r);
     const done = new Promise<void>((resolve, reject) => w.waiters.push({ resolve, reject }));
-    if (w.rows.length >= this.options.maxRows) this.flush(table);
+    if (now || w.rows.length >= this.options.maxRows) this.flush(table);
     else if (!w.timer) w.timer = setTimeout(() => this.flush(table), this.options.maxWaitMs);
     return done;
   }
