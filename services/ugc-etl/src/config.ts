@@ -18,9 +18,15 @@ export const configSchema = z.object({
   CHDB_PATH: z.string().optional(),
   /**
    * jemalloc options of embedded chDB (its JE_MALLOC_CONF, read once when the library loads):
-   * by default freed pages go back to the system at once instead of being kept for reuse.
+   * by default freed pages go back to the system at once instead of being kept for reuse, one
+   * arena instead of one per CPU, no per-thread caches and no heap profiling (chDB's build turns
+   * it on).
    */
-  CHDB_MALLOC_CONF: z.string().default('dirty_decay_ms:0,muzzy_decay_ms:0'),
+  CHDB_MALLOC_CONF: z
+    .string()
+    .default(
+      'dirty_decay_ms:0,muzzy_decay_ms:0,percpu_arena:disabled,narenas:1,tcache:false,prof:false',
+    ),
   CLICKHOUSE_DATABASE: z
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'a ClickHouse identifier')
