@@ -43,12 +43,12 @@ export const configSchema = z.object({
     .number()
     .int()
     .min(1024)
-    .default(2 * 1024 * 1024),
+    .default(1024 * 1024),
   KAFKA_FETCH_MAX_BYTES_PER_PARTITION: z.coerce
     .number()
     .int()
     .min(1024)
-    .default(512 * 1024),
+    .default(256 * 1024),
   /** JWKS of the auth service, to verify the analysts' access tokens. */
   AUTH_JWKS_URL: z.string().url().optional(),
   AUTH_URL: z.string().url().optional(),

@@ -60,8 +60,8 @@ export class EventLoader {
       sessionTimeout: 30_000,
       heartbeatInterval: 3_000,
       maxWaitTimeInMs: 100,
-      maxBytes: options.fetchMaxBytes ?? 2 * 1024 * 1024,
-      maxBytesPerPartition: options.fetchMaxBytesPerPartition ?? 512 * 1024,
+      maxBytes: options.fetchMaxBytes ?? 1024 * 1024,
+      maxBytesPerPartition: options.fetchMaxBytesPerPartition ?? 256 * 1024,
       // Keep rejoining through broker outages instead of giving up.
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5_000 },
     });
