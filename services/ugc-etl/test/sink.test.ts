@@ -6,7 +6,10 @@ import type { ClickHouseClient } from '@cinema/clickhouse';
 import { createLogger } from '@cinema/logging';
 import { ClickHouseSink } from '../src/adapters/clickhouse.sink';
 
-function recordingClient() {
+const logger = createLogger({ service: 'sink-test', level: 'silent' });
+
+/** A sink over a client that records each insert (table, row count, time). */
+function recordingSink(maxRows: number, maxWaitMs: number) {
   const inserts: Array<{ table: string; rows: number; at: number }> = [];
   const client = {
     insert: async (params: { table: string; values: unknown[] }) => {
@@ -14,21 +17,16 @@ function recordingClient() {
       return { executed: true, query_id: 'q', summary: undefined, response_headers: {} };
     },
   } as unknown as ClickHouseClient;
-  return { client, inserts };
+  return {
+    sink: new ClickHouseSink(client, { database: 'db', maxRows, maxWaitMs, logger }),
+    inserts,
+  };
 }
-
-const logger = createLogger({ service: 'sink-test', level: 'silent' });
 const rows = (n: number) => Array.from({ length: n }, (_, i) => ({ event_id: String(i) }));
 
 describe('ClickHouseSink', () => {
   it('holds a small batch until maxWaitMs, then inserts it in one go', async () => {
-    const { client, inserts } = recordingClient();
-    const sink = new ClickHouseSink(client, {
-      database: 'db',
-      maxRows: 100,
-      maxWaitMs: 150,
-      logger,
-    });
+    const { sink, inserts } = recordingSink(100, 150);
     const started = Date.now();
     await Promise.all([sink.add('t', rows(3)), sink.add('t', rows(4))]);
     expect(inserts).toHaveLength(1);
@@ -37,25 +35,13 @@ describe('ClickHouseSink', () => {
   });
 
   it('inserts at once when the batch reaches maxRows', async () => {
-    const { client, inserts } = recordingClient();
-    const sink = new ClickHouseSink(client, {
-      database: 'db',
-      maxRows: 5,
-      maxWaitMs: 60_000,
-      logger,
-    });
+    const { sink, inserts } = recordingSink(5, 60_000);
     await sink.add('t', rows(5));
     expect(inserts).toEqual([expect.objectContaining({ rows: 5 })]);
   });
 
   it('inserts at once when told more rows are waiting upstream, without the timer', async () => {
-    const { client, inserts } = recordingClient();
-    const sink = new ClickHouseSink(client, {
-      database: 'db',
-      maxRows: 1000,
-      maxWaitMs: 60_000,
-      logger,
-    });
+    const { sink, inserts } = recordingSink(1000, 60_000);
     const small = sink.add('t', rows(2));
     await sink.add('t', rows(3), true);
     await small;
