@@ -88,9 +88,7 @@ export async function createPipeline(config: PipelineConfig, logger: Logger): Pr
     stop: async () => {
       // The consumer's disconnect waits for the batches in hand, and those wait for their insert:
       // insert what waits now rather than when the batch timer fires.
-      const closing = loader.close();
-      await sink.drain();
-      await closing;
+      await Promise.all([loader.close(), sink.drain()]);
       await sink.drain();
       await ch.close();
     },
