@@ -5,7 +5,9 @@
  * and Kafka: KAFKA_BROKERS, else the running local stack's broker (.stack/state.json).
  * Prints: single-event endpoint events/s, batch endpoint events/s (100 events per request),
  * raw kafkajs idempotent producer events/s (acks=all, 1,000-message batches) as the reference,
- * and the collector's peak RSS. Autocannon, 50 connections, on the same machine.
+ * and the collector's peak RSS. Autocannon, 50 connections, on the same machine. Each endpoint
+ * first gets BENCH_WARMUP_SECONDS (default 3) of the same load, not counted: in a cold process the
+ * first second runs at a third of the rate while V8 compiles the hot path.
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -19,6 +21,7 @@ import { deleteTopicsWithPrefix } from '../../../packages/testing/src/kafka.ts';
 
 const root = path.resolve(new URL('../../..', import.meta.url).pathname);
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const warmup = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 const brokers =
   process.env.KAFKA_BROKERS ??
   JSON.parse(fs.readFileSync(path.join(root, '.stack/state.json'), 'utf8')).servers.kafka?.env
@@ -48,14 +51,17 @@ const event = (type, extra) => ({
 });
 
 async function cannon(url, body, title) {
-  const result = await autocannon({
-    url,
-    method: 'POST',
-    connections: 50,
-    duration: seconds,
-    headers: { 'content-type': 'application/json', 'x-anonymous-id': 'bench-viewer' },
-    body: JSON.stringify(body),
-  });
+  const load = (duration) =>
+    autocannon({
+      url,
+      method: 'POST',
+      connections: 50,
+      duration,
+      headers: { 'content-type': 'application/json', 'x-anonymous-id': 'bench-viewer' },
+      body: JSON.stringify(body),
+    });
+  if (warmup > 0) await load(warmup);
+  const result = await load(seconds);
   const non2xx = result.non2xx + result.errors;
   console.log(
     `${title}: ${Math.round(result.requests.average)} req/s, p99 ${result.latency.p99} ms` +
