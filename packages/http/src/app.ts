@@ -25,7 +25,7 @@ import {
   ValidationError,
   type ProblemDetails,
 } from './errors';
-import { headersSetBy, isRequestId, logAccess } from './fast-path';
+import { headersSetBy, logAccess, requestIdOf } from './fast-path';
 import { closeServerGracefully, Lifecycle } from './lifecycle';
 
 export type ReadinessCheck = () => Promise<unknown>;
@@ -87,8 +87,7 @@ export function createApp(options: AppOptions): Express {
 
   // Request id: accepted when well-formed, generated otherwise; on the answer, spans and logs.
   app.use((req, res, next) => {
-    const given = req.header('x-request-id');
-    const requestId = given && isRequestId(given) ? given : randomUUID();
+    const requestId = requestIdOf(req);
     res.setHeader('X-Request-Id', requestId);
     (req as Request & { id: string }).id = requestId;
     trace.getActiveSpan()?.setAttribute('http.request_id', requestId);

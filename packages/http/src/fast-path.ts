@@ -63,10 +63,6 @@ export function requestIdOf(req: IncomingMessage): string {
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
-export function isRequestId(value: string): boolean {
-  return REQUEST_ID.test(value);
-}
-
 /**
  * The access-log line of an answer (the app's access log and fast paths write the same): no
  * headers, they may carry credentials. Call within the request's logging context.
