@@ -1,7 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import { ForbiddenError, UnauthorizedError } from '@cinema/http';
-import { createExpressAuthentication, createTokenVerifier } from './index';
+import { provideDependencies } from '@cinema/http';
+import { createTokenVerifier, expressAuthentication } from './index';
 
 const issuer = 'https://auth.test';
 const audience = 'cinema';
@@ -145,12 +146,16 @@ describe('verified-token cache', () => {
 });
 
 describe('expressAuthentication', () => {
-  const request = (authorization?: string) =>
-    ({ header: (name: string) => (name === 'authorization' ? authorization : undefined) }) as never;
-
-  it('requires a bearer token and one of the roles', async () => {
+  it("requires a bearer token and one of the roles, checked by the app's verifier", async () => {
     const { verify, sign } = await setup();
-    const auth = createExpressAuthentication(() => verify);
+    const app = {} as never;
+    provideDependencies(app, { verifier: verify });
+    const request = (authorization?: string) =>
+      ({
+        app,
+        header: (name: string) => (name === 'authorization' ? authorization : undefined),
+      }) as never;
+    const auth = expressAuthentication;
     await expect(auth(request(), 'jwt', [])).rejects.toBeInstanceOf(UnauthorizedError);
     await expect(auth(request('Basic abc'), 'jwt', [])).rejects.toBeInstanceOf(UnauthorizedError);
     const token = await sign({ roles: ['public_user'] });
@@ -163,5 +168,18 @@ describe('expressAuthentication', () => {
     await expect(auth(request(`Bearer ${token}`), 'jwt')).resolves.toMatchObject({
       roles: ['public_user'],
     });
+    await expect(auth(request(`Bearer ${token}`), 'apiKey')).rejects.toBeInstanceOf(
+      UnauthorizedError,
+    );
+  });
+
+  it('fails loudly when the app was given no dependencies', async () => {
+    const { sign } = await setup();
+    const token = await sign({ roles: ['public_user'] });
+    const request = {
+      app: {},
+      header: () => `Bearer ${token}`,
+    } as never;
+    await expect(expressAuthentication(request, 'jwt')).rejects.toThrow(/no dependencies/);
   });
 });

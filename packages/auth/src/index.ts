@@ -14,7 +14,8 @@ import {
   type JWTPayload,
   type JWTVerifyGetKey,
 } from 'jose';
-import { ForbiddenError, UnauthorizedError } from '@cinema/http';
+import { ForbiddenError, UnauthorizedError } from '@cinema/errors';
+import { dependenciesOf } from '@cinema/http';
 
 export const ROLES = ['public_user', 'admin', 'super_user'] as const;
 export type Role = (typeof ROLES)[number];
@@ -122,24 +123,28 @@ export function bearerToken(request: Pick<Request, 'header'>): string | undefine
   return match?.[1];
 }
 
+/** What the auth hook needs from a service's dependencies object: its access-token verifier. */
+export interface AuthDependencies {
+  verifier: TokenVerifier;
+}
+
 /**
- * Builds the function tsoa calls as `expressAuthentication(request, securityName, scopes)`.
- * For the `jwt` scheme, `scopes` are roles: the principal needs at least one of them.
+ * tsoa's `authenticationModule` hook of every service: `@Security('jwt', roles)` verifies the
+ * Bearer token with the verifier of the dependencies object the app was given. For the `jwt`
+ * scheme, `scopes` are roles: the principal needs at least one of them.
  */
-export function createExpressAuthentication(getVerifier: () => TokenVerifier) {
-  return async function expressAuthentication(
-    request: Request,
-    securityName: string,
-    scopes: string[] = [],
-  ): Promise<Principal> {
-    if (securityName !== 'jwt')
-      throw new UnauthorizedError(`unknown security scheme ${securityName}`);
-    const token = bearerToken(request);
-    if (!token) throw new UnauthorizedError('a Bearer access token is required');
-    const principal = await getVerifier()(token);
-    if (scopes.length && !scopes.some((role) => principal.roles.includes(role))) {
-      throw new ForbiddenError(`requires one of the roles: ${scopes.join(', ')}`);
-    }
-    return principal;
-  };
+export async function expressAuthentication(
+  request: Request,
+  securityName: string,
+  scopes: string[] = [],
+): Promise<Principal> {
+  if (securityName !== 'jwt')
+    throw new UnauthorizedError(`unknown security scheme ${securityName}`);
+  const token = bearerToken(request);
+  if (!token) throw new UnauthorizedError('a Bearer access token is required');
+  const principal = await dependenciesOf<AuthDependencies>(request).verifier(token);
+  if (scopes.length && !scopes.some((role) => principal.roles.includes(role))) {
+    throw new ForbiddenError(`requires one of the roles: ${scopes.join(', ')}`);
+  }
+  return principal;
 }

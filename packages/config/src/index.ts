@@ -98,6 +98,20 @@ export const baseShape = {
 };
 
 export const baseSchema = z.object(baseShape);
+
+/**
+ * The auth service's JWKS, derived in this one place: `AUTH_JWKS_URL` when set, else
+ * `${AUTH_URL}/.well-known/jwks.json`; undefined when neither is set.
+ */
+export function jwksUrlOf(config: {
+  AUTH_JWKS_URL?: string;
+  AUTH_URL?: string;
+}): string | undefined {
+  if (config.AUTH_JWKS_URL) return config.AUTH_JWKS_URL;
+  return config.AUTH_URL
+    ? `${config.AUTH_URL.replace(/\/+$/, '')}/.well-known/jwks.json`
+    : undefined;
+}
 export type BaseConfig = z.infer<typeof baseSchema>;
 
 /**

@@ -26,6 +26,7 @@ import {
   type ProblemDetails,
 } from './errors';
 import { headersSetBy, logAccess, requestIdOf } from './fast-path';
+import { provideDependencies } from './ioc';
 import { closeServerGracefully, Lifecycle } from './lifecycle';
 
 export type ReadinessCheck = () => Promise<unknown>;
@@ -45,6 +46,11 @@ export interface AppOptions {
   readiness?: Record<string, ReadinessCheck>;
   /** Mounts the service's routes (tsoa's RegisterRoutes, static pages, ...). */
   routes: (app: Express) => void;
+  /**
+   * The dependencies object `wiring.ts` built; controllers get it by constructor through tsoa's
+   * IoC module (`iocContainer`), the auth hook reads its `verifier`.
+   */
+  dependencies?: object;
   /** Lets `/readyz` answer 503 while shutting down. */
   lifecycle?: Lifecycle;
   /** Metric registry; a fresh one by default so several apps can live in one process (tests). */
@@ -80,6 +86,7 @@ export function createApp(options: AppOptions): Express {
     registers: [registry],
   });
   app.locals.registry = registry;
+  if (options.dependencies) provideDependencies(app, options.dependencies);
 
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback, linklocal, uniquelocal');

@@ -1,7 +1,8 @@
 /**
- * Named domain errors, mapped to HTTP statuses in one place (the error handler in app.ts) and
- * answered as RFC 9457 `application/problem+json`.
+ * The problem document every error answer carries. The errors themselves live in
+ * `@cinema/errors` (re-exported here for controllers); the error handler in app.ts maps them.
  */
+export * from '@cinema/errors';
 
 /** The body of every error answer. Documented on controllers with @Response<ProblemDetails>. */
 export interface ProblemDetails {
@@ -18,76 +19,4 @@ export interface ProblemDetails {
   errorId?: string;
   /** Seconds to wait before trying again (429, 503). */
   retryAfter?: number;
-}
-
-export abstract class DomainError extends Error {
-  abstract readonly status: number;
-  abstract readonly title: string;
-  /** Extra members of the problem document. */
-  readonly extra: Record<string, unknown> = {};
-  constructor(message?: string) {
-    super(message);
-    this.name = new.target.name;
-  }
-  get type(): string {
-    return `https://cinema.dev/problems/${this.title.toLowerCase().replace(/[^a-z]+/g, '-')}`;
-  }
-}
-
-export class BadRequestError extends DomainError {
-  readonly status = 400;
-  readonly title = 'Bad Request';
-}
-
-export class UnauthorizedError extends DomainError {
-  readonly status = 401;
-  readonly title = 'Unauthorized';
-}
-
-export class ForbiddenError extends DomainError {
-  readonly status = 403;
-  readonly title = 'Forbidden';
-}
-
-export class NotFoundError extends DomainError {
-  readonly status = 404;
-  readonly title = 'Not Found';
-}
-
-export class ConflictError extends DomainError {
-  readonly status = 409;
-  readonly title = 'Conflict';
-}
-
-export class ValidationError extends DomainError {
-  readonly status = 422;
-  readonly title = 'Unprocessable Content';
-  constructor(
-    message: string,
-    readonly fields: Record<string, { message: string; value?: unknown }> = {},
-  ) {
-    super(message);
-  }
-}
-
-export class TooManyRequestsError extends DomainError {
-  readonly status = 429;
-  readonly title = 'Too Many Requests';
-  constructor(
-    message: string,
-    readonly retryAfterSeconds: number,
-  ) {
-    super(message);
-  }
-}
-
-export class ServiceUnavailableError extends DomainError {
-  readonly status = 503;
-  readonly title = 'Service Unavailable';
-  constructor(
-    message: string,
-    readonly retryAfterSeconds = 5,
-  ) {
-    super(message);
-  }
 }

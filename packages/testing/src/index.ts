@@ -1,1 +1,5 @@
-export {};
+/** Shared test helpers: ports and waits, process runners, a JWKS issuer, Kafka clean-up. */
+export * from './jwks';
+export * from './kafka';
+export * from './net';
+export * from './process';

@@ -28,11 +28,7 @@ export const configSchema = z
   .refine((c) => c.AUTH_JWKS_URL !== undefined || c.AUTH_URL !== undefined, {
     message: 'set AUTH_JWKS_URL or AUTH_URL',
     path: ['AUTH_JWKS_URL'],
-  })
-  .transform((c) => ({
-    ...c,
-    AUTH_JWKS_URL: c.AUTH_JWKS_URL ?? `${c.AUTH_URL!.replace(/\/$/, '')}/.well-known/jwks.json`,
-  }));
+  });
 
 export type Config = z.infer<typeof configSchema>;
 

@@ -11,15 +11,14 @@ import { MongoClient, type Db } from 'mongodb';
 import { createTokenVerifier } from '@cinema/auth';
 import { createLogger } from '@cinema/logging';
 import { buildApp } from '../src/app';
-import type { Services } from '../src/ioc';
-import { wireServices } from '../src/wiring';
+import { wireUseCases, type UseCases } from '../src/wiring';
 
 export interface Harness {
   app: Express;
   /** A second app over the same database: another replica of the service. */
   replica: Express;
   db: Db;
-  services: Services;
+  services: UseCases;
   token(userId?: string, roles?: string[], opts?: { expiresIn?: string }): Promise<string>;
   close(): Promise<void>;
 }
@@ -44,10 +43,10 @@ export async function startHarness(name: string): Promise<Harness> {
   const config = { CORS_ORIGINS: [], BODY_LIMIT: '100kb' };
   const verifier = createTokenVerifier({ jwksUrl, issuer: 'cinema-auth', audience: 'cinema' });
   const make = async () => {
-    const services = await wireServices(db, { lockLeaseMs: 10_000, lockWaitMs: 20_000 });
+    const services = await wireUseCases(db, { lockLeaseMs: 10_000, lockWaitMs: 20_000 });
     return {
       services,
-      app: buildApp({ config, logger, services, verifier, readiness: {} }),
+      app: buildApp({ ...services, config, logger, verifier, readiness: {} }),
     };
   };
   const first = await make();

@@ -11,7 +11,7 @@ import {
   NotFoundError,
   UnauthorizedError,
   ValidationError,
-} from '@cinema/http';
+} from '@cinema/errors';
 import { parseDevice, type DeviceType } from './device';
 import {
   DEFAULT_ROLE,

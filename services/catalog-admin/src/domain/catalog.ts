@@ -3,7 +3,7 @@
  * the admin pages and the API hand raw input here and get typed values or a ValidationError
  * naming every bad field.
  */
-import { ValidationError } from '@cinema/http';
+import { ValidationError } from '@cinema/errors';
 
 export const FILM_TYPES = ['movie', 'tv_show'] as const;
 export type FilmType = (typeof FILM_TYPES)[number];

@@ -2,7 +2,7 @@
  * The catalog's read use cases: what the API answers, with the cache in front of the search
  * index. No driver imports: the index and the cache are ports.
  */
-import { NotFoundError, ValidationError } from '@cinema/http';
+import { NotFoundError, ValidationError } from '@cinema/errors';
 
 /**
  * A UUID.

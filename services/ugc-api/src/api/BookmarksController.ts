@@ -15,7 +15,7 @@ import {
   Tags,
 } from '@tsoa/runtime';
 import type { ProblemDetails } from '@cinema/http';
-import type { Services } from '../ioc';
+import type { Dependencies } from '../wiring';
 import {
   actorOf,
   type AddBookmarkRequest,
@@ -34,7 +34,7 @@ import {
 @Response<ProblemDetails>(422, 'Invalid request')
 @Response<ProblemDetails>(503, 'The database is unavailable')
 export class BookmarksController extends Controller {
-  constructor(private readonly services: Services) {
+  constructor(private readonly deps: Dependencies) {
     super();
   }
 
@@ -46,7 +46,7 @@ export class BookmarksController extends Controller {
     @Request() req: ExpressRequest,
     @Body() body: AddBookmarkRequest,
   ): Promise<BookmarkDto> {
-    const bookmark = await this.services.bookmarks.add(actorOf(req), body.filmId);
+    const bookmark = await this.deps.bookmarks.add(actorOf(req), body.filmId);
     this.setStatus(201);
     return bookmark;
   }
@@ -59,7 +59,7 @@ export class BookmarksController extends Controller {
     @Query() limit: PageLimit = 20,
     @Query() cursor?: Cursor,
   ): Promise<BookmarkPage> {
-    return this.services.bookmarks.list(actorOf(req), limit, cursor);
+    return this.deps.bookmarks.list(actorOf(req), limit, cursor);
   }
 
   /** Whether the caller bookmarked a film. */
@@ -68,7 +68,7 @@ export class BookmarksController extends Controller {
     @Request() req: ExpressRequest,
     @Path() filmId: FilmId,
   ): Promise<BookmarkStatusDto> {
-    return this.services.bookmarks.status(actorOf(req), filmId);
+    return this.deps.bookmarks.status(actorOf(req), filmId);
   }
 
   /** Removes a bookmark. */
@@ -76,7 +76,7 @@ export class BookmarksController extends Controller {
   @SuccessResponse(204, 'Removed')
   @Response<ProblemDetails>(404, 'The film is not bookmarked')
   public async remove(@Request() req: ExpressRequest, @Path() filmId: FilmId): Promise<void> {
-    await this.services.bookmarks.remove(actorOf(req), filmId);
+    await this.deps.bookmarks.remove(actorOf(req), filmId);
     this.setStatus(204);
   }
 }

@@ -14,7 +14,7 @@ import {
   Tags,
 } from '@tsoa/runtime';
 import type { ProblemDetails } from '@cinema/http';
-import type { Services } from '../ioc';
+import type { Dependencies } from '../wiring';
 import {
   actorOf,
   type Cursor,
@@ -34,7 +34,7 @@ import {
 @Response<ProblemDetails>(422, 'Invalid request')
 @Response<ProblemDetails>(503, 'The database is unavailable or the film is busy')
 export class RatingsController extends Controller {
-  constructor(private readonly services: Services) {
+  constructor(private readonly deps: Dependencies) {
     super();
   }
 
@@ -45,7 +45,7 @@ export class RatingsController extends Controller {
     @Path() filmId: FilmId,
     @Body() body: SetRatingRequest,
   ): Promise<RatingChangeDto> {
-    return this.services.ratings.set(actorOf(req), filmId, body.score);
+    return this.deps.ratings.set(actorOf(req), filmId, body.score);
   }
 
   /** Removes the caller's rating of a film; answers the new film summary. */
@@ -55,7 +55,7 @@ export class RatingsController extends Controller {
     @Request() req: ExpressRequest,
     @Path() filmId: FilmId,
   ): Promise<RatingSummaryDto> {
-    return this.services.ratings.remove(actorOf(req), filmId);
+    return this.deps.ratings.remove(actorOf(req), filmId);
   }
 
   /** The caller's ratings, most recently changed first. */
@@ -66,19 +66,19 @@ export class RatingsController extends Controller {
     @Query() limit: PageLimit = 20,
     @Query() cursor?: Cursor,
   ): Promise<RatingPage> {
-    return this.services.ratings.list(actorOf(req), limit, cursor);
+    return this.deps.ratings.list(actorOf(req), limit, cursor);
   }
 
   /** The caller's rating of a film. */
   @Get('ratings/{filmId}')
   @Response<ProblemDetails>(404, 'The caller has not rated the film')
   public async mine(@Request() req: ExpressRequest, @Path() filmId: FilmId): Promise<RatingDto> {
-    return this.services.ratings.mine(actorOf(req), filmId);
+    return this.deps.ratings.mine(actorOf(req), filmId);
   }
 
   /** A film's rating count and average, read from stored counters. */
   @Get('films/{filmId}/rating')
   public async summary(@Path() filmId: FilmId): Promise<RatingSummaryDto> {
-    return this.services.ratings.summary(filmId);
+    return this.deps.ratings.summary(filmId);
   }
 }

@@ -17,7 +17,7 @@ import {
   Tags,
 } from '@tsoa/runtime';
 import type { ProblemDetails } from '@cinema/http';
-import type { Services } from '../ioc';
+import type { Dependencies } from '../wiring';
 import {
   actorOf,
   type Cursor,
@@ -38,7 +38,7 @@ import {
 @Response<ProblemDetails>(422, 'Invalid request')
 @Response<ProblemDetails>(503, 'The database is unavailable or the review is busy')
 export class ReviewsController extends Controller {
-  constructor(private readonly services: Services) {
+  constructor(private readonly deps: Dependencies) {
     super();
   }
 
@@ -51,7 +51,7 @@ export class ReviewsController extends Controller {
     @Path() filmId: FilmId,
     @Body() body: ReviewRequest,
   ): Promise<ReviewDto> {
-    const review = await this.services.reviews.create(actorOf(req), filmId, body.text);
+    const review = await this.deps.reviews.create(actorOf(req), filmId, body.text);
     this.setStatus(201);
     return review;
   }
@@ -65,14 +65,14 @@ export class ReviewsController extends Controller {
     @Query() limit: PageLimit = 20,
     @Query() cursor?: Cursor,
   ): Promise<ReviewPage> {
-    return this.services.reviews.list(filmId, sort, limit, cursor);
+    return this.deps.reviews.list(filmId, sort, limit, cursor);
   }
 
   /** One review. */
   @Get('reviews/{reviewId}')
   @Response<ProblemDetails>(404, 'No such review')
   public async get(@Path() reviewId: ReviewId): Promise<ReviewDto> {
-    return this.services.reviews.get(reviewId);
+    return this.deps.reviews.get(reviewId);
   }
 
   /** Changes the text of the caller's review. */
@@ -84,7 +84,7 @@ export class ReviewsController extends Controller {
     @Path() reviewId: ReviewId,
     @Body() body: ReviewRequest,
   ): Promise<ReviewDto> {
-    return this.services.reviews.edit(actorOf(req), reviewId, body.text);
+    return this.deps.reviews.edit(actorOf(req), reviewId, body.text);
   }
 
   /** Deletes a review: its author, or an admin or super_user. */
@@ -93,7 +93,7 @@ export class ReviewsController extends Controller {
   @Response<ProblemDetails>(403, 'Neither the author nor an admin')
   @Response<ProblemDetails>(404, 'No such review')
   public async remove(@Request() req: ExpressRequest, @Path() reviewId: ReviewId): Promise<void> {
-    await this.services.reviews.remove(actorOf(req), reviewId);
+    await this.deps.reviews.remove(actorOf(req), reviewId);
     this.setStatus(204);
   }
 
@@ -106,7 +106,7 @@ export class ReviewsController extends Controller {
     @Path() reviewId: ReviewId,
     @Body() body: VoteRequest,
   ): Promise<ReviewDto> {
-    return this.services.reviews.vote(actorOf(req), reviewId, body.value);
+    return this.deps.reviews.vote(actorOf(req), reviewId, body.value);
   }
 
   /** Withdraws the caller's vote on a review. */
@@ -117,7 +117,7 @@ export class ReviewsController extends Controller {
     @Request() req: ExpressRequest,
     @Path() reviewId: ReviewId,
   ): Promise<ReviewDto> {
-    return this.services.reviews.vote(actorOf(req), reviewId, null);
+    return this.deps.reviews.vote(actorOf(req), reviewId, null);
   }
 
   /** The caller's vote on a review. */
@@ -127,6 +127,6 @@ export class ReviewsController extends Controller {
     @Request() req: ExpressRequest,
     @Path() reviewId: ReviewId,
   ): Promise<VoteDto> {
-    return { value: await this.services.reviews.myVote(actorOf(req), reviewId) };
+    return { value: await this.deps.reviews.myVote(actorOf(req), reviewId) };
   }
 }

@@ -1,4 +1,4 @@
-import { NotFoundError } from '@cinema/http';
+import { NotFoundError } from '@cinema/errors';
 import { decodeCursor, encodeCursor } from './cursor';
 import type { Actor, Bookmark, Page } from './model';
 import type { BookmarkRepository } from './ports';

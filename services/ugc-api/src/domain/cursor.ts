@@ -3,7 +3,7 @@
  * kind and every value's type, so a forged, truncated or foreign cursor is a 400, never a query
  * built from client-supplied objects.
  */
-import { BadRequestError } from '@cinema/http';
+import { BadRequestError } from '@cinema/errors';
 
 /** Position after the last item of a page: a time (ms) or a count, then an id. */
 export interface Position {

@@ -5,7 +5,7 @@
  * clear the pending change. A crash between them leaves a pending change that the next writer
  * resolves by looking at the rating, so the counters stay equal to a recount.
  */
-import { NotFoundError } from '@cinema/http';
+import { NotFoundError } from '@cinema/errors';
 import { decodeCursor, encodeCursor } from './cursor';
 import { summaryOf, type Actor, type Page, type Rating, type RatingSummary } from './model';
 import type { FilmCounters, Locks, RatingRepository } from './ports';

@@ -3,7 +3,7 @@
  * Every write to a review document (text, counters, deletion) runs under that review's lock, so
  * the counters, changed the same journaled way as the film rating counters, stay exact.
  */
-import { ForbiddenError, NotFoundError } from '@cinema/http';
+import { ForbiddenError, NotFoundError } from '@cinema/errors';
 import { decodeCursor, encodeCursor } from './cursor';
 import {
   isModerator,

@@ -2,7 +2,7 @@
  * The intake use case: who sent the events (signed-in user or anonymous player), stamping the
  * server's receive time, and handing the records to the sink, which answers once Kafka has them.
  */
-import { UnauthorizedError, ValidationError } from '@cinema/http';
+import { UnauthorizedError, ValidationError } from '@cinema/errors';
 import {
   ANONYMOUS_ID,
   anonymousUserId,

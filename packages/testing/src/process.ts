@@ -1,0 +1,53 @@
+/**
+ * Runs a program (a service's real entry point, a CLI) in its own process for a test, keeping
+ * its output for assertions and for the failure message.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+
+export interface RunningProcess {
+  child: ChildProcess;
+  /** Resolves with the exit code (null when killed by a signal). */
+  exited: Promise<number | null>;
+  /** Everything written to stdout and stderr so far. */
+  output(): string;
+  /** Sends `signal` (SIGTERM by default) and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export interface RunOptions {
+  cwd?: string;
+  /** The child's whole environment (PATH is added when missing). */
+  env?: Record<string, string | undefined>;
+}
+
+export function runProcess(command: string, args: string[], options: RunOptions = {}) {
+  const env = { PATH: process.env.PATH, ...options.env };
+  const child = spawn(command, args, { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const running: RunningProcess = {
+    child,
+    exited,
+    output: () => output,
+    stop: (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+  return running;
+}
+
+/** The repository's `tsx`, to run a service's TypeScript entry point without a build. */
+export const TSX = path.resolve(__dirname, '../../../node_modules/.bin/tsx');
+
+/** Runs `src/main.ts` of the service in `serviceDir` under tsx with the given environment. */
+export function runServiceMain(
+  serviceDir: string,
+  env: Record<string, string | undefined>,
+  args: string[] = [],
+): RunningProcess {
+  return runProcess(TSX, ['src/main.ts', ...args], { cwd: serviceDir, env });
+}
