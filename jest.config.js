@@ -1,6 +1,8 @@
 /**
- * Two projects: `unit` (no I/O, *.test.ts) and `integration` (real servers from the local
- * stack, *.int.test.ts). The integration project starts the stack once in globalSetup.
+ * Three projects: `unit` (no I/O, *.test.ts), `integration` (one service or package against the
+ * real servers of the local stack, *.int.test.ts) and `e2e` (across services: *.e2e.test.ts under tests/).
+ * The integration and e2e projects start the stack once in globalSetup (the second finds it
+ * running and reuses it).
  */
 const path = require('node:path');
 
@@ -21,6 +23,12 @@ const common = {
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
 };
 
+const withStack = {
+  globalSetup: '<rootDir>/packages/testing/src/global-setup.ts',
+  globalTeardown: '<rootDir>/packages/testing/src/global-teardown.ts',
+  setupFilesAfterEnv: ['<rootDir>/packages/testing/src/integration-setup.ts'],
+};
+
 module.exports = {
   projects: [
     {
@@ -35,11 +43,15 @@ module.exports = {
     },
     {
       ...common,
+      ...withStack,
       displayName: 'integration',
-      testMatch: ['<rootDir>/{packages,services,tests}/**/*.{int,e2e}.test.ts'],
-      globalSetup: '<rootDir>/packages/testing/src/global-setup.ts',
-      globalTeardown: '<rootDir>/packages/testing/src/global-teardown.ts',
-      setupFilesAfterEnv: ['<rootDir>/packages/testing/src/integration-setup.ts'],
+      testMatch: ['<rootDir>/{packages,services,tests}/**/*.int.test.ts'],
+    },
+    {
+      ...common,
+      ...withStack,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/tests/**/*.e2e.test.ts'],
     },
   ],
 };

@@ -3,6 +3,9 @@
  * one, or servers given by URL) and exports its environment to the test workers.
  * Set STACK_SERVERS=postgres,redis to start only some servers while working on one part.
  */
+// Jest loads globalSetup without its moduleNameMapper: the stack's source is imported by path
+// so that no build is needed first.
+// eslint-disable-next-line cinema/no-relative-monorepo-imports
 import { startStack, type Stack } from '../../stack/src';
 
 declare global {
