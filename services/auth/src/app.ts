@@ -1,37 +1,10 @@
 import type { Express } from 'express';
-import {
-  createApp,
-  mountDocs,
-  swaggerCsp,
-  type Lifecycle,
-  type ReadinessCheck,
-} from '@cinema/http';
-import type { Logger } from '@cinema/logging';
-import type { OAuthLogin } from './adapters/google.oauth';
-import type { KeyStore } from './adapters/signing-keys.repository';
-import { setApiContext } from './api/context';
-import type { Config } from './config';
-import type { AuthService } from './domain/auth.service';
+import { createApp, mountDocs, swaggerCsp } from '@cinema/http';
 import { RegisterRoutes } from './generated/routes';
 import spec from './generated/swagger.json';
+import type { Dependencies } from './wiring';
 
-export interface AppDeps {
-  config: Readonly<Config>;
-  logger: Logger;
-  lifecycle?: Lifecycle;
-  readiness: Record<string, ReadinessCheck>;
-  auth: AuthService;
-  keys: KeyStore;
-  google?: OAuthLogin;
-}
-
-export function buildApp(deps: AppDeps): Express {
-  setApiContext({
-    auth: deps.auth,
-    keys: deps.keys,
-    google: deps.google,
-    oauthSuccessRedirect: deps.config.OAUTH_SUCCESS_REDIRECT_URL,
-  });
+export function buildApp(deps: Dependencies): Express {
   return createApp({
     name: 'auth',
     logger: deps.logger,
@@ -41,6 +14,7 @@ export function buildApp(deps: AppDeps): Express {
     bodyLimit: deps.config.BODY_LIMIT,
     readiness: deps.readiness,
     contentSecurityPolicy: swaggerCsp,
+    dependencies: deps,
     routes: (app) => {
       mountDocs(app, spec);
       RegisterRoutes(app);

@@ -8,12 +8,12 @@
  */
 import * as readline from 'node:readline';
 import { ConfigError, loadConfig, z } from '@cinema/config';
-import { ValidationError } from '@cinema/http';
-import { createSchemaPool, createStore, runMigrations } from './adapters/db';
-import { createPasswordHasher } from './adapters/password.hasher';
-import { KeyStore } from './adapters/signing-keys.repository';
+import { ValidationError } from '@cinema/errors';
+import { createLogger } from '@cinema/logging';
+import { createStore, runMigrations } from './adapters/db';
 import { configSchema } from './config';
 import { createSuperuser } from './domain/superuser';
+import { connectPostgres, keyStoreOf, passwordHasherOf } from './wiring';
 
 const cliSchema = configSchema.extend({
   REDIS_URL: z.string().url().optional(),
@@ -93,7 +93,9 @@ async function main(argv: string[]): Promise<number> {
     return command ? 0 : 64;
   }
   const config = loadConfig(cliSchema, process.env);
-  const pool = createSchemaPool(config.DATABASE_URL, config.AUTH_DB_SCHEMA, 2);
+  // Results go to stdout; warnings (a pool error) to stderr as log lines.
+  const logger = createLogger({ service: 'auth-cli', level: 'warn', destination: process.stderr });
+  const pool = await connectPostgres(config, logger, { migrate: false, max: 2 });
   try {
     const migrations = await runMigrations(pool, config.AUTH_DB_SCHEMA);
     if (command === 'migrate') {
@@ -103,15 +105,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (command === 'rotate-keys') {
-      const keys = new KeyStore(pool, {
-        alg: config.JWT_ALG,
-        issuer: config.JWT_ISSUER,
-        audience: config.JWT_AUDIENCE,
-        accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
-        rotationDays: config.JWT_KEY_ROTATION_DAYS,
-        encryptionSecret: config.JWT_KEY_ENCRYPTION_SECRET,
-      });
-      const kid = await keys.rotate();
+      const kid = await keyStoreOf(pool, config).rotate();
       process.stdout.write(
         `new signing key ${kid}; previous keys stay published until they expire\n`,
       );
@@ -145,12 +139,12 @@ async function main(argv: string[]): Promise<number> {
             return 65;
           }
         }
-        const hasher = createPasswordHasher({
-          memoryCost: config.ARGON2_MEMORY_KIB,
-          timeCost: config.ARGON2_TIME_COST,
-          parallelism: config.ARGON2_PARALLELISM,
-        });
-        const { user, created } = await createSuperuser(createStore(pool), hasher, email, password);
+        const { user, created } = await createSuperuser(
+          createStore(pool),
+          passwordHasherOf(config),
+          email,
+          password,
+        );
         process.stdout.write(
           `${created ? 'created' : 'updated'} super_user ${user.email} (${user.id}) with roles ${user.roles.join(', ')}\n`,
         );

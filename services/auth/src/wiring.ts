@@ -1,9 +1,12 @@
 /**
- * Builds the service's parts from its config: pool (on its schema), migrations, signing keys,
- * Redis limiter, outbox publisher, Google login and the use cases. main.ts, the CLI and the
- * tests share it.
+ * Builds every adapter and use case once and returns the one dependencies object the app serves
+ * (controllers get it by constructor through tsoa's IoC module in @cinema/http; the shared
+ * `expressAuthentication` of @cinema/auth uses its `verifier`). Each adapter registers its own
+ * shutdown hook on the lifecycle. The CLI reuses the pieces it needs (pool, keys, hasher).
  */
-import { createTokenVerifier } from '@cinema/auth';
+import { createTokenVerifier, type AuthDependencies, type TokenVerifier } from '@cinema/auth';
+import { UnauthorizedError } from '@cinema/errors';
+import type { Lifecycle, ReadinessCheck, ServiceRuntime } from '@cinema/http';
 import type { Logger } from '@cinema/logging';
 import { ping, type Pool } from '@cinema/pg';
 import { Redis } from 'ioredis';
@@ -13,152 +16,219 @@ import { OutboxPublisher } from './adapters/outbox.publisher';
 import { createPasswordHasher } from './adapters/password.hasher';
 import { createLimiter } from './adapters/rate-limits';
 import { KeyStore } from './adapters/signing-keys.repository';
-import { setTokenVerifier } from './api/authentication';
-import { AuthService } from './domain/auth.service';
 import type { Config } from './config';
-import { UnauthorizedError } from '@cinema/http';
+import { AuthService } from './domain/auth.service';
+import type { PasswordHasher } from './domain/model';
 
-export interface Components {
+export interface Dependencies extends AuthDependencies {
+  config: Pick<Config, 'CORS_ORIGINS' | 'BODY_LIMIT' | 'OAUTH_SUCCESS_REDIRECT_URL'>;
+  logger: Logger;
+  lifecycle?: Lifecycle;
+  readiness: Record<string, ReadinessCheck>;
+  auth: AuthService;
+  /** The signing keys (the JWKS endpoint publishes them). */
+  keys: KeyStore;
+  /** Undefined when no Google client is configured. */
+  google?: OAuthLogin;
+}
+
+/** The stores and clients behind the use cases, each built once. */
+export interface Adapters {
   pool: Pool;
   redis: Redis;
   keys: KeyStore;
-  auth: AuthService;
   publisher: OutboxPublisher;
   google?: OAuthLogin;
-  readiness: Record<string, () => Promise<unknown>>;
-  /** Closes everything, publisher first. */
-  close(): Promise<void>;
 }
 
-export async function createComponents(
-  config: Readonly<Config>,
-  logger: Logger,
-  opts: { startPublisher?: boolean } = {},
-): Promise<Components> {
-  const pool = createSchemaPool(config.DATABASE_URL, config.AUTH_DB_SCHEMA);
-  pool.on('error', (err) => logger.warn({ err }, 'postgres pool error'));
-  try {
-    if (config.AUTH_MIGRATE_ON_START) {
-      const result = await runMigrations(pool, config.AUTH_DB_SCHEMA);
-      if (result.applied.length) logger.info({ applied: result.applied }, 'migrations applied');
-    }
-    const keys = new KeyStore(pool, {
-      alg: config.JWT_ALG,
+export async function wire(runtime: ServiceRuntime<Readonly<Config>>): Promise<Dependencies> {
+  return wireDependencies(await wireAdapters(runtime), runtime);
+}
+
+/**
+ * Connects PostgreSQL (migrating when AUTH_MIGRATE_ON_START), loads the signing keys, connects
+ * Redis, starts the outbox publisher and sets up Google login; each registers its shutdown hook
+ * (they run in reverse: publisher, Redis, key reload, PostgreSQL).
+ */
+export async function wireAdapters({
+  config,
+  logger,
+  lifecycle,
+}: ServiceRuntime<Readonly<Config>>): Promise<Adapters> {
+  const pool = await connectPostgres(config, logger, { migrate: config.AUTH_MIGRATE_ON_START });
+  lifecycle.onShutdown('postgres', () => pool.end());
+
+  const keys = keyStoreOf(pool, config);
+  await keys.init();
+  if (!config.JWT_KEY_ENCRYPTION_SECRET) {
+    logger.warn(
+      'JWT_KEY_ENCRYPTION_SECRET is not set: private signing keys are stored unencrypted',
+    );
+  }
+  // Other replicas may rotate: pick up their keys.
+  const reload = setInterval(
+    () => void keys.load().catch((err) => logger.warn({ err }, 'reloading signing keys failed')),
+    60_000,
+  );
+  reload.unref();
+  lifecycle.onShutdown('signing-keys', () => clearInterval(reload));
+
+  const redis = new Redis(config.REDIS_URL, {
+    lazyConnect: false,
+    maxRetriesPerRequest: 2,
+    enableOfflineQueue: true,
+  });
+  redis.on('error', (err) => logger.warn({ err }, 'redis error'));
+  lifecycle.onShutdown('redis', () => void redis.disconnect());
+
+  const publisher = new OutboxPublisher({
+    pool,
+    amqpUrl: config.AMQP_URL,
+    exchange: config.AUTH_EVENTS_EXCHANGE,
+    logger,
+    pollMs: config.OUTBOX_POLL_MS,
+  });
+  lifecycle.onShutdown('outbox-publisher', () => publisher.stop());
+
+  const google =
+    config.OAUTH_GOOGLE_CLIENT_ID && config.OAUTH_GOOGLE_CLIENT_SECRET
+      ? createGoogleOAuth({
+          clientId: config.OAUTH_GOOGLE_CLIENT_ID,
+          clientSecret: config.OAUTH_GOOGLE_CLIENT_SECRET,
+          issuer: config.OAUTH_GOOGLE_ISSUER,
+          authorizationUrl: config.OAUTH_GOOGLE_AUTHORIZATION_URL,
+          tokenUrl: config.OAUTH_GOOGLE_TOKEN_URL,
+          userInfoUrl: config.OAUTH_GOOGLE_USERINFO_URL,
+          jwksUrl: config.OAUTH_GOOGLE_JWKS_URL,
+          callbackUrl: config.OAUTH_GOOGLE_CALLBACK_URL,
+          scopes: config.OAUTH_SCOPES,
+          redis,
+          keyPrefix: config.RATE_LIMIT_PREFIX,
+        })
+      : undefined;
+
+  publisher.start();
+  return { pool, redis, keys, publisher, google };
+}
+
+/** The use cases over the adapters, the verifier of the service's own tokens, readiness. */
+export function wireDependencies(
+  { pool, redis, keys, publisher, google }: Adapters,
+  { config, logger, lifecycle }: ServiceRuntime<Readonly<Config>>,
+): Dependencies {
+  const auth = new AuthService(
+    createStore(pool),
+    passwordHasherOf(config),
+    keys,
+    createLimiter(redis, {
+      prefix: config.RATE_LIMIT_PREFIX,
+      ipPerMinute: config.RATE_LIMIT_IP_PER_MINUTE,
+      accountPerHour: config.RATE_LIMIT_ACCOUNT_PER_HOUR,
+      maxFailures: config.LOGIN_MAX_FAILURES,
+      lockoutSeconds: config.LOGIN_LOCKOUT_SECONDS,
+    }),
+    {
+      accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+      refreshTokenTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
+      refreshReuseGraceSeconds: config.REFRESH_REUSE_GRACE_SECONDS,
+      passwordResetTtlSeconds: config.PASSWORD_RESET_TTL_SECONDS,
+    },
+    publisher.notify,
+  );
+  return {
+    config,
+    logger,
+    lifecycle,
+    readiness: {
+      postgres: () => ping(pool),
+      redis: () => redis.ping(),
+    },
+    auth,
+    keys,
+    google,
+    verifier: sessionVerifier(keys, auth, config),
+  };
+}
+
+/**
+ * The service verifies its own tokens as every other service does (jose, here against its own
+ * key set, rebuilt whenever the keys change), and also refuses tokens of sessions that have
+ * ended (logout is immediate here).
+ */
+function sessionVerifier(
+  keys: KeyStore,
+  auth: AuthService,
+  config: Pick<Config, 'JWT_ISSUER' | 'JWT_AUDIENCE'>,
+): TokenVerifier {
+  let verify: TokenVerifier | undefined;
+  keys.onChange((jwks) => {
+    verify = createTokenVerifier({
+      jwks,
       issuer: config.JWT_ISSUER,
       audience: config.JWT_AUDIENCE,
-      accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
-      rotationDays: config.JWT_KEY_ROTATION_DAYS,
-      encryptionSecret: config.JWT_KEY_ENCRYPTION_SECRET,
     });
-    await keys.init();
-    if (!config.JWT_KEY_ENCRYPTION_SECRET) {
-      logger.warn(
-        'JWT_KEY_ENCRYPTION_SECRET is not set: private signing keys are stored unencrypted',
-      );
+  });
+  return async (token) => {
+    if (!verify) throw new UnauthorizedError('no signing keys are loaded');
+    const principal = await verify(token);
+    if (principal.claims.typ !== 'access') throw new UnauthorizedError('not an access token');
+    if (!principal.sessionId || !(await auth.isSessionActive(principal.sessionId))) {
+      throw new UnauthorizedError('the session has ended');
     }
+    return principal;
+  };
+}
 
-    const redis = new Redis(config.REDIS_URL, {
-      lazyConnect: false,
-      maxRetriesPerRequest: 2,
-      enableOfflineQueue: true,
-    });
-    redis.on('error', (err) => logger.warn({ err }, 'redis error'));
+/* ---------- pieces the CLI shares ---------- */
 
-    const publisher = new OutboxPublisher({
-      pool,
-      amqpUrl: config.AMQP_URL,
-      exchange: config.AUTH_EVENTS_EXCHANGE,
-      logger,
-      pollMs: config.OUTBOX_POLL_MS,
-    });
-
-    const auth = new AuthService(
-      createStore(pool),
-      createPasswordHasher({
-        memoryCost: config.ARGON2_MEMORY_KIB,
-        timeCost: config.ARGON2_TIME_COST,
-        parallelism: config.ARGON2_PARALLELISM,
-      }),
-      keys,
-      createLimiter(redis, {
-        prefix: config.RATE_LIMIT_PREFIX,
-        ipPerMinute: config.RATE_LIMIT_IP_PER_MINUTE,
-        accountPerHour: config.RATE_LIMIT_ACCOUNT_PER_HOUR,
-        maxFailures: config.LOGIN_MAX_FAILURES,
-        lockoutSeconds: config.LOGIN_LOCKOUT_SECONDS,
-      }),
-      {
-        accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
-        refreshTokenTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
-        refreshReuseGraceSeconds: config.REFRESH_REUSE_GRACE_SECONDS,
-        passwordResetTtlSeconds: config.PASSWORD_RESET_TTL_SECONDS,
-      },
-      publisher.notify,
-    );
-
-    // The service verifies its own tokens like every other service does (local JWKS, jose),
-    // and additionally refuses tokens of sessions that have ended (logout is immediate here).
-    keys.onChange((jwks) => {
-      const verify = createTokenVerifier({
-        jwks,
-        issuer: config.JWT_ISSUER,
-        audience: config.JWT_AUDIENCE,
-      });
-      setTokenVerifier(async (token) => {
-        const principal = await verify(token);
-        if (principal.claims.typ !== 'access') throw new UnauthorizedError('not an access token');
-        if (!principal.sessionId || !(await auth.isSessionActive(principal.sessionId))) {
-          throw new UnauthorizedError('the session has ended');
-        }
-        return principal;
-      });
-    });
-    // Other replicas may rotate: pick up their keys.
-    const reload = setInterval(
-      () => void keys.load().catch((err) => logger.warn({ err }, 'reloading signing keys failed')),
-      60_000,
-    );
-    reload.unref();
-
-    const google =
-      config.OAUTH_GOOGLE_CLIENT_ID && config.OAUTH_GOOGLE_CLIENT_SECRET
-        ? createGoogleOAuth({
-            clientId: config.OAUTH_GOOGLE_CLIENT_ID,
-            clientSecret: config.OAUTH_GOOGLE_CLIENT_SECRET,
-            issuer: config.OAUTH_GOOGLE_ISSUER,
-            authorizationUrl: config.OAUTH_GOOGLE_AUTHORIZATION_URL,
-            tokenUrl: config.OAUTH_GOOGLE_TOKEN_URL,
-            userInfoUrl: config.OAUTH_GOOGLE_USERINFO_URL,
-            jwksUrl: config.OAUTH_GOOGLE_JWKS_URL,
-            callbackUrl: config.OAUTH_GOOGLE_CALLBACK_URL,
-            scopes: config.OAUTH_SCOPES,
-            redis,
-            keyPrefix: config.RATE_LIMIT_PREFIX,
-          })
-        : undefined;
-
-    if (opts.startPublisher !== false) publisher.start();
-
-    return {
-      pool,
-      redis,
-      keys,
-      auth,
-      publisher,
-      google,
-      readiness: {
-        postgres: () => ping(pool),
-        redis: () => redis.ping(),
-      },
-      async close() {
-        clearInterval(reload);
-        await publisher.stop();
-        redis.disconnect();
-        await pool.end();
-      },
-    };
-  } catch (err) {
-    await pool.end().catch(() => undefined);
-    throw err;
+/** A pool on the service's schema (pool errors logged), migrated first when asked. */
+export async function connectPostgres(
+  config: Pick<Config, 'DATABASE_URL' | 'AUTH_DB_SCHEMA'>,
+  logger: Logger,
+  options: { migrate: boolean; max?: number },
+): Promise<Pool> {
+  const pool = createSchemaPool(config.DATABASE_URL, config.AUTH_DB_SCHEMA, options.max);
+  pool.on('error', (err) => logger.warn({ err }, 'postgres pool error'));
+  if (options.migrate) {
+    try {
+      const result = await runMigrations(pool, config.AUTH_DB_SCHEMA);
+      if (result.applied.length) logger.info({ applied: result.applied }, 'migrations applied');
+    } catch (err) {
+      await pool.end().catch(() => undefined);
+      throw err;
+    }
   }
+  return pool;
+}
+
+export function keyStoreOf(
+  pool: Pool,
+  config: Pick<
+    Config,
+    | 'JWT_ALG'
+    | 'JWT_ISSUER'
+    | 'JWT_AUDIENCE'
+    | 'ACCESS_TOKEN_TTL_SECONDS'
+    | 'JWT_KEY_ROTATION_DAYS'
+    | 'JWT_KEY_ENCRYPTION_SECRET'
+  >,
+): KeyStore {
+  return new KeyStore(pool, {
+    alg: config.JWT_ALG,
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+    accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+    rotationDays: config.JWT_KEY_ROTATION_DAYS,
+    encryptionSecret: config.JWT_KEY_ENCRYPTION_SECRET,
+  });
+}
+
+export function passwordHasherOf(
+  config: Pick<Config, 'ARGON2_MEMORY_KIB' | 'ARGON2_TIME_COST' | 'ARGON2_PARALLELISM'>,
+): PasswordHasher {
+  return createPasswordHasher({
+    memoryCost: config.ARGON2_MEMORY_KIB,
+    timeCost: config.ARGON2_TIME_COST,
+    parallelism: config.ARGON2_PARALLELISM,
+  });
 }

@@ -1,26 +1,27 @@
 /** Builds the auth service in-process on a private schema and Redis prefix (test isolation). */
 import { Writable } from 'node:stream';
-import { createLogger } from '@cinema/logging';
 import type { Express } from 'express';
+import { Lifecycle } from '@cinema/http';
+import { createLogger } from '@cinema/logging';
+import { suffix } from '@cinema/testing';
 import { buildApp } from '../src/app';
 import { readConfig, type Config } from '../src/config';
-import { createComponents, type Components } from '../src/wiring';
+import { wireAdapters, wireDependencies, type Adapters, type Dependencies } from '../src/wiring';
 
-export const suffix = () => Math.random().toString(36).slice(2, 10);
+export { suffix };
 
 export interface TestService {
   app: Express;
-  c: Components;
+  /** The adapters the tests look behind (pool, Redis, publisher, keys). */
+  c: Adapters;
+  deps: Dependencies;
   config: Readonly<Config>;
   schema: string;
   logs: string[];
   close(): Promise<void>;
 }
 
-export async function startService(
-  env: Record<string, string> = {},
-  opts: { startPublisher?: boolean } = {},
-): Promise<TestService> {
+export async function startService(env: Record<string, string> = {}): Promise<TestService> {
   const schema = env.AUTH_DB_SCHEMA ?? `auth_t_${suffix()}`;
   const config = readConfig({
     ...process.env,
@@ -45,24 +46,25 @@ export async function startService(
       },
     }),
   });
-  const c = await createComponents(config, logger, opts);
-  const app = buildApp({
-    config,
-    logger,
-    readiness: c.readiness,
-    auth: c.auth,
-    keys: c.keys,
-    google: c.google,
-  });
+  // The service's own wiring; its shutdown hooks run on close() as they would on SIGTERM.
+  const lifecycle = new Lifecycle(logger, 10_000);
+  const runtime = { config, logger, lifecycle };
+  let c: Adapters;
+  try {
+    c = await wireAdapters(runtime);
+  } catch (err) {
+    await lifecycle.shutdown('wiring failed');
+    throw err;
+  }
+  const deps = wireDependencies(c, runtime);
   return {
-    app,
+    app: buildApp(deps),
     c,
+    deps,
     config,
     schema,
     logs,
-    async close() {
-      await c.close();
-    },
+    close: () => lifecycle.shutdown('test done'),
   };
 }
 

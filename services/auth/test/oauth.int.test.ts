@@ -4,9 +4,9 @@
  * callback -> tokens, account linking by verified e-mail, and the refusals.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import request from 'supertest';
+import { freePort } from '@cinema/testing';
 import { dropSchema, startService, suffix, type TestService } from './helpers';
 
 let s: TestService;
@@ -14,14 +14,6 @@ let provider: ChildProcess;
 let issuer: string;
 const callback = 'http://127.0.0.1:8001/auth/oauth/google/callback';
 const password = 'correct horse battery';
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 beforeAll(async () => {
   const port = await freePort();

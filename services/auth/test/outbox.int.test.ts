@@ -6,6 +6,7 @@
 import * as net from 'node:net';
 import * as amqp from 'amqplib';
 import request from 'supertest';
+import { freePort, waitFor } from '@cinema/testing';
 import { dropSchema, startService, suffix, UA, type TestService } from './helpers';
 
 class Proxy {
@@ -15,13 +16,6 @@ class Proxy {
     readonly port: number,
     private readonly target: { host: string; port: number },
   ) {}
-  static async freePort(): Promise<number> {
-    const srv = net.createServer();
-    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-    const port = (srv.address() as net.AddressInfo).port;
-    await new Promise((r) => srv.close(r));
-    return port;
-  }
   async up(): Promise<void> {
     this.server = net.createServer((client) => {
       const upstream = net.connect(this.target.port, this.target.host);
@@ -52,17 +46,13 @@ const received: Array<{
   persistent: boolean;
 }> = [];
 const password = 'correct horse battery';
-const waitFor = async (what: () => boolean | Promise<boolean>, ms = 20_000) => {
-  const end = Date.now() + ms;
-  while (!(await what())) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
+/** Polls `what` until true (the shared waitFor, 20 s unless told). */
+const until = (what: () => boolean | Promise<boolean>, ms = 20_000) =>
+  waitFor(async () => await what(), ms);
 
 beforeAll(async () => {
   const broker = new URL(process.env.AMQP_URL!);
-  proxy = new Proxy(await Proxy.freePort(), { host: broker.hostname, port: Number(broker.port) });
+  proxy = new Proxy(await freePort(), { host: broker.hostname, port: Number(broker.port) });
   await proxy.up();
   const viaProxy = new URL(broker);
   viaProxy.port = String(proxy.port);
@@ -106,7 +96,7 @@ describe('events through the outbox', () => {
     await login(UA.iphone).expect(200); // new device
     await request(s.app).post('/api/v1/auth/password-reset/request').send({ email }).expect(202);
     const mine = () => received.filter((m) => m.body.email === email);
-    await waitFor(() => mine().length >= 3);
+    await until(() => mine().length >= 3);
     await new Promise((r) => setTimeout(r, 300));
     expect(mine().map((m) => m.key)).toEqual([
       'user.registered',
@@ -124,9 +114,9 @@ describe('events through the outbox', () => {
   });
 
   it('keeps events while RabbitMQ is unreachable and delivers each exactly once when it is back', async () => {
-    await waitFor(() => s.c.publisher.connected);
+    await until(() => s.c.publisher.connected);
     await proxy.down();
-    await waitFor(() => !s.c.publisher.connected, 5000);
+    await until(() => !s.c.publisher.connected, 5000);
 
     const emails = Array.from({ length: 5 }, () => `outage-${suffix()}@example.com`);
     for (const email of emails) {
@@ -139,10 +129,8 @@ describe('events through the outbox', () => {
     expect(s.logs.join('')).toMatch(/events stay in the outbox/);
 
     await proxy.up();
-    await waitFor(async () => (await s.c.publisher.backlog()) === 0, 40_000);
-    await waitFor(
-      () => received.filter((m) => emails.includes(m.body.email as string)).length >= 5,
-    );
+    await until(async () => (await s.c.publisher.backlog()) === 0, 40_000);
+    await until(() => received.filter((m) => emails.includes(m.body.email as string)).length >= 5);
     await new Promise((r) => setTimeout(r, 1000));
     const got = received.filter((m) => emails.includes(m.body.email as string));
     expect(got.map((m) => m.body.email).sort()).toEqual([...emails].sort());

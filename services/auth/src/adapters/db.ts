@@ -1,6 +1,6 @@
 /** PostgreSQL pool on the service's schema, migrations, and the transactional Store. */
 import * as path from 'node:path';
-import { ConflictError } from '@cinema/http';
+import { ConflictError } from '@cinema/errors';
 import { createPool, migrate, type MigrationResult, type Pool, type PoolClient } from '@cinema/pg';
 import type { Repositories, Store } from '../domain/model';
 import { DevicesRepository } from './devices.repository';

@@ -16,7 +16,7 @@ import {
   ForbiddenError,
   ServiceUnavailableError,
   UnauthorizedError,
-} from '@cinema/http';
+} from '@cinema/errors';
 import type { OAuthIdentity } from '../domain/auth.service';
 
 export interface GoogleOAuthOptions {

@@ -3,7 +3,7 @@
  * login/register/reset, registrations and reset requests per account per hour, and a lockout
  * of an account after consecutive failed logins. Over a limit: 429 with Retry-After.
  */
-import { TooManyRequestsError } from '@cinema/http';
+import { TooManyRequestsError } from '@cinema/errors';
 import type { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { LimitedAction, Limiter } from '../domain/model';

@@ -16,8 +16,9 @@ import {
   Tags,
 } from '@tsoa/runtime';
 import type { ProblemDetails } from '@cinema/http';
+import type { Dependencies } from '../wiring';
 import type { DeviceType } from '../domain/device';
-import { api, principalOf } from './context';
+import { principalOf } from './request';
 import type {
   ChangePasswordRequest,
   LoginHistoryPage,
@@ -32,10 +33,14 @@ import { toProfile, toSessionView } from './views';
 @Security('jwt')
 @Response<ProblemDetails>(401, 'Missing, invalid or expired access token, or ended session')
 export class AccountController extends Controller {
+  constructor(private readonly deps: Dependencies) {
+    super();
+  }
+
   /** The caller's profile. */
   @Get('me')
   public async me(@Request() req: ExpressRequest): Promise<UserProfile> {
-    return toProfile(await api().auth.profile(principalOf(req).id));
+    return toProfile(await this.deps.auth.profile(principalOf(req).id));
   }
 
   /** Updates the caller's names or e-mail. */
@@ -46,7 +51,7 @@ export class AccountController extends Controller {
     @Request() req: ExpressRequest,
     @Body() body: UpdateProfileRequest,
   ): Promise<UserProfile> {
-    return toProfile(await api().auth.updateProfile(principalOf(req).id, body));
+    return toProfile(await this.deps.auth.updateProfile(principalOf(req).id, body));
   }
 
   /** Changes the password; every other session ends. */
@@ -59,7 +64,7 @@ export class AccountController extends Controller {
     @Body() body: ChangePasswordRequest,
   ): Promise<void> {
     const p = principalOf(req);
-    await api().auth.changePassword(p.id, p.sessionId, body.currentPassword, body.newPassword);
+    await this.deps.auth.changePassword(p.id, p.sessionId, body.currentPassword, body.newPassword);
     this.setStatus(204);
   }
 
@@ -67,7 +72,7 @@ export class AccountController extends Controller {
   @Get('sessions')
   public async sessions(@Request() req: ExpressRequest): Promise<SessionView[]> {
     const p = principalOf(req);
-    return (await api().auth.sessions(p.id)).map((s) => toSessionView(s, p.sessionId));
+    return (await this.deps.auth.sessions(p.id)).map((s) => toSessionView(s, p.sessionId));
   }
 
   /** Ends one of the caller's sessions. */
@@ -79,7 +84,7 @@ export class AccountController extends Controller {
     @Request() req: ExpressRequest,
     @Path() sessionId: string,
   ): Promise<void> {
-    await api().auth.revokeSession(principalOf(req).id, sessionId);
+    await this.deps.auth.revokeSession(principalOf(req).id, sessionId);
     this.setStatus(204);
   }
 
@@ -100,6 +105,6 @@ export class AccountController extends Controller {
     @Query() pageSize = 20,
     @Query() deviceType?: DeviceType,
   ): Promise<LoginHistoryPage> {
-    return api().auth.loginHistory(principalOf(req).id, { page, pageSize, deviceType });
+    return this.deps.auth.loginHistory(principalOf(req).id, { page, pageSize, deviceType });
   }
 }

@@ -11,7 +11,8 @@ import {
   Tags,
 } from '@tsoa/runtime';
 import type { ProblemDetails } from '@cinema/http';
-import { api, clientOf, principalOf } from './context';
+import type { Dependencies } from '../wiring';
+import { clientOf, principalOf } from './request';
 import { toProfile } from './views';
 import type {
   LoginRequest,
@@ -26,6 +27,10 @@ import type {
 @Route('api/v1/auth')
 @Tags('Authentication')
 export class AuthController extends Controller {
+  constructor(private readonly deps: Dependencies) {
+    super();
+  }
+
   /** Creates an account with the role public_user. Publishes `user.registered`. */
   @Post('register')
   @SuccessResponse(201, 'Created')
@@ -37,7 +42,7 @@ export class AuthController extends Controller {
     @Request() req: ExpressRequest,
   ): Promise<UserProfile> {
     this.setStatus(201);
-    return toProfile(await api().auth.register(body, clientOf(req)));
+    return toProfile(await this.deps.auth.register(body, clientOf(req)));
   }
 
   /**
@@ -52,7 +57,7 @@ export class AuthController extends Controller {
     @Body() body: LoginRequest,
     @Request() req: ExpressRequest,
   ): Promise<TokenPairResponse> {
-    return api().auth.login(body.email, body.password, clientOf(req));
+    return this.deps.auth.login(body.email, body.password, clientOf(req));
   }
 
   /**
@@ -63,7 +68,7 @@ export class AuthController extends Controller {
   @Response<ProblemDetails>(401, 'Unknown, expired, revoked or reused refresh token')
   @Response<ProblemDetails>(422, 'Invalid body')
   public async refresh(@Body() body: RefreshRequest): Promise<TokenPairResponse> {
-    return api().auth.refresh(body.refreshToken);
+    return this.deps.auth.refresh(body.refreshToken);
   }
 
   /** Ends the session of this access token (its refresh tokens stop working). */
@@ -73,7 +78,7 @@ export class AuthController extends Controller {
   @Response<ProblemDetails>(401, 'Missing or invalid access token')
   public async logout(@Request() req: ExpressRequest): Promise<void> {
     const p = principalOf(req);
-    await api().auth.logout(p.id, p.sessionId);
+    await this.deps.auth.logout(p.id, p.sessionId);
     this.setStatus(204);
   }
 
@@ -83,7 +88,7 @@ export class AuthController extends Controller {
   @SuccessResponse(204, 'Logged out everywhere')
   @Response<ProblemDetails>(401, 'Missing or invalid access token')
   public async logoutAll(@Request() req: ExpressRequest): Promise<void> {
-    await api().auth.logoutAll(principalOf(req).id);
+    await this.deps.auth.logoutAll(principalOf(req).id);
     this.setStatus(204);
   }
 
@@ -99,7 +104,7 @@ export class AuthController extends Controller {
     @Body() body: PasswordResetRequest,
     @Request() req: ExpressRequest,
   ): Promise<void> {
-    await api().auth.requestPasswordReset(body.email, clientOf(req));
+    await this.deps.auth.requestPasswordReset(body.email, clientOf(req));
     this.setStatus(202);
   }
 
@@ -109,7 +114,7 @@ export class AuthController extends Controller {
   @Response<ProblemDetails>(400, 'Invalid, used or expired token')
   @Response<ProblemDetails>(422, 'Invalid body or weak password')
   public async confirmPasswordReset(@Body() body: PasswordResetConfirm): Promise<void> {
-    await api().auth.confirmPasswordReset(body.token, body.newPassword);
+    await this.deps.auth.confirmPasswordReset(body.token, body.newPassword);
     this.setStatus(204);
   }
 }

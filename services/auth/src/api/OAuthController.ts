@@ -10,24 +10,30 @@ import {
   Tags,
 } from '@tsoa/runtime';
 import { NotFoundError, type ProblemDetails } from '@cinema/http';
-import { api, clientOf } from './context';
+import type { OAuthLogin } from '../adapters/google.oauth';
+import type { Dependencies } from '../wiring';
+import { clientOf } from './request';
 import type { TokenPairResponse } from './types';
-
-function google() {
-  const g = api().google;
-  if (!g) throw new NotFoundError('Google login is not configured (OAUTH_GOOGLE_CLIENT_ID)');
-  return g;
-}
 
 @Route('auth/oauth/google')
 @Tags('OAuth')
 export class OAuthController extends Controller {
+  constructor(private readonly deps: Dependencies) {
+    super();
+  }
+
+  private google(): OAuthLogin {
+    const g = this.deps.google;
+    if (!g) throw new NotFoundError('Google login is not configured (OAUTH_GOOGLE_CLIENT_ID)');
+    return g;
+  }
+
   /** Redirects the browser to Google (or the configured OpenID provider) to log in. */
   @Get('start')
   @SuccessResponse(302, 'Redirect to the provider')
   @Response<ProblemDetails>(404, 'Google login is not configured')
   public async start(@Request() req: ExpressRequest): Promise<void> {
-    await google().start(req, req.res!);
+    await this.google().start(req, req.res!);
   }
 
   /**
@@ -50,9 +56,9 @@ export class OAuthController extends Controller {
     @Query() error?: string,
   ): Promise<TokenPairResponse> {
     void [code, state, error]; // read by passport from req.query; declared for the spec
-    const identity = await google().callback(req, req.res!);
-    const pair = await api().auth.oauthLogin(identity, clientOf(req));
-    const target = api().oauthSuccessRedirect;
+    const identity = await this.google().callback(req, req.res!);
+    const pair = await this.deps.auth.oauthLogin(identity, clientOf(req));
+    const target = this.deps.config.OAUTH_SUCCESS_REDIRECT_URL;
     if (target && req.accepts(['json', 'html']) === 'html') {
       const fragment = new URLSearchParams({
         access_token: pair.accessToken,

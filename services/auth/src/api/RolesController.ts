@@ -15,7 +15,8 @@ import {
   Tags,
 } from '@tsoa/runtime';
 import type { ProblemDetails } from '@cinema/http';
-import { api, principalOf } from './context';
+import type { Dependencies } from '../wiring';
+import { principalOf } from './request';
 import type {
   AssignRoleRequest,
   CreateRoleRequest,
@@ -31,10 +32,14 @@ import { toRoleView } from './views';
 @Response<ProblemDetails>(401, 'Missing or invalid access token')
 @Response<ProblemDetails>(403, 'Requires admin or super_user')
 export class RolesController extends Controller {
+  constructor(private readonly deps: Dependencies) {
+    super();
+  }
+
   /** Every role. */
   @Get('roles')
   public async listRoles(): Promise<RoleView[]> {
-    return (await api().auth.listRoles()).map(toRoleView);
+    return (await this.deps.auth.listRoles()).map(toRoleView);
   }
 
   /** Creates a role. */
@@ -44,7 +49,7 @@ export class RolesController extends Controller {
   @Response<ProblemDetails>(422, 'Invalid body')
   public async createRole(@Body() body: CreateRoleRequest): Promise<RoleView> {
     this.setStatus(201);
-    return toRoleView(await api().auth.createRole(body.name, body.description ?? ''));
+    return toRoleView(await this.deps.auth.createRole(body.name, body.description ?? ''));
   }
 
   /** Renames a role or changes its description (system roles cannot be renamed). */
@@ -56,7 +61,7 @@ export class RolesController extends Controller {
     @Path() roleId: string,
     @Body() body: UpdateRoleRequest,
   ): Promise<RoleView> {
-    return toRoleView(await api().auth.updateRole(roleId, body));
+    return toRoleView(await this.deps.auth.updateRole(roleId, body));
   }
 
   /** Deletes a role (not a system role); users lose it. */
@@ -66,7 +71,7 @@ export class RolesController extends Controller {
   @Response<ProblemDetails>(409, 'System roles cannot be deleted')
   @Response<ProblemDetails>(422, 'roleId is not a UUID')
   public async deleteRole(@Path() roleId: string): Promise<void> {
-    await api().auth.deleteRole(roleId);
+    await this.deps.auth.deleteRole(roleId);
     this.setStatus(204);
   }
 
@@ -75,7 +80,7 @@ export class RolesController extends Controller {
   @Response<ProblemDetails>(404, 'No such user')
   @Response<ProblemDetails>(422, 'userId is not a UUID')
   public async userRoles(@Path() userId: string): Promise<UserRoles> {
-    return { userId, roles: await api().auth.userRoles(userId) };
+    return { userId, roles: await this.deps.auth.userRoles(userId) };
   }
 
   /**
@@ -94,7 +99,7 @@ export class RolesController extends Controller {
     const p = principalOf(req);
     return {
       userId,
-      roles: await api().auth.assignRole({ id: p.id, roles: p.roles }, userId, body.role),
+      roles: await this.deps.auth.assignRole({ id: p.id, roles: p.roles }, userId, body.role),
     };
   }
 
@@ -112,7 +117,7 @@ export class RolesController extends Controller {
     const p = principalOf(req);
     return {
       userId,
-      roles: await api().auth.revokeRole({ id: p.id, roles: p.roles }, userId, role),
+      roles: await this.deps.auth.revokeRole({ id: p.id, roles: p.roles }, userId, role),
     };
   }
 }

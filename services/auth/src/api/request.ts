@@ -1,0 +1,13 @@
+/** What the controllers read from a request: the caller's address and agent, the principal. */
+import type { Request } from 'express';
+import type { Principal } from '@cinema/auth';
+import type { ClientInfo } from '../domain/model';
+
+export function clientOf(req: Request): ClientInfo {
+  return { ip: req.ip, userAgent: req.get('user-agent')?.slice(0, 512) };
+}
+
+/** The principal `@Security('jwt')` put on the request. */
+export function principalOf(req: Request): Principal {
+  return (req as Request & { user: Principal }).user;
+}
