@@ -35,6 +35,8 @@ describe('topic declarations', () => {
       expect(contracts).toMatch(row);
       expect(topic.name).toBe(`tracking.page_views.${endpoint}`);
     }
+    for (const topic of Object.values(CLICK_TOPICS))
+      expect(contracts).toContain(`\`${topic.table}\``);
   });
 
   it('say who produces each topic', () => {
