@@ -1,32 +1,11 @@
 import type { Express } from 'express';
-import type { TokenVerifier } from '@cinema/auth';
-import {
-  createApp,
-  mountDocs,
-  swaggerCsp,
-  type Lifecycle,
-  type ReadinessCheck,
-} from '@cinema/http';
-import type { Logger } from '@cinema/logging';
-import type { AuthClient } from './adapters/auth.client';
-import type { CatalogRepository } from './adapters/catalog.repository';
+import { createApp, mountDocs, swaggerCsp } from '@cinema/http';
 import { adminRouter } from './admin/router';
-import type { ControllerDeps } from './api/ioc';
-import type { Config } from './config';
 import { RegisterRoutes } from './generated/routes';
 import spec from './generated/swagger.json';
+import type { Dependencies } from './wiring';
 
-export interface AppDeps {
-  config: Readonly<Pick<Config, 'CORS_ORIGINS' | 'BODY_LIMIT' | 'ADMIN_COOKIE_SECURE'>>;
-  logger: Logger;
-  lifecycle?: Lifecycle;
-  readiness: Record<string, ReadinessCheck>;
-  catalog: CatalogRepository;
-  verifier: TokenVerifier;
-  auth: AuthClient;
-}
-
-export function buildApp(deps: AppDeps): Express {
+export function buildApp(deps: Dependencies): Express {
   return createApp({
     name: 'catalog-admin',
     logger: deps.logger,
@@ -35,9 +14,8 @@ export function buildApp(deps: AppDeps): Express {
     bodyLimit: deps.config.BODY_LIMIT,
     readiness: deps.readiness,
     contentSecurityPolicy: swaggerCsp,
+    dependencies: deps,
     routes: (app) => {
-      app.locals.deps = { catalog: deps.catalog } satisfies ControllerDeps;
-      app.locals.verifier = deps.verifier;
       mountDocs(app, spec);
       RegisterRoutes(app);
       app.get('/', (_req, res) => res.redirect(303, '/admin/films'));

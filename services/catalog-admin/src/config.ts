@@ -7,7 +7,7 @@ export const configSchema = z.object({
   DATABASE_URL: z.string().url(),
   /** Base URL of the auth service (login and refresh for the admin panel). */
   AUTH_URL: z.string().url(),
-  /** JWKS of the auth service; `${AUTH_URL}/.well-known/jwks.json` when unset. */
+  /** JWKS of the auth service; `${AUTH_URL}/.well-known/jwks.json` when unset (jwksUrlOf). */
   AUTH_JWKS_URL: z.string().url().optional(),
   JWT_ISSUER: z.string().default('cinema-auth'),
   JWT_AUDIENCE: z.string().default('cinema'),
@@ -21,6 +21,3 @@ export type Config = z.infer<typeof configSchema>;
 
 export const readConfig = (env: NodeJS.ProcessEnv = process.env): Readonly<Config> =>
   loadConfig(configSchema, env);
-
-export const jwksUrl = (config: Pick<Config, 'AUTH_URL' | 'AUTH_JWKS_URL'>): string =>
-  config.AUTH_JWKS_URL ?? `${config.AUTH_URL.replace(/\/+$/, '')}/.well-known/jwks.json`;

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { aptInstall } from '../../../packages/stack/src/core';
+import { aptInstall } from '@cinema/stack';
 import {
   createTestDatabase,
   startApp,

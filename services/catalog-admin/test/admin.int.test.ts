@@ -4,7 +4,7 @@
  */
 import type { Express } from 'express';
 import request from 'supertest';
-import type { CatalogRepository } from '../src/adapters/catalog.repository';
+import type { PgCatalogRepository } from '../src/adapters/catalog.repository';
 import {
   createTestDatabase,
   startApp,
@@ -16,7 +16,7 @@ import {
 let db: TestDatabase;
 let auth: FakeAuth;
 let app: Express;
-let catalog: CatalogRepository;
+let catalog: PgCatalogRepository;
 
 beforeAll(async () => {
   db = await createTestDatabase('catalog_admin_ui');

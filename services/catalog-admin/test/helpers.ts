@@ -2,6 +2,8 @@
  * Test helpers: a database of our own per test file (schema `content` has a fixed name, so
  * isolation is by database), and a stand-in auth service on loopback that answers the documented
  * login and refresh contract and serves its JWKS, so the verification path is the real one.
+ * (`startTestIssuer` of @cinema/testing serves a JWKS only; the admin panel also needs the login
+ * and refresh API, tokens with an `email`, and tokens signed by a foreign key, hence this one.)
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import * as http from 'node:http';
@@ -12,8 +14,9 @@ import { createTokenVerifier } from '@cinema/auth';
 import { createLogger } from '@cinema/logging';
 import { createPool, type Pool } from '@cinema/pg';
 import { createAuthClient } from '../src/adapters/auth.client';
-import { CatalogRepository } from '../src/adapters/catalog.repository';
+import { PgCatalogRepository } from '../src/adapters/catalog.repository';
 import { buildApp } from '../src/app';
+import { CatalogService } from '../src/domain/catalog.service';
 import { migrateContent } from '../src/schema';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -156,15 +159,19 @@ export async function startFakeAuth(accounts: Record<string, Account>): Promise<
   };
 }
 
+/**
+ * The app over the test database, wired as `wire` does it (the catalog service over the
+ * PostgreSQL repository); `catalog` is that repository, for checks behind the app's back.
+ */
 export async function startApp(db: TestDatabase, auth: FakeAuth) {
   await migrateContent(db.pool);
   const logger = createLogger({ service: 'catalog-admin-test', level: 'silent' });
-  const catalog = new CatalogRepository(db.pool);
+  const catalog = new PgCatalogRepository(db.pool);
   const app = buildApp({
     config: { CORS_ORIGINS: [], BODY_LIMIT: '100kb', ADMIN_COOKIE_SECURE: false },
     logger,
     readiness: {},
-    catalog,
+    catalog: new CatalogService(catalog),
     verifier: createTokenVerifier({
       jwksUrl: `${auth.url}/.well-known/jwks.json`,
       issuer: auth.issuer,

@@ -1,4 +1,4 @@
-import { ValidationError } from '@cinema/http';
+import { ValidationError } from '@cinema/errors';
 import { html } from '../src/admin/html';
 import { parseFilmInput, parsePageNumber } from '../src/domain/catalog';
 import { canonicalTimestamp, differences, parseSourceRow, TABLES } from '../src/migration/tables';

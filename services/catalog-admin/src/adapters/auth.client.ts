@@ -3,7 +3,7 @@
  * `{ email, password }` and `POST /api/v1/auth/refresh` with `{ refreshToken }`, both answering
  * `{ accessToken, refreshToken, tokenType, expiresIn }`.
  */
-import { ServiceUnavailableError, UnauthorizedError } from '@cinema/http';
+import { ServiceUnavailableError, UnauthorizedError } from '@cinema/errors';
 
 export interface Tokens {
   accessToken: string;

@@ -9,7 +9,7 @@ import {
   NotFoundError,
   ServiceUnavailableError,
   ValidationError,
-} from '@cinema/http';
+} from '@cinema/errors';
 import type { Pool } from '@cinema/pg';
 import {
   isUuid,
@@ -18,12 +18,15 @@ import {
   type FilmInput,
   type Genre,
   type GenreInput,
+  type ListQuery,
+  type Movie,
   type Page,
   type Person,
   type PersonDetail,
   type PersonInput,
   type PersonRole,
 } from '../domain/catalog';
+import type { CatalogRepository } from '../domain/ports';
 
 interface PgError {
   code?: string;
@@ -75,26 +78,6 @@ const FILM_COLUMNS = `f.id, f.title, f.description, f.creation_date::text AS "cr
 
 const like = (q: string) => `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
-export interface ListQuery {
-  q?: string;
-  page: number;
-  pageSize: number;
-}
-
-/** A film as the movies API shows it. */
-export interface MovieRow {
-  id: string;
-  title: string;
-  description: string | null;
-  creation_date: string | null;
-  rating: number | null;
-  type: string;
-  genres: Array<{ id: string; name: string }>;
-  actors: Array<{ id: string; full_name: string }>;
-  directors: Array<{ id: string; full_name: string }>;
-  writers: Array<{ id: string; full_name: string }>;
-}
-
 const MOVIE_SELECT = `
   SELECT f.id, f.title, f.description, f.creation_date::text AS creation_date, f.rating, f.type,
     COALESCE((SELECT json_agg(json_build_object('id', g.id, 'name', g.name) ORDER BY g.name)
@@ -110,7 +93,7 @@ const MOVIE_SELECT = `
       .join(',\n    ')}
   FROM content.film_work f`;
 
-export class CatalogRepository {
+export class PgCatalogRepository implements CatalogRepository {
   constructor(private readonly pool: Pool) {}
 
   private async query<R extends object>(sql: string, params: unknown[] = []): Promise<R[]> {
@@ -177,7 +160,7 @@ export class CatalogRepository {
   }
 
   async getFilm(id: string): Promise<FilmDetail> {
-    const filmId = CatalogRepository.id(id, 'film');
+    const filmId = PgCatalogRepository.id(id, 'film');
     const film = await this.one<Film>(
       `SELECT ${FILM_COLUMNS} FROM content.film_work f WHERE f.id = $1`,
       [filmId],
@@ -223,7 +206,7 @@ export class CatalogRepository {
   }
 
   async updateFilm(id: string, input: FilmInput): Promise<void> {
-    const filmId = CatalogRepository.id(id, 'film');
+    const filmId = PgCatalogRepository.id(id, 'film');
     // Only a real change writes (and so moves `modified`, which the ETL follows).
     const rows = await this.query(
       `UPDATE content.film_work SET title = $2, description = $3, creation_date = $4, rating = $5,
@@ -249,7 +232,7 @@ export class CatalogRepository {
   async deleteFilm(id: string): Promise<void> {
     await this.touch(
       `DELETE FROM content.film_work WHERE id = $1 RETURNING id`,
-      [CatalogRepository.id(id, 'film')],
+      [PgCatalogRepository.id(id, 'film')],
       'film not found',
     );
   }
@@ -257,14 +240,18 @@ export class CatalogRepository {
   async addGenreToFilm(filmId: string, genreId: string): Promise<void> {
     await this.query(
       `INSERT INTO content.genre_film_work (id, film_work_id, genre_id) VALUES ($1, $2, $3)`,
-      [randomUUID(), CatalogRepository.id(filmId, 'film'), CatalogRepository.id(genreId, 'genre')],
+      [
+        randomUUID(),
+        PgCatalogRepository.id(filmId, 'film'),
+        PgCatalogRepository.id(genreId, 'genre'),
+      ],
     );
   }
 
   async removeGenreFromFilm(filmId: string, genreId: string): Promise<void> {
     await this.touch(
       `DELETE FROM content.genre_film_work WHERE film_work_id = $1 AND genre_id = $2 RETURNING id`,
-      [CatalogRepository.id(filmId, 'film'), CatalogRepository.id(genreId, 'genre')],
+      [PgCatalogRepository.id(filmId, 'film'), PgCatalogRepository.id(genreId, 'genre')],
       'the film does not have this genre',
     );
   }
@@ -275,8 +262,8 @@ export class CatalogRepository {
        VALUES ($1, $2, $3, $4)`,
       [
         randomUUID(),
-        CatalogRepository.id(filmId, 'film'),
-        CatalogRepository.id(personId, 'person'),
+        PgCatalogRepository.id(filmId, 'film'),
+        PgCatalogRepository.id(personId, 'person'),
         role,
       ],
     );
@@ -285,7 +272,7 @@ export class CatalogRepository {
   async removePersonLink(filmId: string, linkId: string): Promise<void> {
     await this.touch(
       `DELETE FROM content.person_film_work WHERE film_work_id = $1 AND id = $2 RETURNING id`,
-      [CatalogRepository.id(filmId, 'film'), CatalogRepository.id(linkId, 'link')],
+      [PgCatalogRepository.id(filmId, 'film'), PgCatalogRepository.id(linkId, 'link')],
       'link not found',
     );
   }
@@ -314,7 +301,7 @@ export class CatalogRepository {
     return this.one<Genre>(
       `SELECT id, name, description, created::text AS created, modified::text AS modified
          FROM content.genre WHERE id = $1`,
-      [CatalogRepository.id(id, 'genre')],
+      [PgCatalogRepository.id(id, 'genre')],
       'genre',
     );
   }
@@ -332,7 +319,7 @@ export class CatalogRepository {
   async updateGenre(id: string, input: GenreInput): Promise<void> {
     await this.touch(
       `UPDATE content.genre SET name = $2, description = $3 WHERE id = $1 RETURNING id`,
-      [CatalogRepository.id(id, 'genre'), input.name, input.description],
+      [PgCatalogRepository.id(id, 'genre'), input.name, input.description],
       'genre not found',
     );
   }
@@ -340,7 +327,7 @@ export class CatalogRepository {
   async deleteGenre(id: string): Promise<void> {
     await this.touch(
       `DELETE FROM content.genre WHERE id = $1 RETURNING id`,
-      [CatalogRepository.id(id, 'genre')],
+      [PgCatalogRepository.id(id, 'genre')],
       'genre not found',
     );
   }
@@ -363,7 +350,7 @@ export class CatalogRepository {
   }
 
   async getPerson(id: string): Promise<PersonDetail> {
-    const personId = CatalogRepository.id(id, 'person');
+    const personId = PgCatalogRepository.id(id, 'person');
     const person = await this.one<Person>(
       `SELECT id, full_name AS "fullName", birth_date::text AS "birthDate",
               created::text AS created, modified::text AS modified
@@ -407,7 +394,7 @@ export class CatalogRepository {
   async updatePerson(id: string, input: PersonInput): Promise<void> {
     await this.touch(
       `UPDATE content.person SET full_name = $2, birth_date = $3 WHERE id = $1 RETURNING id`,
-      [CatalogRepository.id(id, 'person'), input.fullName, input.birthDate],
+      [PgCatalogRepository.id(id, 'person'), input.fullName, input.birthDate],
       'person not found',
     );
   }
@@ -415,26 +402,26 @@ export class CatalogRepository {
   async deletePerson(id: string): Promise<void> {
     await this.touch(
       `DELETE FROM content.person WHERE id = $1 RETURNING id`,
-      [CatalogRepository.id(id, 'person')],
+      [PgCatalogRepository.id(id, 'person')],
       'person not found',
     );
   }
 
   /* Movies API */
 
-  async moviesPage(page: number, pageSize: number): Promise<{ total: number; rows: MovieRow[] }> {
+  async moviesPage(page: number, pageSize: number): Promise<{ total: number; rows: Movie[] }> {
     const [count] = await this.query<{ n: string }>(`SELECT count(*) AS n FROM content.film_work`);
-    const rows = await this.query<MovieRow>(
+    const rows = await this.query<Movie>(
       `${MOVIE_SELECT} ORDER BY lower(f.title), f.id LIMIT $1 OFFSET $2`,
       [pageSize, (page - 1) * pageSize],
     );
     return { total: Number(count!.n), rows };
   }
 
-  async movie(id: string): Promise<MovieRow> {
-    return this.one<MovieRow>(
+  async movie(id: string): Promise<Movie> {
+    return this.one<Movie>(
       `${MOVIE_SELECT} WHERE f.id = $1`,
-      [CatalogRepository.id(id, 'film')],
+      [PgCatalogRepository.id(id, 'film')],
       'film',
     );
   }

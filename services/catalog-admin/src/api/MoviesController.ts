@@ -1,7 +1,6 @@
 import { Controller, Get, Path, Query, Response, Route, Tags } from '@tsoa/runtime';
 import type { ProblemDetails } from '@cinema/http';
-import type { CatalogRepository } from '../adapters/catalog.repository';
-import type { ControllerDeps } from './ioc';
+import type { Dependencies } from '../wiring';
 
 /**
  * @pattern ^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$
@@ -50,11 +49,8 @@ export interface MoviesPage {
 @Route('api/v1/movies')
 @Tags('Movies')
 export class MoviesController extends Controller {
-  private readonly catalog: CatalogRepository;
-
-  constructor(deps: ControllerDeps) {
+  constructor(private readonly deps: Dependencies) {
     super();
-    this.catalog = deps.catalog;
   }
 
   /**
@@ -75,17 +71,7 @@ export class MoviesController extends Controller {
     @Query() page: number = 1,
     @Query() page_size: number = 50,
   ): Promise<MoviesPage> {
-    const { total, rows } = await this.catalog.moviesPage(page, page_size);
-    const totalPages = Math.ceil(total / page_size);
-    return {
-      count: total,
-      total_pages: totalPages,
-      page,
-      page_size,
-      prev: page > 1 ? Math.min(page - 1, Math.max(totalPages, 1)) : null,
-      next: page < totalPages ? page + 1 : null,
-      results: rows as Movie[],
-    };
+    return this.deps.catalog.moviesPage(page, page_size);
   }
 
   /** One film with its genres and persons by role. */
@@ -94,6 +80,6 @@ export class MoviesController extends Controller {
   @Response<ProblemDetails>(422, 'the id is not a UUID')
   @Response<ProblemDetails>(503, 'the catalog database is unavailable')
   public async get(@Path() id: Uuid): Promise<Movie> {
-    return (await this.catalog.movie(id)) as Movie;
+    return this.deps.catalog.movie(id);
   }
 }

@@ -80,6 +80,47 @@ export interface Page<T> {
   pageSize: number;
 }
 
+/** One page of a list, optionally filtered by a name containing `q`. */
+export interface ListQuery {
+  q?: string;
+  page: number;
+  pageSize: number;
+}
+
+export interface GenreRef {
+  id: string;
+  name: string;
+}
+
+export interface PersonRef {
+  id: string;
+  full_name: string;
+}
+
+/** A film as the movies API shows it: with its genres and its persons by role. */
+export interface Movie {
+  id: string;
+  title: string;
+  description: string | null;
+  creation_date: string | null;
+  rating: number | null;
+  type: FilmType;
+  genres: GenreRef[];
+  actors: PersonRef[];
+  directors: PersonRef[];
+  writers: PersonRef[];
+}
+
+export interface MoviesPage {
+  count: number;
+  total_pages: number;
+  page: number;
+  page_size: number;
+  prev: number | null;
+  next: number | null;
+  results: Movie[];
+}
+
 type Raw = Record<string, unknown>;
 type Problems = Record<string, { message: string; value?: unknown }>;
 

@@ -1,0 +1,53 @@
+/**
+ * Builds every adapter and use case once and returns the one dependencies object the app serves
+ * (controllers get it by constructor through tsoa's IoC module in @cinema/http; the admin panel
+ * gets it from buildApp).
+ */
+import { createTokenVerifier, type AuthDependencies } from '@cinema/auth';
+import { jwksUrlOf } from '@cinema/config';
+import type { Lifecycle, ReadinessCheck, ServiceRuntime } from '@cinema/http';
+import type { Logger } from '@cinema/logging';
+import { createPool, ping } from '@cinema/pg';
+import { createAuthClient, type AuthClient } from './adapters/auth.client';
+import { PgCatalogRepository } from './adapters/catalog.repository';
+import type { Config } from './config';
+import { CatalogService } from './domain/catalog.service';
+import { migrateContent } from './schema';
+
+export interface Dependencies extends AuthDependencies {
+  config: Pick<Config, 'CORS_ORIGINS' | 'BODY_LIMIT' | 'ADMIN_COOKIE_SECURE'>;
+  logger: Logger;
+  lifecycle?: Lifecycle;
+  readiness: Record<string, ReadinessCheck>;
+  /** The catalog's use cases: the admin panel and the movies API both go through them. */
+  catalog: CatalogService;
+  /** The auth service's login and refresh API (the admin panel's login form). */
+  auth: AuthClient;
+}
+
+export async function wire({
+  config,
+  logger,
+  lifecycle,
+}: ServiceRuntime<Config>): Promise<Dependencies> {
+  const pool = createPool(config.DATABASE_URL);
+  pool.on('error', (err) => logger.warn({ err }, 'idle PostgreSQL connection failed'));
+  lifecycle.onShutdown('postgres', () => pool.end());
+  if (config.MIGRATE_ON_START) {
+    const { applied } = await migrateContent(pool, (m) => logger.info(m));
+    logger.info({ applied }, 'content schema up to date');
+  }
+  return {
+    config,
+    logger,
+    lifecycle,
+    readiness: { postgres: () => ping(pool) },
+    catalog: new CatalogService(new PgCatalogRepository(pool)),
+    verifier: createTokenVerifier({
+      jwksUrl: jwksUrlOf(config),
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+    }),
+    auth: createAuthClient(config.AUTH_URL),
+  };
+}
