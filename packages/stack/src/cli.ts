@@ -2,180 +2,110 @@
 /**
  * Command line of the local stack.
  *
- *   stack up [server ...]     start servers (all by default) and keep them until Ctrl-C
+ *   stack up [server ...]     start servers (all by default), supervised, until Ctrl-C
  *   stack down                stop every server recorded in .stack/state.json
- *   stack status              what runs, with versions, pids and logs
- *   stack env                 KEY=value lines for the running stack (eval-able)
- *   stack start-platform      servers + every built service + gateway routes; Ctrl-C stops all
+ *   stack status              what runs, with versions, pids, restarts and logs
+ *   stack env                 `export KEY='value'` lines: eval "$(npm run -s stack -- env)"
+ *   stack restart <name>      restart one supervised service or server (or a recorded server)
+ *   stack start-platform      servers + demo data + every built service (supervised) + gateway
+ *                             routes and landing page; Ctrl-C stops all
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import {
   isAlive,
-  logDir,
   recordedServers,
-  repoRoot,
+  restartRecorded,
   serverNames,
-  spawnServer,
   startStack,
+  stackHome,
   stopAll,
-  stopPid,
-  waitFor,
+  sleep,
   StackError,
-  type Supervised,
 } from './index';
+import { startPlatform, superviseServers } from './platform';
+import { discoverServices } from './services';
+import { shellExports } from './shell';
+import { readSupervisors, requestRestart, Supervisor, type UnitStatus } from './supervisor';
 
-interface ServiceManifest {
-  name: string;
-  dir: string;
-  /** Default port; PORT is set from it. */
-  port: number;
-  /** Node flags the service starts with (`cinema.nodeArgs`), e.g. GC sizing. */
-  nodeArgs: string[];
-  /** Environment defaults of the service (`cinema.env`), e.g. allocator settings; the caller's
-   *  environment wins. */
-  env: Record<string, string>;
-  /** Path prefixes the gateway routes to this service. */
-  routes: string[];
+export { discoverServices };
+
+function restartsOf(units: UnitStatus[], name: string): UnitStatus | undefined {
+  return units.find((u) => u.name === name);
 }
 
-/** Services are the workspaces under services/ with a built main and a `cinema` manifest. */
-export function discoverServices(root = repoRoot()): ServiceManifest[] {
-  const dir = path.join(root, 'services');
-  if (!fs.existsSync(dir)) return [];
-  return fs
-    .readdirSync(dir)
-    .map((name) => path.join(dir, name))
-    .filter((d) => fs.existsSync(path.join(d, 'package.json')))
-    .flatMap((d) => {
-      const pkg = JSON.parse(fs.readFileSync(path.join(d, 'package.json'), 'utf8')) as {
-        cinema?: {
-          port: number;
-          routes?: string[];
-          nodeArgs?: string[];
-          env?: Record<string, string>;
-        };
-      };
-      if (!pkg.cinema) return [];
-      return [
-        {
-          name: path.basename(d),
-          dir: d,
-          port: pkg.cinema.port,
-          routes: pkg.cinema.routes ?? [],
-          nodeArgs: pkg.cinema.nodeArgs ?? [],
-          env: pkg.cinema.env ?? {},
-        },
-      ];
-    })
-    .sort((a, b) => a.port - b.port);
+function describe(u: UnitStatus): string {
+  const last = u.lastExit ? `  last exit: ${u.lastExit} at ${u.lastExitAt}` : '';
+  return `restarts ${u.restarts}${last}`;
 }
 
-/** `catalog-api` → `CATALOG_API_URL`, so services find each other. */
-function urlVariable(service: string): string {
-  return `${service.toUpperCase().replace(/-/g, '_')}_URL`;
-}
-
-async function startPlatform(): Promise<void> {
-  const stack = await startStack();
-  const services = discoverServices();
-  const children: Array<{ svc: ServiceManifest; proc: Supervised }> = [];
-  let stopping = false;
-  const stopEverything = async (code: number) => {
-    if (stopping) return;
-    stopping = true;
-    process.stderr.write('\n[platform] stopping services\n');
-    await Promise.all(children.reverse().map(({ proc }) => stopPid(proc.pid, 12_000)));
-    await stack.stop();
-    process.exit(code);
-  };
-  process.on('SIGINT', () => void stopEverything(0));
-  process.on('SIGTERM', () => void stopEverything(0));
-
-  const serviceUrls = Object.fromEntries(
-    services.map((s) => [urlVariable(s.name), `http://127.0.0.1:${s.port}`]),
-  );
-  const telemetry = require.resolve('@cinema/telemetry/register');
-  for (const svc of services) {
-    const main = path.join(svc.dir, 'dist', 'main.js');
-    if (!fs.existsSync(main)) {
-      process.stderr.write(`[platform] ${svc.name}: not built (${main} missing), skipped\n`);
-      continue;
-    }
-    const proc = spawnServer({
-      name: `service-${svc.name}`,
-      command: process.execPath,
-      args: [...svc.nodeArgs, '--require', telemetry, main],
-      cwd: svc.dir,
-      env: {
-        ...svc.env,
-        ...process.env,
-        ...stack.env,
-        ...serviceUrls,
-        PORT: String(svc.port),
-        OTEL_SERVICE_NAME: svc.name,
-      },
-    });
-    children.push({ svc, proc });
-  }
-  for (const { svc, proc } of children) {
-    try {
-      await waitFor(
-        svc.name,
-        async () => (await fetch(`http://127.0.0.1:${svc.port}/healthz`)).ok,
-        { process: proc, timeoutMs: 60_000 },
-      );
-    } catch (err) {
-      process.stderr.write(`${(err as Error).message}\n`);
-      await stopEverything(1);
-      return;
-    }
-  }
-  const gateway = stack.env.GATEWAY_URL;
-  if (gateway) {
-    const nginx = (await import('./servers/nginx')) as {
-      writeGatewayRoutes?: (routes: Array<{ prefix: string; upstream: string }>) => Promise<void>;
-    };
-    await nginx.writeGatewayRoutes?.(
-      children.flatMap(({ svc }) =>
-        svc.routes.map((prefix) => ({ prefix, upstream: `http://127.0.0.1:${svc.port}` })),
-      ),
+async function status(): Promise<void> {
+  const servers = recordedServers();
+  const supervisors = readSupervisors();
+  const units = supervisors.flatMap((s) => s.units);
+  if (!servers.length && !units.length) process.stdout.write('no servers running\n');
+  for (const s of servers) {
+    const alive = s.pid === undefined || isAlive(s.pid);
+    const unit = restartsOf(units, s.name);
+    process.stdout.write(
+      `${s.name.padEnd(14)} ${alive ? 'up  ' : 'DEAD'} pid ${String(s.pid ?? '-').padEnd(8)} ${s.version}  ${s.logFile ?? ''}` +
+        (unit ? `\n${''.padEnd(19)} ${describe(unit)}` : '') +
+        '\n',
     );
   }
+  const services = units.filter((u) => u.kind === 'service');
+  if (services.length) process.stdout.write('\nservices:\n');
+  for (const u of services) {
+    process.stdout.write(
+      `${u.name.padEnd(14)} ${u.state.padEnd(10)} pid ${String(u.pid ?? '-').padEnd(8)} ${describe(u)}  ${u.logFile ?? ''}\n`,
+    );
+  }
+  for (const s of supervisors) {
+    process.stdout.write(`\nsupervisor pid ${s.pid} since ${s.startedAt}\n`);
+  }
+}
 
-  const lines = [
-    '',
-    'Cinema platform is running. Ctrl-C stops everything.',
-    '',
-    'Servers:',
-    ...stack.servers.map((s) => `  ${s.name.padEnd(14)} ${s.version}`),
-    '',
-    'Environment:',
-    ...Object.entries(stack.env).map(([k, v]) => `  ${k}=${v}`),
-    '',
-    'Services:',
-    ...(children.length
-      ? children.map(
-          ({ svc }) =>
-            `  ${svc.name.padEnd(14)} http://127.0.0.1:${svc.port}  (docs: /docs, health: /healthz, log: ${path.join(logDir(), `service-${svc.name}.log`)})`,
-        )
-      : ['  (none built yet)']),
-    ...(gateway ? ['', `Gateway: ${gateway}`] : []),
-    '',
-  ];
-  process.stdout.write(lines.join('\n') + '\n');
-  // Stay up; fail loudly if a service dies.
-  for (;;) {
-    await new Promise((r) => setTimeout(r, 1000));
-    const dead = children.find(({ proc }) => proc.exited);
-    if (dead) {
-      process.stderr.write(
-        `${new StackError(`${dead.svc.name} ${dead.proc.exited}`, dead.proc.logFile).message}\n`,
+/** Restarts one unit through the supervisor that owns it, or a recorded server in place. */
+async function restart(name: string | undefined): Promise<void> {
+  if (!name) throw new StackError('usage: stack restart <service or server name>');
+  const before = restartsOf(
+    readSupervisors().flatMap((s) => s.units),
+    name,
+  );
+  if (requestRestart(name)) {
+    process.stderr.write(`[stack] asked the supervisor to restart ${name}\n`);
+    const deadline = Date.now() + 180_000;
+    for (;;) {
+      await sleep(300);
+      const now = restartsOf(
+        readSupervisors().flatMap((s) => s.units),
+        name,
       );
-      await stopEverything(1);
-      return;
+      if (!now) throw new StackError(`${name}: its supervisor is gone`);
+      if (now.restarts > (before?.restarts ?? 0) && now.state === 'up') {
+        process.stdout.write(
+          `${name} restarted (pid ${now.pid ?? '-'}, restarts ${now.restarts})\n`,
+        );
+        return;
+      }
+      if (Date.now() > deadline) {
+        throw new StackError(`${name} was not up again within 180 s (${now.state})`, now.logFile);
+      }
     }
   }
+  if (recordedServers().some((s) => s.name === name)) {
+    const server = await restartRecorded(name);
+    process.stdout.write(
+      `${name} restarted (pid ${server.pid ?? '-'}); no supervisor watches it\n`,
+    );
+    return;
+  }
+  const known = [
+    ...recordedServers().map((s) => s.name),
+    ...readSupervisors().flatMap((s) => s.units.map((u) => u.name)),
+  ];
+  throw new StackError(
+    `${name} is neither supervised nor a recorded server in ${stackHome()}` +
+      (known.length ? `; running: ${[...new Set(known)].join(', ')}` : '; nothing runs'),
+  );
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -189,12 +119,18 @@ async function main(argv: string[]): Promise<void> {
             .map((s) => s.trim())
             .filter(Boolean);
       const stack = await startStack({ only: named?.length ? named : undefined });
+      const supervisor = new Supervisor();
+      superviseServers(stack, supervisor);
       process.stdout.write(
         `${Object.entries(stack.env)
           .map(([k, v]) => `${k}=${v}`)
           .join('\n')}\n\nStack is up. Ctrl-C stops it.\n`,
       );
+      let stopping = false;
       const stop = async () => {
+        if (stopping) return;
+        stopping = true;
+        await supervisor.stop([]);
         await stack.stop();
         process.exit(0);
       };
@@ -206,28 +142,25 @@ async function main(argv: string[]): Promise<void> {
     case 'down':
       await stopAll();
       return;
-    case 'status': {
-      const servers = recordedServers();
-      if (!servers.length) process.stdout.write('no servers running\n');
-      for (const s of servers) {
-        const alive = s.pid === undefined || isAlive(s.pid);
-        process.stdout.write(
-          `${s.name.padEnd(14)} ${alive ? 'up  ' : 'DEAD'} pid ${String(s.pid ?? '-').padEnd(8)} ${s.version}  ${s.logFile ?? ''}\n`,
-        );
-      }
+    case 'status':
+      await status();
       return;
-    }
     case 'env':
-      for (const s of recordedServers()) {
-        for (const [k, v] of Object.entries(s.env)) process.stdout.write(`${k}=${v}\n`);
-      }
+      process.stdout.write(
+        shellExports(
+          Object.assign({}, ...recordedServers().map((s) => s.env)) as Record<string, string>,
+        ),
+      );
+      return;
+    case 'restart':
+      await restart(rest[0]);
       return;
     case 'start-platform':
       await startPlatform();
       return;
     default:
       process.stdout.write(
-        `usage: stack up [${serverNames().join('|')} ...] | down | status | env | start-platform\n`,
+        `usage: stack up [${serverNames().join('|')} ...] | down | status | env | restart <name> | start-platform\n`,
       );
       if (command !== 'help') process.exitCode = 2;
   }

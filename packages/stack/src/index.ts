@@ -19,7 +19,12 @@ import {
 import { servers } from './servers';
 
 export * from './core';
+export * from './demo';
 export * from './kube';
+export * from './landing';
+export * from './services';
+export * from './shell';
+export * from './supervisor';
 export { servers };
 
 interface StateFile {
@@ -75,6 +80,13 @@ export interface Stack {
   servers: RunningServer[];
   /** Stops the servers this call started (not ones it found running or given by URL). */
   stop(): Promise<void>;
+  /** Names of the servers this call started (the ones it may restart). */
+  owned(): string[];
+  /**
+   * Stops (when still running) and starts again one of the servers this call started; `env` and
+   * `servers` are updated with what the new process tells (a port may differ).
+   */
+  restart(name: string): Promise<RunningServer>;
 }
 
 async function stillRunning(def: ServerDefinition, recorded: RunningServer): Promise<boolean> {
@@ -97,18 +109,23 @@ export async function startStack(
   const startedHere: Array<{ def: ServerDefinition; server: RunningServer }> = [];
 
   const stop = async () => {
-    for (const { def, server } of startedHere.reverse()) {
+    for (const { def, server } of startedHere.splice(0).reverse()) {
       say(def.name, 'stopping');
-      try {
-        await def.stop?.(server);
-      } catch (err) {
-        say(def.name, `clean stop failed (${(err as Error).message}); signalling`);
-      }
-      if (server.pid !== undefined) await stopPid(server.pid);
+      await stopServer(def, server);
       writeState((state) => {
         delete state.servers[def.name];
       });
     }
+  };
+
+  const restart = async (name: string): Promise<RunningServer> => {
+    const entry = startedHere.find(({ def }) => def.name === name);
+    if (!entry) throw new StackError(`${name} was not started by this stack; it cannot restart it`);
+    const server = await restartServer(entry.def, entry.server, { ...env });
+    running[running.indexOf(entry.server)] = server;
+    entry.server = server;
+    Object.assign(env, server.env);
+    return server;
   };
 
   try {
@@ -153,7 +170,63 @@ export async function startStack(
     await stop();
     throw err;
   }
-  return { env, servers: running, stop };
+  return {
+    env,
+    servers: running,
+    stop,
+    owned: () => startedHere.map(({ def }) => def.name),
+    restart,
+  };
+}
+
+async function stopServer(def: ServerDefinition, server: RunningServer): Promise<void> {
+  try {
+    await def.stop?.(server);
+  } catch (err) {
+    say(def.name, `clean stop failed (${(err as Error).message}); signalling`);
+  }
+  if (server.pid !== undefined) await stopPid(server.pid);
+}
+
+/** Stops `server` when it still runs, starts it again and records the new process. */
+async function restartServer(
+  def: ServerDefinition,
+  server: RunningServer,
+  env: Record<string, string>,
+): Promise<RunningServer> {
+  return withLock(
+    `start-${def.name}`,
+    async () => {
+      if (server.pid === undefined || isAlive(server.pid)) {
+        say(def.name, 'stopping for a restart');
+        await stopServer(def, server);
+      }
+      const started = Date.now();
+      say(def.name, 'starting again');
+      const again = await def.start(env);
+      say(
+        def.name,
+        `ready again in ${((Date.now() - started) / 1000).toFixed(1)} s, pid ${again.pid ?? '-'}`,
+      );
+      writeState((state) => {
+        state.servers[def.name] = { ...again, owner: process.pid };
+      });
+      return again;
+    },
+    path.join(stackHome(), 'locks'),
+  );
+}
+
+/**
+ * Restarts a server recorded in the state file, whoever started it (`stack restart <server>`
+ * when no supervisor owns it). Its new process outlives this call, as `up`'s servers do.
+ */
+export async function restartRecorded(name: string): Promise<RunningServer> {
+  const def = definition(name);
+  const recorded = readState().servers[name];
+  if (!recorded) throw new StackError(`${name} is not running (not in ${stateFile()})`);
+  const env = Object.assign({}, ...recordedServers().map((s) => s.env)) as Record<string, string>;
+  return restartServer(def, recorded, env);
 }
 
 /** Stops every server recorded in the state file, whoever started it. */

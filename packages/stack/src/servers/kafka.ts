@@ -205,6 +205,19 @@ async function launch(
   }
 }
 
+/**
+ * A KRaft cluster id: 16 random bytes, base64url without padding, as Kafka's own
+ * `Uuid.randomUuid()` draws it, and like it drawn again when the text starts with `-` (1 draw in
+ * 64): `kafka-storage format -t -dk2g...` reads such an id as an option and fails.
+ */
+export function clusterId(random: (size: number) => Buffer = crypto.randomBytes): string {
+  for (;;) {
+    const bytes = random(16);
+    const id = bytes.toString('base64url');
+    if (!id.startsWith('-') && bytes.some((b) => b !== 0)) return id;
+  }
+}
+
 export const kafka: ServerDefinition = {
   name: 'kafka',
   envKey: 'KAFKA_BROKERS',
@@ -229,8 +242,6 @@ export const kafka: ServerDefinition = {
 
     if (!fs.existsSync(path.join(logDirs, 'meta.properties'))) {
       say('kafka', 'formatting KRaft storage');
-      // A Kafka cluster id is 16 random bytes, base64url without padding.
-      const clusterId = crypto.randomBytes(16).toString('base64url');
       await run(
         'java',
         [
@@ -238,7 +249,7 @@ export const kafka: ServerDefinition = {
           'kafka.tools.StorageTool',
           'format',
           '-t',
-          clusterId,
+          clusterId(),
           '-c',
           properties,
           '--ignore-formatted',

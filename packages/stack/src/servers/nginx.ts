@@ -16,6 +16,7 @@ import {
   which,
   type ServerDefinition,
 } from '../core';
+import { renderLandingPage } from '../landing';
 
 /**
  * The API gateway: Debian's nginx in the foreground (`daemon off`), with its own prefix, pid
@@ -38,6 +39,22 @@ export function gatewayRoutesDir(): string {
 
 export function gatewayAccessLog(): string {
   return path.join(logDir(), 'nginx-access.log');
+}
+
+/** Static files of the gateway: the landing page `index.html` (served at `/`). */
+export function gatewayHtmlDir(): string {
+  return ensureDir(path.join(home(), 'html'));
+}
+
+/**
+ * Replaces the landing page (`<data>/nginx/html/index.html`, served at `/`) atomically; nginx
+ * reads it per request, so no reload is needed.
+ */
+export function writeLandingPage(html: string): void {
+  const file = path.join(gatewayHtmlDir(), 'index.html');
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, html);
+  fs.renameSync(tmp, file);
 }
 
 function pidFile(): string {
@@ -105,7 +122,8 @@ http {
   server {
     listen 127.0.0.1:${port};
     server_name _;
-    root ${JSON.stringify(ensureDir(path.join(dir, 'html')))};
+    root ${JSON.stringify(gatewayHtmlDir())};
+    index index.html;
     add_header X-Request-Id $gateway_request_id always;
 
     location = /healthz {
@@ -234,6 +252,14 @@ export const nginx: ServerDefinition = {
     if (!(await which('nginx'))) await aptInstall('nginx', ['nginx'], logFile);
     const port = await pickPort(Number(process.env.STACK_GATEWAY_PORT ?? 28080));
     fs.writeFileSync(gatewayConfigFile(), renderConfig(port));
+    if (!fs.existsSync(path.join(gatewayHtmlDir(), 'index.html'))) {
+      writeLandingPage(
+        renderLandingPage({
+          docs: [],
+          notice: 'The services are not running: npm start starts them and fills this page.',
+        }),
+      );
+    }
     await run('nginx', [...baseArgs(), '-t', '-q'], { logFile, what: 'nginx -t' });
     const proc = spawnServer({
       name: 'nginx',

@@ -1,5 +1,6 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   capture,
@@ -12,6 +13,7 @@ import {
   say,
   sleep,
   spawnServer,
+  stackHome,
   StackError,
   waitFor,
   withLock,
@@ -117,9 +119,9 @@ async function runAs(logFile: string): Promise<RunAs> {
   };
 }
 
-/** Makes `dir` and every folder up to it traversable, and `dir` owned by the postgres user. */
-async function prepareDirs(as: RunAs, base: string, logFile: string): Promise<void> {
-  if (as.uid === undefined || as.gid === undefined) return;
+/** Makes `base` owned by the postgres user; false when that user cannot reach it. */
+async function prepareDirs(as: RunAs, base: string, logFile: string): Promise<boolean> {
+  if (as.uid === undefined || as.gid === undefined) return true;
   fs.chownSync(base, as.uid, as.gid);
   fs.chmodSync(base, 0o700);
   for (const entry of fs.readdirSync(base)) {
@@ -129,11 +131,56 @@ async function prepareDirs(as: RunAs, base: string, logFile: string): Promise<vo
   }
   try {
     await capture(...asUser(as, ['test', '-w', base]));
+    return true;
   } catch {
+    return false;
+  }
+}
+
+/**
+ * Where the data goes when the postgres user cannot reach the stack's own data folder (a clone
+ * under /root, or any folder of mode 0700 on the way): a folder of its own under /var/tmp (else
+ * the OS temp folder), named after the stack home so that the next start finds the same data.
+ * STACK_POSTGRES_FALLBACK_DIR chooses another parent.
+ */
+export function fallbackDataDir(home = stackHome()): string {
+  const parent =
+    process.env.STACK_POSTGRES_FALLBACK_DIR ??
+    (fs.existsSync('/var/tmp') ? '/var/tmp' : os.tmpdir());
+  const id = crypto.createHash('sha256').update(home).digest('hex').slice(0, 12);
+  return path.join(parent, `cinema-stack-${id}`, 'postgres');
+}
+
+/**
+ * The data folder PostgreSQL can use: the stack's own (`<data>/postgres`), or the fallback when
+ * the postgres user cannot reach it. The choice is said, and left in `<data>/postgres/location`.
+ */
+async function reachableBase(as: RunAs, logFile: string): Promise<string> {
+  const own = dataDir('postgres');
+  const note = path.join(own, 'location');
+  if (await prepareDirs(as, own, logFile)) {
+    fs.rmSync(note, { force: true });
+    return own;
+  }
+  const fallback = fallbackDataDir();
+  // The parent is ours (root's) and traversable; the data folder itself belongs to postgres.
+  fs.mkdirSync(path.dirname(fallback), { recursive: true, mode: 0o755 });
+  fs.chmodSync(path.dirname(fallback), 0o755);
+  fs.mkdirSync(fallback, { recursive: true });
+  if (!(await prepareDirs(as, fallback, logFile))) {
     throw new StackError(
-      `postgres: the postgres user cannot reach ${base} (a parent folder is not traversable by other users); set STACK_HOME to a folder it can reach, e.g. /var/tmp/cinema-stack`,
+      `postgres: the postgres user can reach neither ${own} nor ${fallback}; set STACK_HOME (or STACK_POSTGRES_FALLBACK_DIR) to a folder every user can traverse, e.g. /var/tmp/cinema-stack`,
     );
   }
+  fs.writeFileSync(
+    note,
+    `PostgreSQL's data is in ${fallback}: the postgres user cannot traverse the folders up to ${own}.\n`,
+  );
+  say(
+    'postgres',
+    `the postgres user cannot reach ${own} (a parent folder is not traversable by other users); using ${fallback} instead`,
+  );
+  return fallback;
 }
 
 /**
@@ -188,10 +235,10 @@ export const postgres: ServerDefinition = {
     const logFile = path.join(logDir(), 'postgres.log');
     const native = findNative();
     const bin = (name: string) => path.join(native, 'bin', name);
-    const base = dataDir('postgres');
+    const as = await runAs(logFile);
+    const base = await reachableBase(as, logFile);
     const pgdata = path.join(base, 'pgdata');
     const passwordFile = path.join(base, 'password');
-    const as = await runAs(logFile);
 
     await withLock('postgres-init', async () => {
       hydrateSymlinks(native);
