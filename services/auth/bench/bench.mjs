@@ -16,8 +16,9 @@ const require = createRequire(import.meta.url);
 const { startStack } = require('@cinema/stack');
 const { createLogger } = require('@cinema/logging');
 const { createTokenVerifier } = require('@cinema/auth');
+const { Lifecycle } = require('@cinema/http');
 const { readConfig } = require('../dist/config.js');
-const { createComponents } = require('../dist/wiring.js');
+const { wireAdapters, wireDependencies } = require('../dist/wiring.js');
 const { buildApp } = require('../dist/app.js');
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -39,8 +40,11 @@ const logger = createLogger({
   level: 'warn',
   destination: new Writable({ write: (_c, _e, done) => done() }),
 });
-const c = await createComponents(config, logger);
-const app = buildApp({ config, logger, readiness: c.readiness, auth: c.auth, keys: c.keys });
+// The service's own wiring; its shutdown hooks run at the end as on SIGTERM.
+const lifecycle = new Lifecycle(logger, 10_000);
+const runtime = { config, logger, lifecycle };
+const c = await wireAdapters(runtime);
+const app = buildApp(wireDependencies(c, runtime));
 const server = app.listen(0, '127.0.0.1');
 await new Promise((r) => server.once('listening', r));
 const base = `http://127.0.0.1:${server.address().port}`;
@@ -132,6 +136,6 @@ try {
 } finally {
   await new Promise((r) => server.close(r));
   await c.pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  await c.close();
+  await lifecycle.shutdown('bench done');
   await stack.stop();
 }
