@@ -1,29 +1,9 @@
 import * as path from 'node:path';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import type * as client from 'prom-client';
-import {
-  BadRequestError,
-  createApp,
-  mountDocs,
-  withFastPath,
-  type Lifecycle,
-  type ReadinessCheck,
-} from '@cinema/http';
-import type { Logger } from '@cinema/logging';
-import type { CollectorLocals } from './api/EventsController';
-import { createFastIntake } from './api/fast-intake';
-import type { Config } from './config';
-import type { EventIntake } from './domain/intake';
+import { BadRequestError, createApp, mountDocs } from '@cinema/http';
 import { RegisterRoutes } from './generated/routes';
 import spec from './generated/swagger.json';
-
-export interface AppDeps {
-  config: Pick<Config, 'CORS_ORIGINS' | 'BODY_LIMIT' | 'BATCH_MAX_EVENTS'>;
-  logger: Logger;
-  intake: EventIntake;
-  lifecycle?: Lifecycle;
-  readiness: Record<string, ReadinessCheck>;
-}
+import type { Dependencies } from './wiring';
 
 /** The player page and its media (two renditions of the test clip). */
 export const PUBLIC_DIR = path.join(__dirname, '..', 'public');
@@ -61,20 +41,8 @@ function beaconBody(limit: string) {
   ];
 }
 
-/** `100kb`, `1mb`, `512b` (the forms BODY_LIMIT accepts) in bytes. */
-export function limitBytes(limit: string): number {
-  const m = /^(\d+)(b|kb|mb)$/i.exec(limit);
-  if (!m) throw new Error(`not a size: ${limit}`);
-  const unit = m[2]!.toLowerCase();
-  return Number(m[1]) * (unit === 'mb' ? 1024 * 1024 : unit === 'kb' ? 1024 : 1);
-}
-
-export function buildApp(deps: AppDeps): Express {
-  const locals: CollectorLocals = {
-    intake: deps.intake,
-    batchMaxEvents: deps.config.BATCH_MAX_EVENTS,
-  };
-  const app = createApp({
+export function buildApp(deps: Dependencies): Express {
+  return createApp({
     name: 'ugc-collector',
     logger: deps.logger,
     lifecycle: deps.lifecycle,
@@ -83,8 +51,8 @@ export function buildApp(deps: AppDeps): Express {
     readiness: deps.readiness,
     contentSecurityPolicy: playerCsp,
     quietPaths: HOT_PATHS,
+    dependencies: deps,
     routes: (app) => {
-      app.locals.collector = locals;
       mountDocs(app, spec);
       app.post('/api/events', ...beaconBody(deps.config.BODY_LIMIT));
       RegisterRoutes(app);
@@ -95,15 +63,4 @@ export function buildApp(deps: AppDeps): Express {
       );
     },
   });
-  // The event endpoints' success path, ahead of Express's per-request work (see fast-intake.ts).
-  const fast = createFastIntake({
-    intake: deps.intake,
-    logger: deps.logger,
-    batchMaxEvents: deps.config.BATCH_MAX_EVENTS,
-    bodyLimitBytes: limitBytes(deps.config.BODY_LIMIT),
-    corsOrigins: deps.config.CORS_ORIGINS,
-    staticHeaders: app.locals.staticHeaders as Array<[string, string]>,
-    registry: app.locals.registry as client.Registry,
-  });
-  return withFastPath(app, fast);
 }

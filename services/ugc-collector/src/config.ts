@@ -1,16 +1,13 @@
-import { baseShape, duration, list, loadConfig, port, z } from '@cinema/config';
+import { baseShape, duration, loadConfig, port, z } from '@cinema/config';
+import { kafkaShape } from '@cinema/kafka';
 
 export const configSchema = z.object({
   ...baseShape,
   PORT: port(8005),
   SERVICE_NAME: z.string().default('ugc-collector'),
-  /** Comma list of host:port. */
-  KAFKA_BROKERS: list().refine((v) => v.length > 0, 'at least one host:port'),
+  /** Brokers, client, topic prefix/partitions/replication, timeouts, retries (@cinema/kafka). */
+  ...kafkaShape,
   KAFKA_CLIENT_ID: z.string().default('ugc-collector'),
-  /** Prepended to every topic name (isolates test runs); empty in production. */
-  KAFKA_TOPIC_PREFIX: z.string().default(''),
-  KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(3),
-  KAFKA_TOPIC_REPLICATION: z.coerce.number().int().min(1).max(10).default(1),
   /** How long a request waits for Kafka's acknowledgement before answering 503. */
   KAFKA_ACK_TIMEOUT_MS: duration(5_000),
   /** Events waiting for Kafka beyond this answer 503 at once (back-pressure). */
@@ -25,9 +22,11 @@ export const configSchema = z.object({
    * Largest number of records in one produce request (group commit); bounded because kafkajs
    * groups a request's messages per partition in quadratic time.
    */
-  /** Largest number of records in one produce request (group commit). */
   KAFKA_MAX_BATCH_EVENTS: z.coerce.number().int().min(1).max(100_000).default(2_000),
-  /** JWKS of the auth service; without it, Bearer tokens are refused (anonymous ids only). */
+  /**
+   * JWKS of the auth service (else derived from AUTH_URL by `jwksUrlOf`); with neither, Bearer
+   * tokens are refused (anonymous ids only).
+   */
   AUTH_JWKS_URL: z.string().url().optional(),
   AUTH_URL: z.string().url().optional(),
   JWT_ISSUER: z.string().default('cinema-auth'),
@@ -40,11 +39,3 @@ export type Config = z.infer<typeof configSchema>;
 
 export const readConfig = (env: NodeJS.ProcessEnv = process.env): Readonly<Config> =>
   loadConfig(configSchema, env);
-
-/** AUTH_JWKS_URL, else the auth service's well-known JWKS address. */
-export function jwksUrl(config: Pick<Config, 'AUTH_JWKS_URL' | 'AUTH_URL'>): string | undefined {
-  if (config.AUTH_JWKS_URL) return config.AUTH_JWKS_URL;
-  return config.AUTH_URL
-    ? `${config.AUTH_URL.replace(/\/$/, '')}/.well-known/jwks.json`
-    : undefined;
-}

@@ -13,9 +13,8 @@ import { EventProducer } from '../src/adapters/events.producer';
 import { buildApp } from '../src/app';
 import { topicNames } from '../src/domain/events';
 import { EventIntake } from '../src/domain/intake';
-import { startTestIssuer, type TestIssuer } from '../../../packages/testing/src/jwks';
+import { deleteTopicsWithPrefix, startTestIssuer, type TestIssuer } from '@cinema/testing';
 import { readRecords } from './kafka-reader';
-import { deleteTopicsWithPrefix } from '../../../packages/testing/src/kafka';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '').split(',');
 const prefix = `test-${randomUUID().slice(0, 8)}.`;

@@ -8,7 +8,7 @@ import { createLogger } from '@cinema/logging';
 import { EventProducer } from '../src/adapters/events.producer';
 import type { EventRecord } from '../src/domain/events';
 import { readRecords } from './kafka-reader';
-import { deleteTestTopics } from '../../../packages/testing/src/kafka';
+import { deleteTestTopics } from '@cinema/testing';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '').split(',');
 const topic = `test-pool-${randomUUID().slice(0, 8)}.events`;

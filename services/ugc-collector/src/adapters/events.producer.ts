@@ -11,22 +11,24 @@
  * `ServiceUnavailableError` (503 with Retry-After) after `ackTimeoutMs`.
  */
 import {
-  Kafka,
-  logLevel,
   Partitioners,
   type ICustomPartitioner,
+  type Kafka,
   type Producer,
   type TopicMessages,
 } from 'kafkajs';
 import { ServiceUnavailableError } from '@cinema/http';
+import { ensureTopics, kafkaOf, withAdmin, type KafkaSource } from '@cinema/kafka';
 import type { Logger } from '@cinema/logging';
 import type { EventRecord } from '../domain/events';
 
-export interface EventProducerOptions {
-  brokers: readonly string[];
-  clientId: string;
+/**
+ * `kafka`: the service's client (`createKafka(config, logger)` of @cinema/kafka), or `brokers` and
+ * `clientId` for a client with the default settings.
+ */
+export type EventProducerOptions = KafkaSource & {
   logger: Logger;
-  /** Topics created at start when missing. */
+  /** Topics created at start when missing, with these partitions and replication. */
   topics: readonly string[];
   partitions: number;
   replicationFactor: number;
@@ -36,7 +38,7 @@ export interface EventProducerOptions {
   producers?: number;
   /** Largest number of records in one `sendBatch`; 2,000 by default. */
   maxBatchEvents?: number;
-}
+};
 
 /** One request waiting for Kafka: settled once every part of it was acknowledged. */
 interface Request {
@@ -106,14 +108,7 @@ export class EventProducer {
   private connecting?: Promise<void>;
 
   constructor(private readonly options: EventProducerOptions) {
-    this.kafka = new Kafka({
-      clientId: options.clientId,
-      brokers: [...options.brokers],
-      logLevel: logLevel.NOTHING,
-      connectionTimeout: 3_000,
-      requestTimeout: Math.max(options.ackTimeoutMs, 5_000),
-      retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1_000 },
-    });
+    this.kafka = kafkaOf(options, options.logger);
     this.maxBatchEvents = options.maxBatchEvents ?? 2_000;
     this.lanes = Array.from({ length: Math.max(1, options.producers ?? 1) }, (_, index) => {
       const lane: Lane = {
@@ -134,6 +129,7 @@ export class EventProducer {
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
       createPartitioner: cachingPartitioner,
+      // Short retries whatever the client's: a send that outlasts the ack timeout was answered 503.
       retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 1_000 },
     });
     producer.on(producer.events.DISCONNECT, () => {
@@ -176,26 +172,14 @@ export class EventProducer {
 
   private async ensureTopics(): Promise<void> {
     if (this.topicsReady) return;
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      const existing = new Set(await admin.listTopics());
-      const missing = this.options.topics.filter((t) => !existing.has(t));
-      if (missing.length) {
-        await admin.createTopics({
-          waitForLeaders: true,
-          topics: missing.map((topic) => ({
-            topic,
-            numPartitions: this.options.partitions,
-            replicationFactor: this.options.replicationFactor,
-          })),
-        });
-        this.options.logger.info({ topics: missing }, 'kafka topics created');
-      }
-      this.topicsReady = true;
-    } finally {
-      await admin.disconnect().catch(() => undefined);
-    }
+    const created = await withAdmin(this.kafka, (admin) =>
+      ensureTopics(admin, this.options.topics, {
+        partitions: this.options.partitions,
+        replication: this.options.replicationFactor,
+      }),
+    );
+    if (created.length) this.options.logger.info({ topics: created }, 'kafka topics created');
+    this.topicsReady = true;
   }
 
   /** Readiness: every producer connected and topics in place. */

@@ -19,16 +19,7 @@ import type {
   PauseEvent,
   QualityChangeEvent,
 } from '../domain/events';
-import type { EventIntake } from '../domain/intake';
-
-export interface CollectorLocals {
-  intake: EventIntake;
-  batchMaxEvents: number;
-}
-
-function intakeOf(req: ExpressRequest): CollectorLocals {
-  return req.app.locals.collector as CollectorLocals;
-}
+import type { Dependencies } from '../wiring';
 
 /**
  * Player events. Each answer 202 means Kafka acknowledged the events (acks=all); a 503 with
@@ -39,6 +30,10 @@ function intakeOf(req: ExpressRequest): CollectorLocals {
 @Route('api')
 @Tags('Player events')
 export class EventsController extends Controller {
+  constructor(private readonly deps: Dependencies) {
+    super();
+  }
+
   /** The viewer paused the film at `position_sec`. */
   @Post('pause')
   @SuccessResponse(202, 'Accepted: Kafka has the event')
@@ -50,7 +45,7 @@ export class EventsController extends Controller {
     @Body() body: PauseEvent,
     @Header('X-Anonymous-Id') anonymousId?: string,
   ): Promise<Accepted> {
-    const accepted = await intakeOf(req).intake.acceptOne('pause', body, {
+    const accepted = await this.deps.intake.acceptOne('pause', body, {
       token: bearerToken(req),
       anonymousId,
     });
@@ -69,7 +64,7 @@ export class EventsController extends Controller {
     @Body() body: FullViewEvent,
     @Header('X-Anonymous-Id') anonymousId?: string,
   ): Promise<Accepted> {
-    const accepted = await intakeOf(req).intake.acceptOne('full_view', body, {
+    const accepted = await this.deps.intake.acceptOne('full_view', body, {
       token: bearerToken(req),
       anonymousId,
     });
@@ -88,7 +83,7 @@ export class EventsController extends Controller {
     @Body() body: QualityChangeEvent,
     @Header('X-Anonymous-Id') anonymousId?: string,
   ): Promise<Accepted> {
-    const accepted = await intakeOf(req).intake.acceptOne('quality_change', body, {
+    const accepted = await this.deps.intake.acceptOne('quality_change', body, {
       token: bearerToken(req),
       anonymousId,
     });
@@ -111,7 +106,7 @@ export class EventsController extends Controller {
     @Body() body: EventBatch,
     @Header('X-Anonymous-Id') anonymousId?: string,
   ): Promise<Accepted> {
-    const { intake, batchMaxEvents } = intakeOf(req);
+    const batchMaxEvents = this.deps.config.BATCH_MAX_EVENTS;
     if (body.events.length > batchMaxEvents) {
       throw new ValidationError('too many events', {
         'body.events': {
@@ -120,7 +115,7 @@ export class EventsController extends Controller {
         },
       });
     }
-    const accepted = await intake.acceptBatch(body.events, {
+    const accepted = await this.deps.intake.acceptBatch(body.events, {
       token: bearerToken(req) ?? body.access_token,
       anonymousId: anonymousId ?? body.anonymous_id,
     });

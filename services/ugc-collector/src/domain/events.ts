@@ -1,7 +1,9 @@
 /**
  * Player events: what the player sends, how each becomes a Kafka record (topic, key, value) as
- * fixed in docs/contracts.md, and who the event belongs to. No express, no Kafka driver here.
+ * fixed in docs/contracts.md (topic names from @cinema/kafka's declarations), and who the event
+ * belongs to. No express, no Kafka client here.
  */
+import { CLICK_TOPICS, topicName } from '@cinema/kafka';
 
 export const EVENT_TYPES = ['pause', 'full_view', 'quality_change'] as const;
 
@@ -86,18 +88,14 @@ export interface Accepted {
 
 export type EventType = BatchItem['type'];
 
-export interface Topics {
-  pause: string;
-  full_view: string;
-  quality_change: string;
-}
+export type Topics = Record<EventType, string>;
 
-/** The fixed topic names, with an optional prefix (test isolation). */
+/** The declared topic of each event type, with an optional prefix (test isolation). */
 export function topicNames(prefix = ''): Topics {
   return {
-    pause: `${prefix}tracking.clicks_on_video.pauses`,
-    full_view: `${prefix}tracking.clicks_on_video.full_views`,
-    quality_change: `${prefix}tracking.clicks_on_video.quality_changes`,
+    pause: topicName(CLICK_TOPICS.pause, prefix),
+    full_view: topicName(CLICK_TOPICS.full_view, prefix),
+    quality_change: topicName(CLICK_TOPICS.quality_change, prefix),
   };
 }
 
