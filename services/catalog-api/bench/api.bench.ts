@@ -1,10 +1,13 @@
 /**
  * catalog-api benchmark: the built service (dist/main.js, a child process, LOG_LEVEL=warn, no
  * telemetry preload) on the local stack, loaded by autocannon from this process. The catalog is
- * the legacy movies.sqlite (through catalog-admin's migration and catalog-etl), else 999
- * generated films.
+ * the legacy movies.sqlite (through catalog-admin's migration and catalog-etl, run by their own
+ * entry points), else 999 generated films written as catalog-etl writes them.
  *
  *   npm run bench -w services/catalog-api
+ *
+ * It uses a running stack whose variables are in its environment (as `npm run stack -- env`
+ * prints them), else starts the servers it needs.
  *
  * Cold: every request asks something not in the cache (distinct ids or parameters after the
  * cache generation was bumped). Warm: the same requests again. Figures: p50/p99 latency and
@@ -13,7 +16,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -21,33 +23,81 @@ import autocannon from 'autocannon';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client } from '@elastic/elasticsearch';
 import { Redis } from 'ioredis';
-import * as client from 'prom-client';
-import { createLogger } from '@cinema/logging';
-import { startStack } from '../../../packages/stack/src';
-import { migrateSqlite } from '../../catalog-admin/src/migration/migrate';
-import { CacheGeneration } from '../../catalog-etl/src/adapters/cache.invalidator';
-import { ContentRepository } from '../../catalog-etl/src/adapters/content.repository';
-import { SearchIndex } from '../../catalog-etl/src/adapters/search.index';
-import { StateRepository } from '../../catalog-etl/src/adapters/state.repository';
-import { Etl } from '../../catalog-etl/src/domain/etl';
-import { EtlMetrics, Runner } from '../../catalog-etl/src/runner';
-import { createTestDatabase, seedCatalog, suffix } from '../../catalog-etl/test/helpers';
-import { startIssuer } from '../test/support';
+import { startStack } from '@cinema/stack';
+import { createPool } from '@cinema/pg';
+import {
+  freePort,
+  runProcess,
+  runServiceMain,
+  startTestIssuer,
+  suffix,
+  TSX,
+  type RunningProcess,
+} from '@cinema/testing';
+import { generateCatalog, IndexedCatalog } from '../test/catalog-fixture';
 
 const MOVIES = path.resolve(__dirname, '../../../../shared/data/movies.sqlite');
+const SERVICES = path.resolve(__dirname, '../..');
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 /** `fixed`: only the fixed-rate runs (after the warm-up), for quick before/after comparisons. */
 const ONLY = process.env.BENCH_ONLY;
 /** A folder: the service runs with `--cpu-prof` and writes its profile there on exit. */
 const CPU_PROF = process.env.BENCH_CPU_PROF;
-const logger = createLogger({ service: 'bench', level: 'warn' });
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
+/** Waits for a command of another service (run through its public entry point) to succeed. */
+async function succeeded(what: string, run: RunningProcess): Promise<void> {
+  const code = await run.exited;
+  if (code !== 0) throw new Error(`${what} exited with ${code}:\n${run.output().slice(-4000)}`);
+}
+
+/**
+ * The legacy catalog as the platform loads it, through the other services' own entry points:
+ * catalog-admin's schema and SQLite migration into a database of this run, then one pass of
+ * catalog-etl (`--once`) into indices of this run (which bumps the cache generation). Answers the
+ * film ids and title words the requests use, and how to drop the database.
+ */
+async function loadLegacyCatalog(
+  env: Record<string, string>,
+): Promise<{ ids: string[]; titles: string[]; drop: () => Promise<void> }> {
+  const adminUrl = process.env.DATABASE_URL!;
+  const name = `bench_api_${suffix()}`;
+  const admin = createPool(adminUrl, { max: 1 });
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const drop = async () => {
+    const a = createPool(adminUrl, { max: 1 });
+    await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await a.end();
+  };
+  try {
+    const catalogAdmin = path.join(SERVICES, 'catalog-admin');
+    const cli = (...args: string[]) =>
+      runProcess(TSX, ['src/cli.ts', ...args], {
+        cwd: catalogAdmin,
+        env: { ...process.env, DATABASE_URL: url.toString() },
+      });
+    await succeeded('catalog-admin migrate-schema', cli('migrate-schema'));
+    await succeeded('catalog-admin migrate-sqlite', cli('migrate-sqlite', MOVIES, '--no-progress'));
+    await succeeded(
+      'catalog-etl --once',
+      runServiceMain(
+        path.join(SERVICES, 'catalog-etl'),
+        { ...process.env, ...env, DATABASE_URL: url.toString(), ETL_SETTLE_MS: '0' },
+        ['--once'],
+      ),
+    );
+    const pool = createPool(url.toString(), { max: 1 });
+    const { rows } = await pool.query<{ id: string; title: string }>(
+      'SELECT id, title FROM content.film_work',
+    );
+    await pool.end();
+    return { ids: rows.map((r) => r.id), titles: rows.map((r) => r.title), drop };
+  } catch (err) {
+    await drop();
+    throw err;
+  }
 }
 
 async function waitReady(url: string, child: ChildProcess): Promise<void> {
@@ -291,39 +341,31 @@ async function main(): Promise<void> {
   const sfx = suffix();
   const prefix = `benchapi_${sfx}_`;
   const generationKey = `catalog-api-bench:${sfx}:generation`;
-  const db = await createTestDatabase('bench_api');
   const es = new Client({ node: process.env.ELASTICSEARCH_URL! });
   const redis = new Redis(process.env.REDIS_URL!);
-  const issuer = await startIssuer();
+  const issuer = await startTestIssuer();
   let child: ChildProcess | undefined;
+  let dropDatabase = async () => undefined as void;
   try {
-    if (fs.existsSync(MOVIES)) await migrateSqlite(MOVIES, db.pool);
-    else await seedCatalog(db.pool, { films: 999, genres: 26, persons: 4166, linksPerFilm: 8 });
-    await StateRepository.migrate(db.pool);
-    const sink = new SearchIndex(es, prefix, 'standard');
-    await sink.ensureIndices();
-    const metrics = new EtlMetrics(new client.Registry());
-    await new Runner(
-      new Etl({
-        source: new ContentRepository(db.pool, 0),
-        state: new StateRepository(db.pool, prefix),
-        sink,
-        cache: new CacheGeneration(redis, generationKey, logger),
-        observer: metrics,
-        batchSize: 1000,
-      }),
-      { pollIntervalMs: 1000, retryMinMs: 200, retryMaxMs: 2000, retries: 3 },
-      logger,
-      metrics,
-    ).once();
-    const ids = (await db.pool.query<{ id: string }>('SELECT id FROM content.film_work')).rows.map(
-      (r) => r.id,
-    );
+    let ids: string[];
+    let titles: string[];
+    if (fs.existsSync(MOVIES)) {
+      const loaded = await loadLegacyCatalog({
+        ES_INDEX_PREFIX: prefix,
+        CACHE_GENERATION_KEY: generationKey,
+        ETL_BATCH_SIZE: '1000',
+      });
+      ({ ids, titles, drop: dropDatabase } = loaded);
+    } else {
+      // No legacy file: a generated catalog of the same size, written as catalog-etl writes it.
+      const catalog = generateCatalog({ films: 999, genres: 26, persons: 4166 });
+      await new IndexedCatalog(es, prefix, redis, generationKey, catalog).load();
+      ids = catalog.films.map((f) => f.id);
+      titles = catalog.films.map((f) => f.title);
+    }
     const words = [
       ...new Set(
-        (await db.pool.query<{ title: string }>('SELECT title FROM content.film_work')).rows
-          .flatMap((r) => r.title.toLowerCase().split(/[^a-z]+/))
-          .filter((w) => w.length > 3),
+        titles.flatMap((t) => t.toLowerCase().split(/[^a-z]+/)).filter((w) => w.length > 3),
       ),
     ];
 
@@ -350,7 +392,8 @@ async function main(): Promise<void> {
     });
     const url = `http://127.0.0.1:${port}`;
     await waitReady(url, child);
-    const token = await issuer.token();
+    // Valid for the whole run (the cold phases and the waits for a quiet machine take minutes).
+    const token = await issuer.token('bench-user', ['public_user'], '1h');
     const bump = () => redis.incr(generationKey);
 
     const filmPaths = ids.map((id) => `/api/v1/films/${id}`);
@@ -481,7 +524,7 @@ async function main(): Promise<void> {
     if (keys.length) await redis.del(...keys);
     redis.disconnect();
     await es.close();
-    await db.drop();
+    await dropDatabase();
   }
 }
 

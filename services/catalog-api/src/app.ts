@@ -1,38 +1,13 @@
-import type { Express, Request, Response } from 'express';
-import type * as client from 'prom-client';
-import type { Principal, TokenVerifier } from '@cinema/auth';
-import {
-  createApp,
-  mountDocs,
-  swaggerCsp,
-  type Lifecycle,
-  withFastPath,
-  type ReadinessCheck,
-} from '@cinema/http';
-import type { Logger } from '@cinema/logging';
-import { serialisedJson } from './answers';
-import type { AnswerReplay } from './api/answer-replay';
-import { pageViews, ROUTE_ENDPOINTS, stringParams, type PageViewSink } from './api/page-views';
-import type { Config } from './config';
-import type { CatalogService } from './domain/catalog';
+import type { Express, Response } from 'express';
+import { createApp, mountDocs, swaggerCsp } from '@cinema/http';
+import type { SerialisedAnswers } from './adapters/cache.repository';
+import { pageViews } from './api/page-views';
 import { RegisterRoutes } from './generated/routes';
 import spec from './generated/swagger.json';
+import type { Dependencies } from './wiring';
 
-export interface AppDeps {
-  config: Pick<Config, 'CORS_ORIGINS' | 'BODY_LIMIT'>;
-  logger: Logger;
-  lifecycle?: Lifecycle;
-  readiness: Record<string, ReadinessCheck>;
-  registry?: client.Registry;
-  catalog: CatalogService;
-  tokenVerifier: TokenVerifier;
-  pageViews: PageViewSink;
-  /** Replays cached answers ahead of Express (answer-replay.ts); none: every request via Express. */
-  replay?: AnswerReplay;
-}
-
-export function buildApp(deps: AppDeps): Express {
-  const app = createApp({
+export function buildApp(deps: Dependencies): Express {
+  return createApp({
     name: 'catalog-api',
     logger: deps.logger,
     lifecycle: deps.lifecycle,
@@ -41,41 +16,28 @@ export function buildApp(deps: AppDeps): Express {
     readiness: deps.readiness,
     registry: deps.registry,
     contentSecurityPolicy: swaggerCsp,
+    dependencies: deps,
     routes: (app) => {
-      sendSerialisedAnswers(app, deps.replay);
-      app.locals.catalog = deps.catalog;
-      app.locals.tokenVerifier = deps.tokenVerifier;
+      sendSerialisedAnswers(app, deps.answers);
       mountDocs(app, spec);
       app.use('/api/v1', pageViews(deps.pageViews));
       RegisterRoutes(app);
     },
   });
-  if (!deps.replay) return app;
-  deps.replay.attach(app.locals);
-  return withFastPath(app, deps.replay.handle);
 }
 
 /**
- * `res.json(answer)` of this app writes the bytes the cache kept for a cached answer as they are
- * (same body and headers as JSON.stringify would give), else serialises as usual.
+ * `res.json(answer)` of this app (what tsoa's routes call) writes the bytes the cache kept with a
+ * cached answer as they are: the same body and headers JSON.stringify would give, without
+ * serialising and encoding it again on every hit. Anything else is serialised as usual. This is
+ * Express's documented way to extend its response for one app (`app.response`, "Overriding the
+ * Express API"); the request still goes through every middleware.
  */
-function sendSerialisedAnswers(app: Express, replay: AnswerReplay | undefined): void {
+function sendSerialisedAnswers(app: Express, answers: SerialisedAnswers): void {
   const json = app.response.json;
   app.response.json = function (this: Response, body: unknown) {
-    const bytes = serialisedJson(body);
+    const bytes = answers.serialised(body);
     if (!bytes) return json.call(this, body);
-    const req = this.req as Request & { user?: Principal };
-    const route = (req.route as { path?: string } | undefined)?.path;
-    const endpoint = route ? ROUTE_ENDPOINTS[route] : undefined;
-    if (replay && endpoint && req.method === 'GET' && this.statusCode === 200 && req.user) {
-      replay.remember(req.originalUrl, {
-        answer: body as object,
-        bytes,
-        route: route!,
-        endpoint,
-        params: stringParams({ ...req.query, ...req.params }),
-      });
-    }
     if (!this.get('Content-Type')) this.set('Content-Type', 'application/json; charset=utf-8');
     return this.send(bytes);
   } as typeof json;

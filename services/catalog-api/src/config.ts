@@ -30,6 +30,7 @@ export const configSchema = z.object({
   /** Events waiting to be sent; beyond this they are dropped and counted. */
   PAGE_VIEW_BUFFER_SIZE: z.coerce.number().int().min(1).default(10_000),
   PAGE_VIEW_FLUSH_MS: duration(100),
+  /** Base URL of the auth service; the JWKS defaults to `${AUTH_URL}/.well-known/jwks.json`. */
   AUTH_URL: z.string().url().optional(),
   AUTH_JWKS_URL: z.string().url().optional(),
   JWT_ISSUER: z.string().default('cinema-auth'),
@@ -47,9 +48,4 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     throw new ConfigError(['AUTH_JWKS_URL: AUTH_JWKS_URL or AUTH_URL is required (not set)']);
   }
   return config;
-}
-
-/** Where the auth service publishes its public keys. */
-export function jwksUrl(config: Pick<Config, 'AUTH_JWKS_URL' | 'AUTH_URL'>): string {
-  return config.AUTH_JWKS_URL ?? `${config.AUTH_URL!.replace(/\/$/, '')}/.well-known/jwks.json`;
 }

@@ -1,7 +1,7 @@
-import { ConfigError } from '@cinema/config';
+import { ConfigError, jwksUrlOf } from '@cinema/config';
 import { ValidationError } from '@cinema/http';
 import { stringParams } from '../src/api/page-views';
-import { jwksUrl, readConfig } from '../src/config';
+import { readConfig } from '../src/config';
 import {
   byRole,
   CatalogService,
@@ -65,7 +65,7 @@ describe('config', () => {
   };
   it('needs where the auth keys are', () => {
     expect(() => readConfig(base)).toThrow(ConfigError);
-    expect(jwksUrl(readConfig({ ...base, AUTH_URL: 'http://auth:8001/' }))).toBe(
+    expect(jwksUrlOf(readConfig({ ...base, AUTH_URL: 'http://auth:8001/' }))).toBe(
       'http://auth:8001/.well-known/jwks.json',
     );
   });

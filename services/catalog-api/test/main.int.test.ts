@@ -2,46 +2,31 @@
  * The real entry point in its own process: bad configuration exits 78; with good configuration
  * it serves the documented API behind JWT, /docs, /readyz, and stops cleanly on SIGTERM.
  */
-import { spawn } from 'node:child_process';
-import * as net from 'node:net';
 import * as path from 'node:path';
-import { suffix, waitFor } from '../../catalog-etl/test/helpers';
+import {
+  deleteTestTopics,
+  freePort,
+  runServiceMain,
+  startTestIssuer,
+  suffix,
+  waitFor,
+  type TestIssuer,
+} from '@cinema/testing';
 import { PAGE_VIEW_ENDPOINTS } from '../src/adapters/page-views.producer';
-import { startIssuer, type Issuer } from './support';
-import { deleteTestTopics as deleteTopics } from '../../../packages/testing/src/kafka';
 
 const ROOT = path.resolve(__dirname, '..');
-const TSX = path.resolve(__dirname, '../../../node_modules/.bin/tsx');
-let issuer: Issuer;
+let issuer: TestIssuer;
 const sfx = suffix();
 
-function runMain(env: Record<string, string>) {
-  const child = spawn(TSX, ['src/main.ts'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH!, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (d) => (output += d));
-  child.stderr.on('data', (d) => (output += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, exited, output: () => output };
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+const runMain = (env: Record<string, string>) =>
+  runServiceMain(ROOT, { LOG_LEVEL: 'warn', ...env });
 
 beforeAll(async () => {
-  issuer = await startIssuer();
+  issuer = await startTestIssuer();
 });
 afterAll(async () => {
   await issuer?.close();
-  await deleteTopics(PAGE_VIEW_ENDPOINTS.map((e) => `test.${sfx}.page_views.${e}`));
+  await deleteTestTopics(PAGE_VIEW_ENDPOINTS.map((e) => `test.${sfx}.page_views.${e}`));
 });
 
 it('refuses bad configuration with exit code 78', async () => {
@@ -84,7 +69,7 @@ it('serves the API, its docs and probes, and stops on SIGTERM', async () => {
     expect((await fetch(`${base}/api/v1/genres`)).status).toBe(401);
     // No index yet (the ETL has not run for this prefix): an empty list, not an error.
     const r = await fetch(`${base}/api/v1/genres`, {
-      headers: { authorization: `Bearer ${await issuer.token()}` },
+      headers: { authorization: `Bearer ${await issuer.token('main-test-user')}` },
     });
     expect(r.status).toBe(200);
     expect(await r.json()).toMatchObject({ items: [], total: 0 });

@@ -1,61 +1,24 @@
 /**
- * catalog-api test wiring: a JWKS on loopback with our own key pair (the verification path is
- * the same as against the auth service), the app built in-process with real adapters.
+ * catalog-api test wiring: the app built in-process with real adapters, one dependencies object
+ * as `wiring.ts` builds it, tokens verified against a JWKS on loopback (`startTestIssuer` of
+ * @cinema/testing: the verification path is the same as against the auth service).
  */
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { randomUUID } from 'node:crypto';
 import { Client } from '@elastic/elasticsearch';
 import { Redis } from 'ioredis';
-import { exportJWK, generateKeyPair, SignJWT, type KeyLike } from 'jose';
 import * as client from 'prom-client';
 import { createTokenVerifier } from '@cinema/auth';
 import { createLogger } from '@cinema/logging';
-import { AnswerReplay } from '../src/api/answer-replay';
 import { RedisAnswerCache } from '../src/adapters/cache.repository';
 import { PageViewProducer } from '../src/adapters/page-views.producer';
 import { SearchRepository } from '../src/adapters/search.repository';
 import { buildApp } from '../src/app';
 import { CatalogService } from '../src/domain/catalog';
+import type { Dependencies } from '../src/wiring';
 
 export const logger = createLogger({
   service: 'catalog-api-test',
   level: (process.env.TEST_LOG_LEVEL as 'info' | undefined) ?? 'silent',
 });
-
-export interface Issuer {
-  jwksUrl: string;
-  token(claims?: { sub?: string; roles?: string[] }): Promise<string>;
-  close(): Promise<void>;
-}
-
-export async function startIssuer(): Promise<Issuer> {
-  const { publicKey, privateKey } = await generateKeyPair('RS256');
-  const kid = randomUUID();
-  const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
-  const server = http.createServer((_req, res) => {
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ keys: [jwk] }));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  return {
-    jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json`,
-    token: (claims = {}) => sign(privateKey, kid, claims),
-    close: () => new Promise((r) => server.close(() => r())),
-  };
-}
-
-async function sign(key: KeyLike, kid: string, claims: { sub?: string; roles?: string[] }) {
-  return new SignJWT({ roles: claims.roles ?? ['public_user'], typ: 'access', sid: randomUUID() })
-    .setProtectedHeader({ alg: 'RS256', kid })
-    .setIssuer('cinema-auth')
-    .setAudience('cinema')
-    .setSubject(claims.sub ?? randomUUID())
-    .setIssuedAt()
-    .setExpirationTime('10m')
-    .sign(key);
-}
 
 /** The in-process cache's generation check interval in the tests (the service's default). */
 export const LOCAL_CHECK_MS = 100;
@@ -74,8 +37,6 @@ export interface ApiOptions {
   /** In-process cache: generation check interval (ms) and size (0: Redis only). */
   localCheckMs?: number;
   localMaxEntries?: number;
-  /** Replay of cached answers ahead of Express, as main.ts wires it (default on). */
-  replay?: boolean;
 }
 
 export function makeApi(o: ApiOptions) {
@@ -117,31 +78,21 @@ export function makeApi(o: ApiOptions) {
     logger,
     registry,
   );
-  const tokenVerifier = createTokenVerifier({
-    jwksUrl: o.jwksUrl,
-    issuer: 'cinema-auth',
-    audience: 'cinema',
-  });
-  const app = buildApp({
+  const deps: Dependencies = {
     config: { CORS_ORIGINS: ['http://cors.example'], BODY_LIMIT: '100kb' },
     logger,
     registry,
+    verifier: createTokenVerifier({
+      jwksUrl: o.jwksUrl,
+      issuer: 'cinema-auth',
+      audience: 'cinema',
+    }),
     catalog: new CatalogService(search, cache),
-    tokenVerifier,
     pageViews: producer,
-    replay:
-      o.replay === false
-        ? undefined
-        : new AnswerReplay({
-            cache,
-            verifier: tokenVerifier,
-            pageViews: producer,
-            logger,
-            maxEntries: o.localMaxEntries ?? 10_000,
-            registry,
-          }),
+    answers: cache,
     readiness: { elasticsearch: () => search.ping() },
-  });
+  };
+  const app = buildApp(deps);
   return {
     app,
     registry,

@@ -12,16 +12,20 @@
  *   rule "never serves a film the ETL has since changed for longer than the TTL" holds with
  *   `localCheckMs` below the TTL (enforced by the config).
  *
- * Hits hand out the same (never modified) object, whose JSON bytes are remembered
- * (`rememberJson`) so the answer is written without serialising it again. Redis trouble
+ * Hits hand out the same (never modified) object, whose JSON bytes are kept with it
+ * (`serialised`), so the app writes the answer without serialising it again. Redis trouble
  * degrades to no cache, never to an error.
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import * as client from 'prom-client';
 import type { Logger } from '@cinema/logging';
-import { rememberJson } from '../answers';
 import type { AnswerCache } from '../domain/catalog';
+
+/** The JSON bytes of an answer the cache handed out, if it kept them (app.ts writes them). */
+export interface SerialisedAnswers {
+  serialised(answer: unknown): Buffer | undefined;
+}
 
 export interface AnswerCacheOptions {
   prefix: string;
@@ -40,7 +44,7 @@ interface LocalEntry {
   v: unknown;
 }
 
-export class RedisAnswerCache implements AnswerCache {
+export class RedisAnswerCache implements AnswerCache, SerialisedAnswers {
   private readonly requests: client.Counter<'result'>;
   private lastWarning = 0;
   private readonly local = new Map<string, LocalEntry>();
@@ -50,8 +54,11 @@ export class RedisAnswerCache implements AnswerCache {
   private generation: string | undefined;
   private generationReadAt = 0;
   private generationRead: Promise<string | undefined> | undefined;
-  /** Generation and time each answer handed out by this cache was computed under. */
-  private readonly computed = new WeakMap<object, { g: string; t: number }>();
+  /**
+   * The JSON bytes of each answer kept in process. Weakly held: an answer evicted from the cache
+   * takes its bytes with it.
+   */
+  private readonly bytes = new WeakMap<object, Buffer>();
 
   constructor(
     private readonly redis: Redis,
@@ -150,31 +157,14 @@ export class RedisAnswerCache implements AnswerCache {
     return value;
   }
 
-  /**
-   * Whether `answer` (an object this cache handed out) may still be served, by the same rule as
-   * an in-process hit: computed under the current generation, read at most `localCheckMs` ago,
-   * and younger than the TTL. Counted as a hit when it may. `undefined` when the generation must
-   * be re-read first (`refreshGeneration`).
-   */
-  isCurrent(answer: object): boolean | undefined {
-    const meta = this.computed.get(answer);
-    if (!meta) return false;
-    const now = Date.now();
-    if (now - this.generationReadAt > this.checkMs) return undefined;
-    if (meta.g !== this.generation || now - meta.t >= this.ttlMs) return false;
-    this.requests.inc({ result: 'hit' });
-    return true;
-  }
-
-  /** Re-reads the generation (one read in flight at a time). */
-  async refreshGeneration(): Promise<void> {
-    await this.readGeneration();
+  /** The JSON bytes of `answer` when it is an object this cache handed out from process. */
+  serialised(answer: unknown): Buffer | undefined {
+    return answer !== null && typeof answer === 'object' ? this.bytes.get(answer) : undefined;
   }
 
   private keep(canonical: string, g: string, t: number, v: unknown, json?: string): void {
     if (this.localMax <= 0 || v === null || typeof v !== 'object') return;
-    rememberJson(v, Buffer.from(json ?? JSON.stringify(v)));
-    this.computed.set(v, { g, t });
+    this.bytes.set(v, Buffer.from(json ?? JSON.stringify(v)));
     this.local.delete(canonical);
     this.local.set(canonical, { g, t, v });
     if (this.local.size > this.localMax) {

@@ -1,18 +1,7 @@
-import type { Request as ExpressRequest } from 'express';
-import {
-  Controller,
-  Get,
-  Path,
-  Query,
-  Request,
-  Response,
-  Route,
-  Security,
-  Tags,
-} from '@tsoa/runtime';
+import { Controller, Get, Path, Query, Response, Route, Security, Tags } from '@tsoa/runtime';
 import type { ProblemDetails } from '@cinema/http';
 import type { Film, FilmShort, FilmSort, Page, Uuid } from '../domain/catalog';
-import { catalog } from './context';
+import type { Dependencies } from '../wiring';
 
 @Route('api/v1/films')
 @Tags('Films')
@@ -21,6 +10,10 @@ import { catalog } from './context';
 @Response<ProblemDetails>(422, 'A parameter is out of bounds or malformed')
 @Response<ProblemDetails>(503, 'The search index is unavailable')
 export class FilmsController extends Controller {
+  constructor(private readonly deps: Dependencies) {
+    super();
+  }
+
   /**
    * Films, sorted by rating, optionally of one genre, one page at a time.
    * @param sort `-rating` (best first) or `rating`
@@ -36,13 +29,12 @@ export class FilmsController extends Controller {
    */
   @Get()
   public async listFilms(
-    @Request() req: ExpressRequest,
     @Query() sort: FilmSort = '-rating',
     @Query() genre?: Uuid,
     @Query('page_number') pageNumber = 1,
     @Query('page_size') pageSize = 50,
   ): Promise<Page<FilmShort>> {
-    return catalog(req).films({ sort, genre, pageNumber, pageSize });
+    return this.deps.catalog.films({ sort, genre, pageNumber, pageSize });
   }
 
   /**
@@ -59,21 +51,17 @@ export class FilmsController extends Controller {
    */
   @Get('search')
   public async searchFilms(
-    @Request() req: ExpressRequest,
     @Query() query: string,
     @Query('page_number') pageNumber = 1,
     @Query('page_size') pageSize = 50,
   ): Promise<Page<FilmShort>> {
-    return catalog(req).searchFilms({ query, pageNumber, pageSize });
+    return this.deps.catalog.searchFilms({ query, pageNumber, pageSize });
   }
 
   /** One film with its genres and its people by role. */
   @Get('{film_id}')
   @Response<ProblemDetails>(404, 'No such film')
-  public async getFilm(
-    @Request() req: ExpressRequest,
-    @Path('film_id') filmId: Uuid,
-  ): Promise<Film> {
-    return catalog(req).film(filmId);
+  public async getFilm(@Path('film_id') filmId: Uuid): Promise<Film> {
+    return this.deps.catalog.film(filmId);
   }
 }

@@ -1,18 +1,7 @@
-import type { Request as ExpressRequest } from 'express';
-import {
-  Controller,
-  Get,
-  Path,
-  Query,
-  Request,
-  Response,
-  Route,
-  Security,
-  Tags,
-} from '@tsoa/runtime';
+import { Controller, Get, Path, Query, Response, Route, Security, Tags } from '@tsoa/runtime';
 import type { ProblemDetails } from '@cinema/http';
 import type { Genre, Page, Uuid } from '../domain/catalog';
-import { catalog } from './context';
+import type { Dependencies } from '../wiring';
 
 @Route('api/v1/genres')
 @Tags('Genres')
@@ -21,6 +10,10 @@ import { catalog } from './context';
 @Response<ProblemDetails>(422, 'A parameter is out of bounds or malformed')
 @Response<ProblemDetails>(503, 'The search index is unavailable')
 export class GenresController extends Controller {
+  constructor(private readonly deps: Dependencies) {
+    super();
+  }
+
   /**
    * Genres by name.
    * @isInt pageNumber
@@ -32,20 +25,16 @@ export class GenresController extends Controller {
    */
   @Get()
   public async listGenres(
-    @Request() req: ExpressRequest,
     @Query('page_number') pageNumber = 1,
     @Query('page_size') pageSize = 50,
   ): Promise<Page<Genre>> {
-    return catalog(req).genres({ pageNumber, pageSize });
+    return this.deps.catalog.genres({ pageNumber, pageSize });
   }
 
   /** One genre. */
   @Get('{genre_id}')
   @Response<ProblemDetails>(404, 'No such genre')
-  public async getGenre(
-    @Request() req: ExpressRequest,
-    @Path('genre_id') genreId: Uuid,
-  ): Promise<Genre> {
-    return catalog(req).genre(genreId);
+  public async getGenre(@Path('genre_id') genreId: Uuid): Promise<Genre> {
+    return this.deps.catalog.genre(genreId);
   }
 }

@@ -1,18 +1,7 @@
-import type { Request as ExpressRequest } from 'express';
-import {
-  Controller,
-  Get,
-  Path,
-  Query,
-  Request,
-  Response,
-  Route,
-  Security,
-  Tags,
-} from '@tsoa/runtime';
+import { Controller, Get, Path, Query, Response, Route, Security, Tags } from '@tsoa/runtime';
 import type { ProblemDetails } from '@cinema/http';
 import type { FilmShort, Page, Person, Uuid } from '../domain/catalog';
-import { catalog } from './context';
+import type { Dependencies } from '../wiring';
 
 @Route('api/v1/persons')
 @Tags('Persons')
@@ -21,6 +10,10 @@ import { catalog } from './context';
 @Response<ProblemDetails>(422, 'A parameter is out of bounds or malformed')
 @Response<ProblemDetails>(503, 'The search index is unavailable')
 export class PersonsController extends Controller {
+  constructor(private readonly deps: Dependencies) {
+    super();
+  }
+
   /**
    * Persons by name, tolerant of typos, each with their films and roles.
    * @param query a name or part of it
@@ -35,31 +28,24 @@ export class PersonsController extends Controller {
    */
   @Get('search')
   public async searchPersons(
-    @Request() req: ExpressRequest,
     @Query() query: string,
     @Query('page_number') pageNumber = 1,
     @Query('page_size') pageSize = 50,
   ): Promise<Page<Person>> {
-    return catalog(req).searchPersons({ query, pageNumber, pageSize });
+    return this.deps.catalog.searchPersons({ query, pageNumber, pageSize });
   }
 
   /** One person with their films and their roles in each. */
   @Get('{person_id}')
   @Response<ProblemDetails>(404, 'No such person')
-  public async getPerson(
-    @Request() req: ExpressRequest,
-    @Path('person_id') personId: Uuid,
-  ): Promise<Person> {
-    return catalog(req).person(personId);
+  public async getPerson(@Path('person_id') personId: Uuid): Promise<Person> {
+    return this.deps.catalog.person(personId);
   }
 
   /** The films of a person, best rated first. */
   @Get('{person_id}/film')
   @Response<ProblemDetails>(404, 'No such person')
-  public async getPersonFilms(
-    @Request() req: ExpressRequest,
-    @Path('person_id') personId: Uuid,
-  ): Promise<FilmShort[]> {
-    return catalog(req).personFilms(personId);
+  public async getPersonFilms(@Path('person_id') personId: Uuid): Promise<FilmShort[]> {
+    return this.deps.catalog.personFilms(personId);
   }
 }
