@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import Ajv from 'ajv';
 import { TOPICS } from '@cinema/kafka';
 import { parse } from 'yaml';
-import { kubeTools, type KubeTools } from '../../packages/stack/src';
+import { kubeTools, type KubeTools } from '@cinema/stack';
 import {
   CHARTS,
   chartNames,

@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { kubeTools, startStack, type KubeTools, type Stack } from '../../packages/stack/src';
+import { kubeTools, startStack, type KubeTools, type Stack } from '@cinema/stack';
 import {
   CHARTS,
   chartNames,

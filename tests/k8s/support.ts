@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
-import { cacheDir, ensureDir, say, withLock } from '../../packages/stack/src';
+import { cacheDir, ensureDir, say, withLock } from '@cinema/stack';
 
 const execFileAsync = promisify(execFile);
 
