@@ -1,18 +1,14 @@
-import { baseShape, duration, list, loadConfig, port, z } from '@cinema/config';
+import { baseShape, duration, loadConfig, port, z } from '@cinema/config';
+import { kafkaShape } from '@cinema/kafka';
 
 export const configSchema = z.object({
   ...baseShape,
   PORT: port(8006),
   SERVICE_NAME: z.string().default('ugc-etl'),
-  /** Comma list of host:port. */
-  KAFKA_BROKERS: list().refine((v) => v.length > 0, 'at least one host:port'),
+  /** Brokers, client, topic prefix/partitions/replication, timeouts, retries (@cinema/kafka). */
+  ...kafkaShape,
   KAFKA_CLIENT_ID: z.string().default('ugc-etl'),
   KAFKA_GROUP_ID: z.string().default('ugc-etl'),
-  /** Prepended to every topic name (isolates test runs); empty in production. */
-  KAFKA_TOPIC_PREFIX: z.string().default(''),
-  /** Partitions and replication of the topics this service creates when they are missing. */
-  KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(3),
-  KAFKA_TOPIC_REPLICATION: z.coerce.number().int().min(1).max(10).default(1),
   /** A ClickHouse server (http://user:pass@host:8123); embedded chDB at CHDB_PATH when unset. */
   CLICKHOUSE_URL: z.string().url().optional(),
   CHDB_PATH: z.string().optional(),

@@ -5,7 +5,8 @@
  * the batch's offsets are resolved, hence committed, only after ClickHouse accepted its rows.
  * A crash between insert and commit redelivers rows that the tables' dedup key collapses.
  */
-import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
+import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
+import { ensureTopics, kafkaOf, withAdmin, type KafkaSource } from '@cinema/kafka';
 import type { Logger } from '@cinema/logging';
 import {
   DEAD_LETTER_TOPIC,
@@ -16,9 +17,12 @@ import {
 } from '../domain/tables';
 import type { ClickHouseSink } from './clickhouse.sink';
 
-export interface LoaderOptions {
-  brokers: readonly string[];
-  clientId: string;
+/**
+ * `kafka`: the service's client (`createKafka(config, logger)` of @cinema/kafka), or `brokers` and
+ * `clientId` for a client with the default settings. Missing topics are created with `partitions`
+ * and `replicationFactor`.
+ */
+export type LoaderOptions = KafkaSource & {
   groupId: string;
   topicPrefix: string;
   partitions: number;
@@ -28,7 +32,7 @@ export interface LoaderOptions {
   fetchMaxBytesPerPartition?: number;
   sink: ClickHouseSink;
   logger: Logger;
-}
+};
 
 export interface LoaderStats {
   messages: number;
@@ -46,13 +50,7 @@ export class EventLoader {
   readonly stats: LoaderStats = { messages: 0, deadLetters: 0 };
 
   constructor(private readonly options: LoaderOptions) {
-    this.kafka = new Kafka({
-      clientId: options.clientId,
-      brokers: [...options.brokers],
-      logLevel: logLevel.NOTHING,
-      connectionTimeout: 3_000,
-      retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5_000 },
-    });
+    this.kafka = kafkaOf(options, options.logger);
     for (const spec of TABLES) this.specs.set(`${options.topicPrefix}${spec.topic}`, spec);
     this.deadLetterTopic = `${options.topicPrefix}${DEAD_LETTER_TOPIC}`;
     this.consumer = this.kafka.consumer({
@@ -65,7 +63,11 @@ export class EventLoader {
       // Keep rejoining through broker outages instead of giving up.
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5_000 },
     });
-    this.dlq = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    this.dlq = this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     const { CRASH, STOP, GROUP_JOIN } = this.consumer.events;
     this.consumer.on(GROUP_JOIN, () => {
       this.running = true;
@@ -85,24 +87,12 @@ export class EventLoader {
   }
 
   private async ensureTopics(): Promise<void> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      const existing = new Set(await admin.listTopics());
-      const missing = this.topics().filter((t) => !existing.has(t));
-      if (missing.length) {
-        await admin.createTopics({
-          waitForLeaders: true,
-          topics: missing.map((topic) => ({
-            topic,
-            numPartitions: this.options.partitions,
-            replicationFactor: this.options.replicationFactor,
-          })),
-        });
-      }
-    } finally {
-      await admin.disconnect().catch(() => undefined);
-    }
+    await withAdmin(this.kafka, (admin) =>
+      ensureTopics(admin, this.topics(), {
+        partitions: this.options.partitions,
+        replication: this.options.replicationFactor,
+      }),
+    );
   }
 
   /** Connects (retrying until Kafka answers), subscribes and starts consuming. */

@@ -1,15 +1,23 @@
 /**
- * What ugc-etl loads: each consumed topic, the ClickHouse table it goes to (names fixed in the
- * platform brief and docs/contracts.md), the table's DDL, and the parser that turns a Kafka value
- * into a row or says why it cannot.
+ * What ugc-etl loads: each consumed topic, the ClickHouse table it goes to (both from the topic
+ * declarations of @cinema/kafka, docs/contracts.md as code), the table's DDL, and the parser that
+ * turns a Kafka value into a row or says why it cannot.
  *
  * Tables are ReplacingMergeTree partitioned by month of the event time and ordered by a key that
  * ends with `event_id`: an event delivered twice (a player retry, a redelivery after an ETL crash)
  * has the same key and collapses into one row; queries read with FINAL.
  */
+import {
+  CLICK_TOPICS,
+  DEAD_LETTER_TOPIC as DEAD_LETTERS,
+  PAGE_VIEW_ENDPOINTS,
+  PAGE_VIEW_TOPICS,
+  type PageViewEndpoint,
+} from '@cinema/kafka';
 import { z } from 'zod';
 
-export const DEAD_LETTER_TOPIC = 'tracking.dead_letter';
+/** Where unparseable messages go (without the prefix). */
+export const DEAD_LETTER_TOPIC = DEAD_LETTERS.name;
 
 const uuid = z.string().uuid();
 const time = z
@@ -90,20 +98,21 @@ function strict<T extends z.ZodTypeAny>(schema: T, value: unknown): z.infer<T> {
   return parsed.data as z.infer<T>;
 }
 
-const PAGE_VIEWS: Array<{ name: string; order: string }> = [
-  { name: 'get_films', order: 'toDate(event_time), event_id' },
-  { name: 'get_film_by_id', order: 'film_id, event_id' },
-  { name: 'search_films_by_keyword', order: 'toDate(event_time), event_id' },
-  { name: 'get_genres', order: 'toDate(event_time), event_id' },
-  { name: 'get_genre_by_id', order: 'genre_id, event_id' },
-  { name: 'get_person_by_id', order: 'person_id, event_id' },
-  { name: 'search_persons_by_keyword', order: 'toDate(event_time), event_id' },
-];
+/** The sorting key of each page-view table (every declared endpoint has one). */
+const PAGE_VIEW_ORDER: Record<PageViewEndpoint, string> = {
+  get_films: 'toDate(event_time), event_id',
+  get_film_by_id: 'film_id, event_id',
+  search_films_by_keyword: 'toDate(event_time), event_id',
+  get_genres: 'toDate(event_time), event_id',
+  get_genre_by_id: 'genre_id, event_id',
+  get_person_by_id: 'person_id, event_id',
+  search_persons_by_keyword: 'toDate(event_time), event_id',
+};
 
 export const TABLES: readonly TableSpec[] = [
   {
-    topic: 'tracking.clicks_on_video.pauses',
-    table: 'clicks_on_video_pauses',
+    topic: CLICK_TOPICS.pause.name,
+    table: CLICK_TOPICS.pause.table,
     ddl: `(${clickColumns},
   position_sec Float64
 )${clickEngine}`,
@@ -113,8 +122,8 @@ export const TABLES: readonly TableSpec[] = [
     },
   },
   {
-    topic: 'tracking.clicks_on_video.full_views',
-    table: 'clicks_on_video_full_views',
+    topic: CLICK_TOPICS.full_view.name,
+    table: CLICK_TOPICS.full_view.table,
     ddl: `(${clickColumns},
   duration_sec Float64
 )${clickEngine}`,
@@ -124,8 +133,8 @@ export const TABLES: readonly TableSpec[] = [
     },
   },
   {
-    topic: 'tracking.clicks_on_video.quality_changes',
-    table: 'video_quality_change_clicks',
+    topic: CLICK_TOPICS.quality_change.name,
+    table: CLICK_TOPICS.quality_change.table,
     ddl: `(${clickColumns},
   from_quality LowCardinality(String),
   to_quality LowCardinality(String),
@@ -141,9 +150,9 @@ export const TABLES: readonly TableSpec[] = [
       };
     },
   },
-  ...PAGE_VIEWS.map(({ name, order }): TableSpec => ({
-    topic: `tracking.page_views.${name}`,
-    table: `${name}_page_views`,
+  ...PAGE_VIEW_ENDPOINTS.map((endpoint): TableSpec => ({
+    topic: PAGE_VIEW_TOPICS[endpoint].name,
+    table: PAGE_VIEW_TOPICS[endpoint].table,
     ddl: `(
   event_id UUID,
   user_id String,
@@ -158,7 +167,7 @@ export const TABLES: readonly TableSpec[] = [
 )
 ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(event_time)
-ORDER BY (${order})`,
+ORDER BY (${PAGE_VIEW_ORDER[endpoint]})`,
     parse: (value) => {
       const v = strict(pageView, value);
       return {
