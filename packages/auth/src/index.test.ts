@@ -98,6 +98,13 @@ describe('createTokenVerifier', () => {
     const { verify, sign } = await setup();
     await expect(verify(await sign({ typ: 'refresh' }))).rejects.toThrow(/not an access token/);
   });
+
+  it('rejects tokens without typ "access" (missing typ is not an access token)', async () => {
+    const { verify, sign } = await setup();
+    await expect(verify(await sign({ typ: undefined }))).rejects.toThrow(/not an access token/);
+    await expect(verify(await sign({ typ: 'Access' }))).rejects.toThrow(/not an access token/);
+    await expect(verify(await sign({ typ: ['access'] }))).rejects.toThrow(/not an access token/);
+  });
 });
 
 describe('verified-token cache', () => {

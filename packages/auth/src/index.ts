@@ -91,7 +91,8 @@ function verifySignature(keys: JWTVerifyGetKey, options: VerifierOptions): Token
         clockTolerance: options.clockToleranceSeconds ?? 5,
         requiredClaims: ['sub', 'exp', 'iat'],
       });
-      if (payload.typ !== undefined && payload.typ !== 'access') {
+      // Only access tokens: a token without `typ` (or any other type) is refused.
+      if (payload.typ !== 'access') {
         throw new UnauthorizedError('not an access token');
       }
       // Frozen: the same object answers every later use of this token from the cache.
