@@ -329,6 +329,14 @@ export interface Supervised {
   exited?: string;
 }
 
+/** Every process spawnServer started in this process, by pid (how it exited, for supervision). */
+const spawned = new Map<number, Supervised>();
+
+/** The process of `pid` when this process spawned it with spawnServer. */
+export function spawnedProcess(pid: number): Supervised | undefined {
+  return spawned.get(pid);
+}
+
 /**
  * Starts a long-running server process in its own process group, output to its log file.
  * The process is not detached from the stack's lifetime: `stopProcess` (and the CLI's signal
@@ -358,6 +366,7 @@ export function spawnServer(options: {
   if (child.pid === undefined)
     throw new StackError(`${options.name}: could not spawn ${options.command}`, logFile);
   const supervised: Supervised = { child, pid: child.pid, logFile };
+  spawned.set(child.pid, supervised);
   child.on('exit', (code, signal) => {
     supervised.exited = signal ? `killed by ${signal}` : `exited with code ${code}`;
   });

@@ -10,7 +10,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ensureDir, isAlive, logTail, stackHome } from './core';
+import { ensureDir, isAlive, logTail, spawnedProcess, stackHome } from './core';
 
 export interface UnitProcess {
   pid: number;
@@ -291,7 +291,10 @@ export class Supervisor {
     for (const unit of this.units) {
       const { proc } = unit;
       if (unit.busy || !proc || !['up', 'starting'].includes(unit.status.state)) continue;
-      const how = proc.exited?.() ?? (isAlive(proc.pid) ? undefined : 'exited');
+      const how =
+        proc.exited?.() ??
+        spawnedProcess(proc.pid)?.exited ??
+        (isAlive(proc.pid) ? undefined : 'is gone');
       if (how) this.crashed(unit, how);
     }
     this.takeRequests();
