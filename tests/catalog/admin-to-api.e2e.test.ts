@@ -31,13 +31,13 @@ import {
   type Catalog,
   type TestDatabase,
 } from '../../services/catalog-etl/test/helpers';
-import { PAGE_VIEW_ENDPOINTS } from '../../services/catalog-api/src/adapters/page-views.producer';
+import { PAGE_VIEW_TOPICS, topicNamesOf } from '@cinema/kafka';
 import { logger, makeApi } from '../../services/catalog-api/test/support';
 import { deleteTestTopics } from '../../packages/testing/src/kafka';
 
 const sfx = suffix();
 const prefix = `e2e_${sfx}_`;
-const topicPrefix = `test.${sfx}.e2e_page_views.`;
+const topicPrefix = `test.${sfx}.e2e.`;
 const generationKey = `catalog-e2e:${sfx}:generation`;
 const cachePrefix = `catalog-e2e:${sfx}:`;
 /** What "within seconds" means here: the ETL polls every 200 ms and waits 300 ms to settle. */
@@ -98,7 +98,7 @@ afterAll(async () => {
   await auth?.close();
   // Topics go only after the API that writes to them is closed (a late send would retry its
   // metadata lookups past the end of the file).
-  await deleteTestTopics(PAGE_VIEW_ENDPOINTS.map((e) => `${topicPrefix}${e}`));
+  await deleteTestTopics(topicNamesOf(Object.values(PAGE_VIEW_TOPICS), topicPrefix));
   await es.indices.delete({
     index: ['films', 'genres', 'persons'].map((i) => `${prefix}${i}`),
     ignore_unavailable: true,

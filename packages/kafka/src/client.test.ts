@@ -28,9 +28,9 @@ describe('kafkaShape', () => {
       KAFKA_TOPIC_REPLICATION: 1,
       KAFKA_CONNECTION_TIMEOUT_MS: 3_000,
       KAFKA_REQUEST_TIMEOUT_MS: 10_000,
-      KAFKA_RETRIES: 5,
+      KAFKA_RETRIES: 3,
       KAFKA_RETRY_INITIAL_MS: 200,
-      KAFKA_RETRY_MAX_MS: 5_000,
+      KAFKA_RETRY_MAX_MS: 2_000,
       KAFKA_LOG_LEVEL: 'warn',
     });
   });

@@ -28,9 +28,9 @@ export type KafkaLogLevel = keyof typeof LOG_LEVELS;
 export const KAFKA_DEFAULTS = {
   connectionTimeoutMs: 3_000,
   requestTimeoutMs: 10_000,
-  retries: 5,
+  retries: 3,
   retryInitialMs: 200,
-  retryMaxMs: 5_000,
+  retryMaxMs: 2_000,
   logLevel: 'warn' as KafkaLogLevel,
   topicPartitions: 3,
   topicReplication: 1,

@@ -385,7 +385,7 @@ async function main(): Promise<void> {
         CACHE_KEY_PREFIX: `catalog-api-bench:${sfx}:`,
         CACHE_GENERATION_KEY: generationKey,
         CACHE_TTL_SECONDS: '600',
-        PAGE_VIEW_TOPIC_PREFIX: `bench.${sfx}.page_views.`,
+        KAFKA_TOPIC_PREFIX: `bench.${sfx}.`,
         AUTH_JWKS_URL: issuer.jwksUrl,
       },
       stdio: ['ignore', 'inherit', 'inherit'],

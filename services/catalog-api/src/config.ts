@@ -1,4 +1,5 @@
-import { ConfigError, baseShape, duration, list, loadConfig, port, z } from '@cinema/config';
+import { ConfigError, baseShape, duration, loadConfig, port, z } from '@cinema/config';
+import { kafkaShape } from '@cinema/kafka';
 
 export const configSchema = z.object({
   ...baseShape,
@@ -24,9 +25,9 @@ export const configSchema = z.object({
   CACHE_LOCAL_CHECK_MS: duration(100),
   /** Bumped by catalog-etl after every change it indexes (same default on both sides). */
   CACHE_GENERATION_KEY: z.string().min(1).default('catalog-api:cache:generation'),
-  KAFKA_BROKERS: list().refine((v) => v.length > 0, 'at least one host:port'),
+  /** Brokers, client, topic prefix/partitions/replication, timeouts, retries (@cinema/kafka). */
+  ...kafkaShape,
   KAFKA_CLIENT_ID: z.string().default('catalog-api'),
-  PAGE_VIEW_TOPIC_PREFIX: z.string().default('tracking.page_views.'),
   /** Events waiting to be sent; beyond this they are dropped and counted. */
   PAGE_VIEW_BUFFER_SIZE: z.coerce.number().int().min(1).default(10_000),
   PAGE_VIEW_FLUSH_MS: duration(100),
@@ -37,7 +38,13 @@ export const configSchema = z.object({
   JWT_AUDIENCE: z.string().default('cinema'),
 });
 
-export type Config = z.infer<typeof configSchema>;
+export type Config = z.infer<typeof configSchema> & {
+  /**
+   * @deprecated KAFKA_TOPIC_PREFIX (not a variable of its own), under the name wiring.ts still
+   * passes to the page-view producer; goes once the wiring passes `config.KAFKA_TOPIC_PREFIX`.
+   */
+  PAGE_VIEW_TOPIC_PREFIX: string;
+};
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
   const config = loadConfig(configSchema, env);
@@ -47,5 +54,5 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   if (!config.AUTH_JWKS_URL && !config.AUTH_URL) {
     throw new ConfigError(['AUTH_JWKS_URL: AUTH_JWKS_URL or AUTH_URL is required (not set)']);
   }
-  return config;
+  return Object.freeze({ ...config, PAGE_VIEW_TOPIC_PREFIX: config.KAFKA_TOPIC_PREFIX });
 }

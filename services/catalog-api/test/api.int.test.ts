@@ -16,13 +16,19 @@ import {
   waitFor,
   type TestIssuer,
 } from '@cinema/testing';
-import { PAGE_VIEW_ENDPOINTS, type PageView } from '../src/adapters/page-views.producer';
+import { PAGE_VIEW_TOPICS, topicName } from '@cinema/kafka';
+import {
+  PAGE_VIEW_ENDPOINTS,
+  type PageView,
+  type PageViewEndpoint,
+} from '../src/adapters/page-views.producer';
 import { generateCatalog, IndexedCatalog, type Catalog } from './catalog-fixture';
 import { counter, LOCAL_CHECK_MS, makeApi } from './support';
 
 const sfx = suffix();
 const prefix = `apitest_${sfx}_`;
-const topicPrefix = `test.${sfx}.page_views.`;
+const topicPrefix = `test.${sfx}.`;
+const pageViewTopic = (e: PageViewEndpoint) => topicName(PAGE_VIEW_TOPICS[e], topicPrefix);
 const generationKey = `catalog-api-test:${sfx}:generation`;
 const cachePrefix = `catalog-api-test:${sfx}:`;
 const TITLES = ['The Galactic Voyage', 'Silent River Crossing', 'Winter of the Dragon'];
@@ -55,7 +61,7 @@ afterAll(async () => {
   await issuer?.close();
   // The topics go only once the API that writes to them is closed: a send to a deleted topic
   // retries its metadata lookups past the end of the file.
-  await deleteTestTopics(PAGE_VIEW_ENDPOINTS.map((e) => `${topicPrefix}${e}`));
+  await deleteTestTopics(PAGE_VIEW_ENDPOINTS.map(pageViewTopic));
   await index?.drop();
   const keys = await redis.keys(`catalog-api-test:${sfx}:*`);
   if (keys.length) await redis.del(...keys);
@@ -348,7 +354,7 @@ describe('page views', () => {
     consumer = kafka.consumer({ groupId: `catalog-api-test-${sfx}` });
     await consumer.connect();
     await consumer.subscribe({
-      topics: PAGE_VIEW_ENDPOINTS.map((e) => `${topicPrefix}${e}`),
+      topics: PAGE_VIEW_ENDPOINTS.map(pageViewTopic),
       fromBeginning: true,
     });
     await consumer.run({
@@ -391,8 +397,8 @@ describe('page views', () => {
       'page-view events',
     );
     expect(mine).toHaveLength(9);
-    const byTopic = (e: string) =>
-      mine.filter((v) => topics.get(v.event_id) === `${topicPrefix}${e}`);
+    const byTopic = (e: PageViewEndpoint) =>
+      mine.filter((v) => topics.get(v.event_id) === pageViewTopic(e));
     expect(
       byTopic('get_films')
         .map((v) => v.status_code)

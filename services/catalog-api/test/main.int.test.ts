@@ -12,7 +12,7 @@ import {
   waitFor,
   type TestIssuer,
 } from '@cinema/testing';
-import { PAGE_VIEW_ENDPOINTS } from '../src/adapters/page-views.producer';
+import { PAGE_VIEW_TOPICS, topicNamesOf } from '@cinema/kafka';
 
 const ROOT = path.resolve(__dirname, '..');
 let issuer: TestIssuer;
@@ -26,7 +26,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await issuer?.close();
-  await deleteTestTopics(PAGE_VIEW_ENDPOINTS.map((e) => `test.${sfx}.page_views.${e}`));
+  await deleteTestTopics(topicNamesOf(Object.values(PAGE_VIEW_TOPICS), `test.${sfx}.`));
 });
 
 it('refuses bad configuration with exit code 78', async () => {
@@ -46,7 +46,7 @@ it('serves the API, its docs and probes, and stops on SIGTERM', async () => {
     KAFKA_BROKERS: process.env.KAFKA_BROKERS!,
     ES_INDEX_PREFIX: `apimain_${sfx}_`,
     CACHE_KEY_PREFIX: `catalog-api-test:${sfx}:`,
-    PAGE_VIEW_TOPIC_PREFIX: `test.${sfx}.page_views.`,
+    KAFKA_TOPIC_PREFIX: `test.${sfx}.`,
     AUTH_JWKS_URL: issuer.jwksUrl,
   });
   try {

@@ -1,25 +1,26 @@
 /**
- * Page-view events to Kafka (docs/contracts.md: one topic per endpoint, JSON value, key = user
- * id). Fire-and-forget: `emit` only appends to a bounded in-memory buffer that a background loop
+ * Page-view events to Kafka (docs/contracts.md: one topic per endpoint, declared in
+ * @cinema/kafka's `PAGE_VIEW_TOPICS`; JSON value, key = user id). Fire-and-forget: `emit` only appends to a bounded in-memory buffer that a background loop
  * sends in batches through an idempotent producer, so answers never wait for Kafka. Events that
  * cannot be sent (buffer full while Kafka is slow or down, or a send that failed after the
  * client's retries) are dropped and counted on /metrics.
  */
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel, type Admin, type Message, type Producer } from 'kafkajs';
+import { Partitioners, type Admin, type Kafka, type Message, type Producer } from 'kafkajs';
 import * as client from 'prom-client';
+import {
+  ensureTopics,
+  KAFKA_DEFAULTS,
+  kafkaOf,
+  PAGE_VIEW_ENDPOINTS,
+  PAGE_VIEW_TOPICS,
+  topicName,
+  type KafkaSource,
+  type PageViewEndpoint,
+} from '@cinema/kafka';
 import type { Logger } from '@cinema/logging';
 
-export const PAGE_VIEW_ENDPOINTS = [
-  'get_films',
-  'get_film_by_id',
-  'search_films_by_keyword',
-  'get_genres',
-  'get_genre_by_id',
-  'get_person_by_id',
-  'search_persons_by_keyword',
-] as const;
-export type PageViewEndpoint = (typeof PAGE_VIEW_ENDPOINTS)[number];
+export { PAGE_VIEW_ENDPOINTS, type PageViewEndpoint };
 
 export interface PageView {
   event_id: string;
@@ -30,15 +31,21 @@ export interface PageView {
   event_time: string;
 }
 
-export interface PageViewOptions {
-  brokers: string[];
-  clientId: string;
+/**
+ * `kafka`: the service's client (`createKafka(config, logger)` of @cinema/kafka), or `brokers` and
+ * `clientId` for a client with the default settings.
+ */
+export type PageViewOptions = KafkaSource & {
+  /** Prepended to each declared topic name (`KAFKA_TOPIC_PREFIX`; empty in production). */
   topicPrefix: string;
+  /** Of the topics created when missing (`KAFKA_TOPIC_PARTITIONS`, `KAFKA_TOPIC_REPLICATION`). */
+  partitions?: number;
+  replicationFactor?: number;
   bufferSize: number;
   flushMs: number;
   /** Events per send. */
   batchSize?: number;
-}
+};
 
 export class PageViewProducer {
   private readonly kafka: Kafka;
@@ -59,18 +66,12 @@ export class PageViewProducer {
     private readonly logger: Logger,
     registry: client.Registry,
   ) {
-    this.kafka = new Kafka({
-      clientId: options.clientId,
-      brokers: options.brokers,
-      logLevel: logLevel.NOTHING,
-      connectionTimeout: 3000,
-      requestTimeout: 10_000,
-      retry: { retries: 3, initialRetryTime: 200, maxRetryTime: 2000 },
-    });
+    this.kafka = kafkaOf(options, logger);
     this.producer = this.kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
     });
     this.admin = this.kafka.admin();
     this.sent = new client.Counter({
@@ -97,7 +98,7 @@ export class PageViewProducer {
   }
 
   topic(endpoint: PageViewEndpoint): string {
-    return `${this.options.topicPrefix}${endpoint}`;
+    return topicName(PAGE_VIEW_TOPICS[endpoint], this.options.topicPrefix);
   }
 
   /** Creates the topics if missing and connects; retried in the background until it works. */
@@ -108,14 +109,14 @@ export class PageViewProducer {
       while (!this.closed && !this.ready) {
         try {
           await this.admin.connect();
-          await this.admin.createTopics({
-            waitForLeaders: true,
-            topics: PAGE_VIEW_ENDPOINTS.map((e) => ({
-              topic: this.topic(e),
-              numPartitions: 3,
-              replicationFactor: -1,
-            })),
-          });
+          await ensureTopics(
+            this.admin,
+            PAGE_VIEW_ENDPOINTS.map((e) => this.topic(e)),
+            {
+              partitions: this.options.partitions ?? KAFKA_DEFAULTS.topicPartitions,
+              replication: this.options.replicationFactor ?? KAFKA_DEFAULTS.topicReplication,
+            },
+          );
           await this.admin.disconnect();
           await this.producer.connect();
           if (this.closed) {
