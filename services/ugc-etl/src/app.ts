@@ -1,29 +1,10 @@
 import type { Express } from 'express';
-import type { TokenVerifier } from '@cinema/auth';
-import {
-  createApp,
-  mountDocs,
-  swaggerCsp,
-  type Lifecycle,
-  type ReadinessCheck,
-} from '@cinema/http';
-import type { Logger } from '@cinema/logging';
-import type { Config } from './config';
-import type { AnalyticsReader } from './domain/analytics';
+import { createApp, mountDocs, swaggerCsp } from '@cinema/http';
 import { RegisterRoutes } from './generated/routes';
 import spec from './generated/swagger.json';
+import type { Dependencies } from './wiring';
 
-export interface AppDeps {
-  config: Pick<Config, 'CORS_ORIGINS' | 'BODY_LIMIT'>;
-  logger: Logger;
-  analytics: AnalyticsReader;
-  /** Verifies analysts' access tokens; without it the read API answers 401. */
-  verifier?: TokenVerifier;
-  lifecycle?: Lifecycle;
-  readiness: Record<string, ReadinessCheck>;
-}
-
-export function buildApp(deps: AppDeps): Express {
+export function buildApp(deps: Dependencies): Express {
   return createApp({
     name: 'ugc-etl',
     logger: deps.logger,
@@ -32,9 +13,8 @@ export function buildApp(deps: AppDeps): Express {
     bodyLimit: deps.config.BODY_LIMIT,
     readiness: deps.readiness,
     contentSecurityPolicy: swaggerCsp,
+    dependencies: deps,
     routes: (app) => {
-      app.locals.analytics = deps.analytics;
-      app.locals.verifier = deps.verifier;
       mountDocs(app, spec);
       RegisterRoutes(app);
     },

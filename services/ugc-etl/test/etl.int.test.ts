@@ -12,16 +12,21 @@ import { Kafka, logLevel, type Producer } from 'kafkajs';
 import request from 'supertest';
 import { createTokenVerifier } from '@cinema/auth';
 import { createLogger } from '@cinema/logging';
+import {
+  deleteTopicsWithPrefix,
+  startTestIssuer,
+  suffix,
+  waitFor,
+  type TestIssuer,
+} from '@cinema/testing';
 import { buildApp } from '../src/app';
-import { createPipeline, type Pipeline } from '../src/pipeline';
-import { startTestIssuer, type TestIssuer } from '../../../packages/testing/src/jwks';
-import { deleteTopicsWithPrefix } from '../../../packages/testing/src/kafka';
+import { wireLoader, type Loader } from '../src/wiring';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '').split(',');
-const suffix = randomUUID().slice(0, 8);
-const prefix = `test-${suffix}.`;
-const database = `ugc_etl_test_${suffix}`;
-const groupId = `ugc-etl-test-${suffix}`;
+const run = suffix();
+const prefix = `test-${run}.`;
+const database = `ugc_etl_test_${run}`;
+const groupId = `ugc-etl-test-${run}`;
 const logger = createLogger({ service: 'ugc-etl-test', level: 'silent' });
 // chDB: one on-disk path per process; test files of this jest process share it.
 const chdbPath = path.join(os.tmpdir(), `cinema-ugc-chdb-${process.pid}`);
@@ -30,18 +35,8 @@ const film = randomUUID();
 const user = randomUUID();
 const t = (s: number) => new Date(Date.UTC(2025, 0, 2, 3, 4, s)).toISOString();
 
-async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000) {
-  const started = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (ok(v)) return v;
-    if (Date.now() - started > ms) return v;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 describe('ugc-etl: Kafka to ClickHouse', () => {
-  let pipeline: Pipeline;
+  let pipeline: Loader;
   let producer: Producer;
   let issuer: TestIssuer;
   let app: Express;
@@ -50,7 +45,7 @@ describe('ugc-etl: Kafka to ClickHouse', () => {
 
   beforeAll(async () => {
     issuer = await startTestIssuer();
-    pipeline = await createPipeline(
+    pipeline = await wireLoader(
       {
         KAFKA_BROKERS: brokers,
         KAFKA_CLIENT_ID: 'ugc-etl-test',
@@ -78,7 +73,8 @@ describe('ugc-etl: Kafka to ClickHouse', () => {
         issuer: issuer.issuer,
         audience: issuer.audience,
       }),
-      readiness: { kafka: () => pipeline.loader.check() },
+      loader: pipeline,
+      readiness: { kafka: () => pipeline.consumer.check() },
     });
     admin = await issuer.token(randomUUID(), ['admin']);
   });
@@ -188,9 +184,15 @@ describe('ugc-etl: Kafka to ClickHouse', () => {
     ]);
     await send('tracking.page_views.get_film_by_id', [pageView, pageView]);
 
-    const events = await eventually(
-      async () => (await get('events').expect(200)).body,
-      (b) => b.pauses.length === 4 && b.quality_changes.length === 3 && b.full_views.length === 1,
+    const events = await waitFor(
+      async () => {
+        const b = (await get('events').expect(200)).body;
+        return b.pauses.length === 4 && b.quality_changes.length === 3 && b.full_views.length === 1
+          ? b
+          : undefined;
+      },
+      20_000,
+      'every event loaded',
     );
     expect(events.pauses).toEqual(
       pauses.map((p) => ({
@@ -227,7 +229,7 @@ describe('ugc-etl: Kafka to ClickHouse', () => {
 
     // Dead letters: both bad values, with the reason and where they came from.
     const dead: Array<Record<string, unknown>> = [];
-    const reader = kafka.consumer({ groupId: `dlq-reader-${suffix}` });
+    const reader = kafka.consumer({ groupId: `dlq-reader-${run}` });
     await reader.connect();
     await reader.subscribe({ topic: `${prefix}tracking.dead_letter`, fromBeginning: true });
     await new Promise<void>((resolve) => {
@@ -256,15 +258,21 @@ describe('ugc-etl: Kafka to ClickHouse', () => {
     // Offsets: committed up to the end of each partition once the rows are stored.
     const kadmin = kafka.admin();
     await kadmin.connect();
+    const sum = (o: Array<{ partitions: Array<{ offset: string }> }>) =>
+      o[0]!.partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
     try {
-      const committed = await eventually(
-        () =>
-          kadmin.fetchOffsets({ groupId, topics: [`${prefix}tracking.clicks_on_video.pauses`] }),
-        (o) => o[0]!.partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0) === 6,
+      const committed = await waitFor(
+        async () => {
+          const o = await kadmin.fetchOffsets({
+            groupId,
+            topics: [`${prefix}tracking.clicks_on_video.pauses`],
+          });
+          return sum(o) === 6 ? o : undefined;
+        },
+        20_000,
+        'offsets committed',
       );
-      expect(committed[0]!.partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0)).toBe(
-        6,
-      );
+      expect(sum(committed)).toBe(6);
     } finally {
       await kadmin.disconnect();
     }
@@ -315,12 +323,12 @@ describe('ugc-etl: Kafka to ClickHouse', () => {
 });
 
 describe('ugc-etl: a consumer behind its partition', () => {
-  const lagSuffix = randomUUID().slice(0, 8);
+  const lagSuffix = suffix();
   const lagPrefix = `test-${lagSuffix}.`;
   const lagDatabase = `ugc_etl_lag_${lagSuffix}`;
   const topic = `${lagPrefix}tracking.clicks_on_video.pauses`;
   const backlog = 1500;
-  let lagging: Pipeline;
+  let lagging: Loader;
 
   afterAll(async () => {
     await lagging?.ch.command({ query: `DROP DATABASE IF EXISTS ${lagDatabase}` });
@@ -360,7 +368,7 @@ describe('ugc-etl: a consumer behind its partition', () => {
 
     // A 10 s batch timer and 4 KiB fetches (one or two of those record batches each): if every fetch waited for the
     // timer, 8 s would see one fetch's rows at most.
-    lagging = await createPipeline(
+    lagging = await wireLoader(
       {
         KAFKA_BROKERS: brokers,
         KAFKA_CLIENT_ID: 'ugc-etl-lag-test',
@@ -386,7 +394,14 @@ describe('ugc-etl: a consumer behind its partition', () => {
       });
       return Number(((await rs.json()) as Array<{ n: string }>)[0].n);
     };
-    const loaded = await eventually(count, (n) => n >= backlog - 50, 8_000);
+    const loaded = await waitFor(
+      async () => {
+        const n = await count();
+        return n >= backlog - 50 ? n : undefined;
+      },
+      8_000,
+      'the backlog loaded',
+    );
     expect(Date.now() - started).toBeLessThan(10_000);
     // Everything but the last fetch (the one that reached the end of the partition: it waits for
     // the timer, as a trickle should) is in.

@@ -1,21 +1,15 @@
 /**
  * The Kafka side of the ETL: one consumer group over the click topics and the page-view topics.
- * Per partition batch: parse every message; unparseable ones go to the dead-letter topic (with the
- * reason, acknowledged by Kafka) and do not stop the stream; valid rows go to the ClickHouse sink;
- * the batch's offsets are resolved, hence committed, only after ClickHouse accepted its rows.
+ * Each partition's batch goes through the domain's BatchLoader (domain/loading.ts: parse, dead
+ * letters to the dead-letter topic acknowledged by Kafka, rows to the ClickHouse sink); the
+ * batch's offsets are resolved, hence committed, only after that resolved (the rows are stored).
  * A crash between insert and commit redelivers rows that the tables' dedup key collapses.
  */
 import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { ensureTopics, kafkaOf, withAdmin, type KafkaSource } from '@cinema/kafka';
 import type { Logger } from '@cinema/logging';
-import {
-  DEAD_LETTER_TOPIC,
-  parseMessage,
-  TABLES,
-  type Row,
-  type TableSpec,
-} from '../domain/tables';
-import type { ClickHouseSink } from './clickhouse.sink';
+import { BatchLoader, type RowSink } from '../domain/loading';
+import { DEAD_LETTER_TOPIC, TABLES, type TableSpec } from '../domain/tables';
 
 /**
  * `kafka`: the service's client (`createKafka(config, logger)` of @cinema/kafka), or `brokers` and
@@ -30,7 +24,7 @@ export type LoaderOptions = KafkaSource & {
   /** Bounds of one fetch (all partitions, each partition); 2 MiB and 512 KiB by default. */
   fetchMaxBytes?: number;
   fetchMaxBytesPerPartition?: number;
-  sink: ClickHouseSink;
+  sink: RowSink;
   logger: Logger;
 };
 
@@ -45,6 +39,7 @@ export class EventLoader {
   private readonly dlq: Producer;
   private readonly specs = new Map<string, TableSpec>();
   private readonly deadLetterTopic: string;
+  private readonly batches: BatchLoader;
   private running = false;
   private closed = false;
   readonly stats: LoaderStats = { messages: 0, deadLetters: 0 };
@@ -67,6 +62,14 @@ export class EventLoader {
       idempotent: true,
       maxInFlightRequests: 1,
       createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    this.batches = new BatchLoader({
+      sink: options.sink,
+      deadLetters: {
+        send: async (messages) => {
+          await this.dlq.send({ topic: this.deadLetterTopic, acks: -1, messages });
+        },
+      },
     });
     const { CRASH, STOP, GROUP_JOIN } = this.consumer.events;
     this.consumer.on(GROUP_JOIN, () => {
@@ -120,39 +123,21 @@ export class EventLoader {
       eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }) => {
         const spec = this.specs.get(batch.topic);
         if (!spec || !batch.messages.length) return;
-        const rows: Row[] = [];
-        const dead: Array<{ key: Buffer | null; value: string }> = [];
-        for (const m of batch.messages) {
-          try {
-            rows.push(parseMessage(spec, m.value));
-          } catch (err) {
-            dead.push({
-              key: m.key,
-              value: JSON.stringify({
-                reason: (err as Error).message,
-                topic: batch.topic,
-                partition: batch.partition,
-                offset: m.offset,
-                key: m.key?.toString('utf8') ?? null,
-                value: m.value?.toString('utf8') ?? null,
-                failed_at: new Date().toISOString(),
-              }),
-            });
-          }
-        }
-        if (dead.length) {
-          await this.dlq.send({ topic: this.deadLetterTopic, acks: -1, messages: dead });
-          this.stats.deadLetters += dead.length;
+        // Short of the partition's end: the fetch size cut the batch and more is waiting.
+        const behind = BigInt(batch.highWatermark) - 1n > BigInt(batch.lastOffset());
+        const outcome = await this.batches.load(spec, {
+          topic: batch.topic,
+          partition: batch.partition,
+          messages: batch.messages,
+          behind,
+        });
+        if (outcome.deadLetters) {
+          this.stats.deadLetters += outcome.deadLetters;
           this.options.logger.warn(
-            { topic: batch.topic, count: dead.length },
+            { topic: batch.topic, count: outcome.deadLetters },
             'unparseable messages sent to the dead-letter topic',
           );
         }
-        // A batch that stops short of the partition's end was cut by the fetch size: more is
-        // waiting in Kafka, so its rows go in at once instead of waiting for the batch timer
-        // (which would hold every fetch cycle back and cap a hot partition's rate).
-        const behind = BigInt(batch.highWatermark) - 1n > BigInt(batch.lastOffset());
-        await this.options.sink.add(spec.table, rows, behind);
         resolveOffset(batch.lastOffset());
         this.stats.messages += batch.messages.length;
         await heartbeat();

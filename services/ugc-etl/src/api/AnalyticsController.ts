@@ -1,28 +1,13 @@
-import type { Request as ExpressRequest } from 'express';
-import {
-  Controller,
-  Get,
-  Path,
-  Query,
-  Request,
-  Response,
-  Route,
-  Security,
-  Tags,
-} from '@tsoa/runtime';
+import { Controller, Get, Path, Query, Response, Route, Security, Tags } from '@tsoa/runtime';
 import type { ProblemDetails } from '@cinema/http';
 import type {
-  AnalyticsReader,
   FilmEvents,
   FullViewRate,
   PauseHeatmap,
   QualitySwitches,
   Uuid,
 } from '../domain/analytics';
-
-function reader(req: ExpressRequest): AnalyticsReader {
-  return req.app.locals.analytics as AnalyticsReader;
-}
+import type { Dependencies } from '../wiring';
 
 /**
  * Per-film figures over the tracked player events in ClickHouse (`tracking_user_events`),
@@ -35,31 +20,26 @@ function reader(req: ExpressRequest): AnalyticsReader {
 @Response<ProblemDetails>(403, 'Not an admin or super_user')
 @Response<ProblemDetails>(422, 'filmId is not a UUID')
 export class AnalyticsController extends Controller {
+  constructor(private readonly deps: Dependencies) {
+    super();
+  }
+
   /** Pauses per minute of the film. */
   @Get('pause-heatmap')
-  public async pauseHeatmap(
-    @Request() req: ExpressRequest,
-    @Path() filmId: Uuid,
-  ): Promise<PauseHeatmap> {
-    return reader(req).pauseHeatmap(filmId.toLowerCase());
+  public async pauseHeatmap(@Path() filmId: Uuid): Promise<PauseHeatmap> {
+    return this.deps.analytics.pauseHeatmap(filmId.toLowerCase());
   }
 
   /** Quality switches up (to a higher resolution) and down, and per pair of renditions. */
   @Get('quality-switches')
-  public async qualitySwitches(
-    @Request() req: ExpressRequest,
-    @Path() filmId: Uuid,
-  ): Promise<QualitySwitches> {
-    return reader(req).qualitySwitches(filmId.toLowerCase());
+  public async qualitySwitches(@Path() filmId: Uuid): Promise<QualitySwitches> {
+    return this.deps.analytics.qualitySwitches(filmId.toLowerCase());
   }
 
   /** Share of the film's viewers who watched it to the end. */
   @Get('full-view-rate')
-  public async fullViewRate(
-    @Request() req: ExpressRequest,
-    @Path() filmId: Uuid,
-  ): Promise<FullViewRate> {
-    return reader(req).fullViewRate(filmId.toLowerCase());
+  public async fullViewRate(@Path() filmId: Uuid): Promise<FullViewRate> {
+    return this.deps.analytics.fullViewRate(filmId.toLowerCase());
   }
 
   /**
@@ -73,11 +53,10 @@ export class AnalyticsController extends Controller {
    */
   @Get('events')
   public async events(
-    @Request() req: ExpressRequest,
     @Path() filmId: Uuid,
     @Query('user_id') userId?: string,
     @Query() limit = 1000,
   ): Promise<FilmEvents> {
-    return reader(req).filmEvents(filmId.toLowerCase(), userId, limit);
+    return this.deps.analytics.filmEvents(filmId.toLowerCase(), userId, limit);
   }
 }

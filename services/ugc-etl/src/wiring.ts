@@ -1,0 +1,145 @@
+/**
+ * Builds every adapter once and returns the one dependencies object the app serves (controllers
+ * get it by constructor through tsoa's IoC module in @cinema/http): the ClickHouse client (a
+ * server URL or embedded chDB), the schema, the batched sink, the Kafka consumer and the
+ * analytics reader over the same client (one chDB path per process).
+ */
+import { createTokenVerifier, type AuthDependencies, type TokenVerifier } from '@cinema/auth';
+import { createClickHouse, type ClickHouseClient } from '@cinema/clickhouse';
+import { jwksUrlOf } from '@cinema/config';
+import { UnauthorizedError } from '@cinema/errors';
+import type { Lifecycle, ReadinessCheck, ServiceRuntime } from '@cinema/http';
+import type { Logger } from '@cinema/logging';
+import { AnalyticsRepository } from './adapters/analytics.repository';
+import { ClickHouseSink } from './adapters/clickhouse.sink';
+import { EventLoader } from './adapters/events.consumer';
+import { createSchema } from './adapters/schema';
+import type { Config } from './config';
+import type { AnalyticsReader } from './domain/analytics';
+
+export type LoaderConfig = Pick<
+  Config,
+  | 'KAFKA_BROKERS'
+  | 'KAFKA_CLIENT_ID'
+  | 'KAFKA_GROUP_ID'
+  | 'KAFKA_TOPIC_PREFIX'
+  | 'KAFKA_TOPIC_PARTITIONS'
+  | 'KAFKA_TOPIC_REPLICATION'
+  | 'CLICKHOUSE_URL'
+  | 'CHDB_PATH'
+  | 'CLICKHOUSE_DATABASE'
+  | 'BATCH_MAX_ROWS'
+  | 'BATCH_MAX_WAIT_MS'
+> &
+  Partial<Pick<Config, 'KAFKA_FETCH_MAX_BYTES' | 'KAFKA_FETCH_MAX_BYTES_PER_PARTITION'>>;
+
+/** The loader's adapters over one ClickHouse client. */
+export interface Loader {
+  ch: ClickHouseClient;
+  sink: ClickHouseSink;
+  consumer: EventLoader;
+  analytics: AnalyticsRepository;
+  /** Starts consuming (resolves once subscribed; keeps retrying while Kafka is away). */
+  start(): Promise<void>;
+  /** Stops fetching and drains: inserts what waits, lets the batches in hand commit, closes. */
+  stop(): Promise<void>;
+}
+
+export interface Dependencies extends AuthDependencies {
+  config: Pick<Config, 'CORS_ORIGINS' | 'BODY_LIMIT'>;
+  logger: Logger;
+  lifecycle?: Lifecycle;
+  readiness: Record<string, ReadinessCheck>;
+  analytics: AnalyticsReader;
+  /** The consumer loop, started once the server listens (main.ts). */
+  loader: Pick<Loader, 'start'>;
+}
+
+export async function wire({
+  config,
+  logger,
+  lifecycle,
+}: ServiceRuntime<Config>): Promise<Dependencies> {
+  const loader = await wireLoader(config, logger);
+  lifecycle.onShutdown('loader', () => loader.stop());
+  const jwks = jwksUrlOf(config);
+  if (!jwks) logger.warn('no AUTH_JWKS_URL or AUTH_URL: the analytics API answers 401');
+  return {
+    config,
+    logger,
+    lifecycle,
+    analytics: loader.analytics,
+    verifier: jwks
+      ? createTokenVerifier({
+          jwksUrl: jwks,
+          issuer: config.JWT_ISSUER,
+          audience: config.JWT_AUDIENCE,
+        })
+      : noVerifier,
+    loader: {
+      // A loader that cannot start takes the service down (draining first), as a failed start.
+      start: () =>
+        loader.start().catch(async (err: unknown) => {
+          await lifecycle.shutdown('the loader could not start');
+          throw err;
+        }),
+    },
+    readiness: {
+      kafka: () => loader.consumer.check(),
+      clickhouse: async () => {
+        if (!(await loader.ch.ping()).success) throw new Error('clickhouse ping failed');
+      },
+    },
+  };
+}
+
+/** Without a JWKS no token can be verified: the read API answers 401. */
+const noVerifier: TokenVerifier = () =>
+  Promise.reject(new UnauthorizedError('access tokens cannot be verified: no JWKS configured'));
+
+export async function wireLoader(config: LoaderConfig, logger: Logger): Promise<Loader> {
+  const ch = createClickHouse({
+    url: config.CLICKHOUSE_URL,
+    path: config.CHDB_PATH,
+    client: {
+      clickhouse_settings: {
+        date_time_input_format: 'best_effort',
+        // Batches are ~1 MB: parsing them in parallel chunks gains nothing.
+        input_format_parallel_parsing: 0,
+      },
+    },
+  });
+  await createSchema(ch, config.CLICKHOUSE_DATABASE);
+  const sink = new ClickHouseSink(ch, {
+    database: config.CLICKHOUSE_DATABASE,
+    maxRows: config.BATCH_MAX_ROWS,
+    maxWaitMs: config.BATCH_MAX_WAIT_MS,
+    logger,
+  });
+  const consumer = new EventLoader({
+    brokers: config.KAFKA_BROKERS,
+    clientId: config.KAFKA_CLIENT_ID,
+    groupId: config.KAFKA_GROUP_ID,
+    topicPrefix: config.KAFKA_TOPIC_PREFIX,
+    partitions: config.KAFKA_TOPIC_PARTITIONS,
+    replicationFactor: config.KAFKA_TOPIC_REPLICATION,
+    fetchMaxBytes: config.KAFKA_FETCH_MAX_BYTES,
+    fetchMaxBytesPerPartition: config.KAFKA_FETCH_MAX_BYTES_PER_PARTITION,
+    sink,
+    logger,
+  });
+  return {
+    ch,
+    sink,
+    consumer,
+    analytics: new AnalyticsRepository(ch, config.CLICKHOUSE_DATABASE),
+    start: () => consumer.start(),
+    stop: async () => {
+      // The consumer's disconnect waits for the batches in hand, and those wait for their insert:
+      // insert what waits now rather than when the batch timer fires.
+      await Promise.all([consumer.close(), sink.drain()]);
+      await sink.drain();
+      await ch.close();
+    },
+  };
+}
