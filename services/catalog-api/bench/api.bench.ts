@@ -71,12 +71,16 @@ async function loadLegacyCatalog(
     await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await a.end();
   };
+  // This bench's own tsx settings (its tsconfig) are not theirs.
+  const base = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('TSX_')),
+  );
   try {
     const catalogAdmin = path.join(SERVICES, 'catalog-admin');
     const cli = (...args: string[]) =>
       runProcess(TSX, ['src/cli.ts', ...args], {
         cwd: catalogAdmin,
-        env: { ...process.env, DATABASE_URL: url.toString() },
+        env: { ...base, DATABASE_URL: url.toString() },
       });
     await succeeded('catalog-admin migrate-schema', cli('migrate-schema'));
     await succeeded('catalog-admin migrate-sqlite', cli('migrate-sqlite', MOVIES, '--no-progress'));
@@ -84,7 +88,7 @@ async function loadLegacyCatalog(
       'catalog-etl --once',
       runServiceMain(
         path.join(SERVICES, 'catalog-etl'),
-        { ...process.env, ...env, DATABASE_URL: url.toString(), ETL_SETTLE_MS: '0' },
+        { ...base, ...env, DATABASE_URL: url.toString(), ETL_SETTLE_MS: '0' },
         ['--once'],
       ),
     );

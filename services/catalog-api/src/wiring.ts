@@ -6,7 +6,7 @@
 import { Client } from '@elastic/elasticsearch';
 import { Redis } from 'ioredis';
 import * as client from 'prom-client';
-import { createTokenVerifier, type AuthDependencies } from '@cinema/auth';
+import { createTokenVerifier, startRevocationFeed, type AuthDependencies } from '@cinema/auth';
 import { jwksUrlOf } from '@cinema/config';
 import type { Lifecycle, ReadinessCheck, ServiceRuntime } from '@cinema/http';
 import type { Logger } from '@cinema/logging';
@@ -78,6 +78,8 @@ export async function wire({
   pageViews.start();
   lifecycle.onShutdown('kafka', () => pageViews.close());
 
+  // Ended sessions (logout, ...) are refused within about a second.
+  const revocations = startRevocationFeed(config, { logger, lifecycle });
   return {
     config,
     logger,
@@ -87,11 +89,12 @@ export async function wire({
       jwksUrl: jwksUrlOf(config),
       issuer: config.JWT_ISSUER,
       audience: config.JWT_AUDIENCE,
+      revocations,
     }),
     catalog: new CatalogService(search, cache),
     pageViews,
     answers: cache,
     // Redis and Kafka degrade (no cache, events counted as failed): only the index is required.
-    readiness: { elasticsearch: () => search.ping() },
+    readiness: { elasticsearch: () => search.ping(), revocations: revocations.check },
   };
 }

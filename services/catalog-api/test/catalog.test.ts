@@ -1,5 +1,5 @@
 import { ConfigError, jwksUrlOf } from '@cinema/config';
-import { ValidationError } from '@cinema/http';
+import { ValidationError } from '@cinema/errors';
 import { stringParams } from '../src/api/page-views';
 import { readConfig } from '../src/config';
 import {

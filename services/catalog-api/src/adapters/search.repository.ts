@@ -3,7 +3,7 @@
  * missing index an empty answer (the ETL has not run yet).
  */
 import { Client, errors, type estypes } from '@elastic/elasticsearch';
-import { ServiceUnavailableError } from '@cinema/http';
+import { ServiceUnavailableError } from '@cinema/errors';
 import {
   byRole,
   type CatalogSearch,
