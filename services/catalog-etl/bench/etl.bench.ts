@@ -1,9 +1,10 @@
 /**
- * ETL benchmark: time to load the legacy catalog (999 films, migrated from movies.sqlite with
- * catalog-admin's migration code) and a generated 100k-film catalog into Elasticsearch, from an
- * empty index, with the time spent in PostgreSQL and Elasticsearch calls.
+ * ETL benchmark: time to load the legacy catalog (999 films, migrated from movies.sqlite by
+ * catalog-admin's migration CLI, run as its own process) and a generated 100k-film catalog into
+ * Elasticsearch, from an empty index, with the time spent in PostgreSQL and Elasticsearch calls.
  *
- *   npm run bench -w services/catalog-etl            (BENCH_FILMS=100000 by default)
+ *   npm run bench -w services/catalog-etl            (BENCH_FILMS=100000 by default;
+ *                                                     ETL_BATCH_SIZE, ES_BULK_CONCURRENCY)
  *
  * Uses the local stack's PostgreSQL and Elasticsearch (started if needed, left running).
  */
@@ -12,18 +13,20 @@ import * as path from 'node:path';
 import { Client } from '@elastic/elasticsearch';
 import * as client from 'prom-client';
 import { createLogger } from '@cinema/logging';
-import { startStack } from '../../../packages/stack/src';
-import { migrateSqlite } from '../../catalog-admin/src/migration/migrate';
+import { startStack } from '@cinema/stack';
+import { runProcess, suffix, TSX } from '@cinema/testing';
 import { ContentRepository } from '../src/adapters/content.repository';
+import { EtlMetrics } from '../src/adapters/etl.metrics';
 import { SearchIndex } from '../src/adapters/search.index';
 import { StateRepository } from '../src/adapters/state.repository';
 import { Etl, type ContentSource, type SearchSink } from '../src/domain/etl';
-import { EtlMetrics, Runner } from '../src/runner';
-import { createTestDatabase, seedCatalog, suffix } from '../test/helpers';
+import { Runner } from '../src/domain/runner';
+import { createTestDatabase, seedCatalog, type TestDatabase } from '../test/helpers';
 
 const MOVIES = path.resolve(__dirname, '../../../../shared/data/movies.sqlite');
 const FILMS = Number(process.env.BENCH_FILMS ?? 100_000);
 const BATCH = Number(process.env.ETL_BATCH_SIZE ?? 1000);
+const CONCURRENCY = Number(process.env.ES_BULK_CONCURRENCY ?? 2);
 
 /** Wraps every method of `target` to add its time to `spent[label]`. */
 function timed<T extends object>(target: T, label: string, spent: Map<string, number>): T {
@@ -44,18 +47,18 @@ function timed<T extends object>(target: T, label: string, spent: Map<string, nu
   });
 }
 
-async function load(name: string, fill: (pool: import('@cinema/pg').Pool) => Promise<void>) {
+async function load(name: string, fill: (db: TestDatabase) => Promise<void>) {
   const db = await createTestDatabase(`bench_etl`);
   const es = new Client({ node: process.env.ELASTICSEARCH_URL!, requestTimeout: 120_000 });
   const prefix = `bench_${suffix()}_`;
   try {
     const t0 = Date.now();
-    await fill(db.pool);
+    await fill(db);
     // What a bulk loader leaves behind: fresh planner statistics (autovacuum would, later).
     await db.pool.query('ANALYZE');
     const fillMs = Date.now() - t0;
     await StateRepository.migrate(db.pool);
-    const sink = new SearchIndex(es, prefix, 'standard');
+    const sink = new SearchIndex(es, prefix, 'standard', '-1', CONCURRENCY);
     await sink.ensureIndices();
     const spent = new Map<string, number>();
     const metrics = new EtlMetrics(new client.Registry());
@@ -80,7 +83,7 @@ async function load(name: string, fill: (pool: import('@cinema/pg').Pool) => Pro
     console.log(`\n${name}`);
     console.log(`  source filled in ${(fillMs / 1000).toFixed(1)} s`);
     console.log(
-      `  ETL: ${(ms / 1000).toFixed(2)} s for ${result.indexed.films} films, ${result.indexed.genres} genres, ${result.indexed.persons} persons (${Math.round((docs / ms) * 1000)} documents/s, batch ${BATCH}); ${films} films in the index`,
+      `  ETL: ${(ms / 1000).toFixed(2)} s for ${result.indexed.films} films, ${result.indexed.genres} genres, ${result.indexed.persons} persons (${Math.round((docs / ms) * 1000)} documents/s, batch ${BATCH}, ${CONCURRENCY} parallel bulks); ${films} films in the index`,
     );
     const breakdown = [...spent]
       .sort((a, b) => b[1] - a[1])
@@ -104,15 +107,20 @@ async function main(): Promise<void> {
   const stack = await startStack({ only: ['postgres', 'elasticsearch'] });
   Object.assign(process.env, stack.env);
   if (fs.existsSync(MOVIES)) {
-    await load('legacy catalog (movies.sqlite, 999 films)', async (pool) => {
-      const report = await migrateSqlite(MOVIES, pool);
-      if (!report.equal) throw new Error('the SQLite migration did not verify');
+    await load('legacy catalog (movies.sqlite, 999 films)', async (db) => {
+      const migration = runProcess(TSX, ['src/cli.ts', 'migrate-sqlite', MOVIES, '--no-progress'], {
+        cwd: path.resolve(__dirname, '../../catalog-admin'),
+        env: { DATABASE_URL: db.url },
+      });
+      if ((await migration.exited) !== 0) {
+        throw new Error(`the SQLite migration did not verify:\n${migration.output()}`);
+      }
     });
   } else {
     console.log(`(${MOVIES} not found: legacy catalog skipped)`);
   }
-  await load(`generated catalog (${FILMS} films)`, async (pool) => {
-    await seedCatalog(pool, {
+  await load(`generated catalog (${FILMS} films)`, async (db) => {
+    await seedCatalog(db.pool, {
       films: FILMS,
       genres: 26,
       persons: Math.max(10, Math.round(FILMS / 4)),

@@ -34,10 +34,22 @@ export const configSchema = z.object({
   ETL_RETRY_MAX_MS: duration(30_000),
   /** --once (CronJob) mode: attempts before giving up with a non-zero exit. */
   ETL_ONCE_RETRIES: z.coerce.number().int().min(0).default(8),
+  /** CronJob mode: catch up once and exit, without an HTTP server (also the `--once` flag). */
   ETL_ONCE: bool(false),
 });
 
 export type Config = z.infer<typeof configSchema>;
 
-export const readConfig = (env: NodeJS.ProcessEnv = process.env): Readonly<Config> =>
-  loadConfig(configSchema, env);
+/** CronJob mode: `--once` on the command line or ETL_ONCE (read as the config reads it). */
+export const onceMode = (
+  env: NodeJS.ProcessEnv = process.env,
+  argv: readonly string[] = process.argv,
+): boolean =>
+  argv.includes('--once') || configSchema.shape.ETL_ONCE.safeParse(env.ETL_ONCE).data === true;
+
+/** The environment, with `--once` on the command line read as ETL_ONCE=true. */
+export const readConfig = (
+  env: NodeJS.ProcessEnv = process.env,
+  argv: readonly string[] = process.argv,
+): Readonly<Config> =>
+  loadConfig(configSchema, argv.includes('--once') ? { ...env, ETL_ONCE: 'true' } : env);

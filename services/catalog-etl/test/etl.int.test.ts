@@ -7,18 +7,18 @@ import { Client } from '@elastic/elasticsearch';
 import * as client from 'prom-client';
 import { createLogger } from '@cinema/logging';
 import { createPool } from '@cinema/pg';
+import { suffix, waitFor } from '@cinema/testing';
 import { ContentRepository } from '../src/adapters/content.repository';
+import { EtlMetrics } from '../src/adapters/etl.metrics';
 import { SearchIndex } from '../src/adapters/search.index';
 import { StateRepository } from '../src/adapters/state.repository';
 import { Etl, type IndexName, type SearchSink } from '../src/domain/etl';
 import type { FilmDoc } from '../src/domain/documents';
-import { EtlMetrics, Runner } from '../src/runner';
+import { Runner } from '../src/domain/runner';
 import {
   createTestDatabase,
   OutageProxy,
   seedCatalog,
-  suffix,
-  waitFor,
   type Catalog,
   type TestDatabase,
 } from './helpers';

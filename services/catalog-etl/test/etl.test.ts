@@ -8,7 +8,7 @@ import {
   type SearchSink,
   type StateStore,
 } from '../src/domain/etl';
-import { readConfig } from '../src/config';
+import { onceMode, readConfig } from '../src/config';
 
 describe('documents', () => {
   it('turns PostgreSQL timestamps into ISO 8601', () => {
@@ -41,6 +41,17 @@ describe('config', () => {
     expect(() =>
       readConfig({ DATABASE_URL: 'nope', ES_INDEX_PREFIX: 'UPPER', ETL_BATCH_SIZE: '0' }),
     ).toThrow(/DATABASE_URL[\s\S]*ELASTICSEARCH_URL[\s\S]*ES_INDEX_PREFIX[\s\S]*ETL_BATCH_SIZE/);
+  });
+
+  it('reads CronJob mode from --once or ETL_ONCE', () => {
+    const env = { DATABASE_URL: 'postgres://u@h/db', ELASTICSEARCH_URL: 'http://h:9200' };
+    expect(readConfig(env, ['node', 'main.js']).ETL_ONCE).toBe(false);
+    expect(readConfig(env, ['node', 'main.js', '--once']).ETL_ONCE).toBe(true);
+    expect(readConfig({ ...env, ETL_ONCE: 'true' }, []).ETL_ONCE).toBe(true);
+    expect(onceMode({}, ['node', 'main.js', '--once'])).toBe(true);
+    expect(onceMode({ ETL_ONCE: 'true' }, [])).toBe(true);
+    expect(onceMode({ ETL_ONCE: 'false' }, [])).toBe(false);
+    expect(onceMode({}, [])).toBe(false);
   });
 });
 

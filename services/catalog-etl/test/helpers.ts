@@ -1,16 +1,16 @@
 /**
- * Test helpers shared by catalog-etl and catalog-api tests: a database of their own on the
- * stack's PostgreSQL (other files and engineers share the server), the content schema from
- * catalog-admin's migrations, generated catalog rows, and a TCP proxy to simulate outages.
+ * catalog-etl's own test helpers (the generic ones, ports, waits and names, come from
+ * @cinema/testing): a database of its own on the stack's PostgreSQL (other files and engineers
+ * share the server), the content schema from catalog-admin's migrations (SQL files, read as
+ * data), generated catalog rows, and a TCP proxy to simulate outages.
  */
 import { randomUUID } from 'node:crypto';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { createPool, migrate, type Pool } from '@cinema/pg';
+import { freePort, suffix } from '@cinema/testing';
 
 export const CONTENT_MIGRATIONS = path.resolve(__dirname, '../../catalog-admin/migrations');
-
-export const suffix = (): string => Math.random().toString(36).slice(2, 10);
 
 export interface TestDatabase {
   name: string;
@@ -207,11 +207,7 @@ export class OutageProxy {
   ) {}
 
   static async create(target: { host: string; port: number }): Promise<OutageProxy> {
-    const probe = net.createServer();
-    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-    const port = (probe.address() as net.AddressInfo).port;
-    await new Promise<void>((r) => probe.close(() => r()));
-    return new OutageProxy(port, target);
+    return new OutageProxy(await freePort(), target);
   }
 
   async up(): Promise<void> {
@@ -238,26 +234,5 @@ export class OutageProxy {
     for (const s of this.sockets) s.destroy();
     this.sockets.clear();
     if (server) await new Promise<void>((r) => server.close(() => r()));
-  }
-}
-
-export async function waitFor<T>(
-  probe: () => Promise<T | undefined | false>,
-  timeoutMs = 15_000,
-  what = 'condition',
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
   }
 }

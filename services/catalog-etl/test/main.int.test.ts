@@ -3,38 +3,19 @@
  * mode serves /healthz, /readyz and /metrics and stops cleanly on SIGTERM, bad configuration
  * exits 78 naming the variables.
  */
-import { spawn } from 'node:child_process';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { Client } from '@elastic/elasticsearch';
-import { createTestDatabase, seedCatalog, suffix, waitFor, type TestDatabase } from './helpers';
+import { freePort, runServiceMain, suffix, waitFor } from '@cinema/testing';
+import { createTestDatabase, seedCatalog, type TestDatabase } from './helpers';
 
 const ROOT = path.resolve(__dirname, '..');
-const TSX = path.resolve(__dirname, '../../../node_modules/.bin/tsx');
 const es = new Client({ node: process.env.ELASTICSEARCH_URL! });
 const prefix = `etlmain_${suffix()}_`;
 let db: TestDatabase;
 
-function runMain(args: string[], env: Record<string, string>) {
-  const child = spawn(TSX, ['src/main.ts', ...args], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH!, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (d) => (output += d));
-  child.stderr.on('data', (d) => (output += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, exited, output: () => output };
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+const runMain = (args: string[], env: Record<string, string>) =>
+  runServiceMain(ROOT, { LOG_LEVEL: 'warn', ...env }, args);
 
 beforeAll(async () => {
   db = await createTestDatabase('catalog_etl_main');
@@ -68,6 +49,15 @@ it('runs once as a CronJob, then continuously with health and metrics', async ()
   const once = runMain(['--once'], env);
   expect(await once.exited).toBe(0);
   expect((await es.count({ index: `${prefix}films` })).count).toBe(12);
+  // ETL_ONCE=true is the same mode; it serves no port (the one it would take is busy here).
+  const busy = await freePort();
+  const blocker = net.createServer().listen(busy, '127.0.0.1');
+  try {
+    const again = runMain([], { ...env, ETL_ONCE: 'true', PORT: String(busy) });
+    expect(await again.exited).toBe(0);
+  } finally {
+    blocker.close();
+  }
 
   const port = await freePort();
   const live = runMain([], { ...env, PORT: String(port), ETL_POLL_INTERVAL_MS: '200' });

@@ -2,11 +2,11 @@
  * Runs the ETL continuously (a pass, then a pause of the poll interval) or once (CronJob mode:
  * passes until nothing is left). A failing pass (PostgreSQL or Elasticsearch down) is retried
  * with exponential backoff (p-retry); state is durable, so a retry resumes where it stopped.
+ * The setup (state table, indices) runs first and is retried the same way: the stores may be
+ * starting too. Metrics and logs go through the ports below (adapters/etl.metrics.ts, pino).
  */
 import pRetry from 'p-retry';
-import * as client from 'prom-client';
-import type { Logger } from '@cinema/logging';
-import { Etl, StoppedError, type EtlObserver, type PassResult } from './domain/etl';
+import { Etl, StoppedError, type PassResult } from './etl';
 
 export interface RunnerOptions {
   pollIntervalMs: number;
@@ -14,59 +14,25 @@ export interface RunnerOptions {
   retryMaxMs: number;
   /** Attempts per pass before giving up; Infinity in continuous mode. */
   retries: number;
+  /** Prepares the stores before the first pass (idempotent). */
+  setup?: () => Promise<void>;
 }
 
-export class EtlMetrics implements EtlObserver {
-  readonly indexedTotal: client.Counter<'index'>;
-  readonly deletedTotal: client.Counter<'index'>;
-  readonly failures: client.Counter;
-  readonly passDuration: client.Histogram;
-  /** When the ETL last finished a pass with nothing left to do. */
-  lastCaughtUp = Date.now();
+/** What the runner reports (the metrics adapter implements it). */
+export interface RunnerObserver {
+  /** A pass finished after `seconds`. */
+  passed?(seconds: number): void;
+  /** A pass or the setup failed and is retried. */
+  failed?(): void;
+  /** The ETL has nothing left to do right now. */
+  caughtUp?(): void;
+}
 
-  constructor(registry: client.Registry) {
-    this.indexedTotal = new client.Counter({
-      name: 'catalog_etl_documents_indexed_total',
-      help: 'Documents written to Elasticsearch, by index',
-      labelNames: ['index'],
-      registers: [registry],
-    });
-    this.deletedTotal = new client.Counter({
-      name: 'catalog_etl_documents_deleted_total',
-      help: 'Documents deleted from Elasticsearch, by index',
-      labelNames: ['index'],
-      registers: [registry],
-    });
-    this.failures = new client.Counter({
-      name: 'catalog_etl_pass_failures_total',
-      help: 'Passes that failed (and were retried with backoff)',
-      registers: [registry],
-    });
-    this.passDuration = new client.Histogram({
-      name: 'catalog_etl_pass_duration_seconds',
-      help: 'Duration of successful passes',
-      buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 120],
-      registers: [registry],
-    });
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const self = this;
-    new client.Gauge({
-      name: 'catalog_etl_lag_seconds',
-      help: 'Seconds since the ETL was last caught up with PostgreSQL (bounded by the poll interval when healthy)',
-      registers: [registry],
-      collect() {
-        this.set((Date.now() - self.lastCaughtUp) / 1000);
-      },
-    });
-  }
-
-  indexed(index: string, count: number): void {
-    this.indexedTotal.inc({ index }, count);
-  }
-
-  deleted(index: string, count: number): void {
-    this.deletedTotal.inc({ index }, count);
-  }
+/** The part of a logger the runner uses (pino's Logger fits). */
+export interface RunnerLog {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
 }
 
 export class Runner {
@@ -76,16 +42,16 @@ export class Runner {
   constructor(
     private readonly etl: Etl,
     private readonly options: RunnerOptions,
-    private readonly logger: Logger,
-    private readonly metrics?: EtlMetrics,
+    private readonly logger: RunnerLog,
+    private readonly observer?: RunnerObserver,
   ) {}
 
   /** One pass, retried with exponential backoff while it fails. */
   async pass(): Promise<PassResult> {
     return this.retrying(async () => {
-      const started = process.hrtime.bigint();
+      const started = performance.now();
       const result = await this.etl.pass();
-      this.metrics?.passDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      this.observer?.passed?.((performance.now() - started) / 1000);
       return result;
     });
   }
@@ -114,7 +80,7 @@ export class Runner {
       randomize: true,
       onFailedAttempt: (error) => {
         if (error instanceof StoppedError || this.etl.stopped) throw error;
-        this.metrics?.failures.inc();
+        this.observer?.failed?.();
         this.logger.warn(
           { err: error, attempt: error.attemptNumber, retriesLeft: error.retriesLeft },
           'ETL step failed; retrying with backoff',
@@ -123,8 +89,13 @@ export class Runner {
     });
   }
 
-  /** CronJob mode: passes until one writes nothing (or stops at the first that cannot finish). */
+  private async setup(): Promise<void> {
+    if (this.options.setup) await this.retrying(this.options.setup);
+  }
+
+  /** CronJob mode: setup, then passes until one writes nothing (retries bounded). */
   async once(): Promise<PassResult> {
+    await this.setup();
     const total: PassResult = {
       indexed: { films: 0, genres: 0, persons: 0 },
       deleted: { films: 0, genres: 0, persons: 0 },
@@ -135,18 +106,26 @@ export class Runner {
         total.indexed[k] += result.indexed[k];
         total.deleted[k] += result.deleted[k];
       }
-      if (this.metrics) this.metrics.lastCaughtUp = Date.now();
+      this.observer?.caughtUp?.();
       if (Object.values(result.indexed).every((n) => n === 0)) return total;
     }
   }
 
-  /** Continuous mode, until stop(). */
+  /** Continuous mode: setup, then a pass every poll interval, until stop(). */
   start(): void {
     this.running = (async () => {
+      try {
+        await this.setup();
+      } catch (err) {
+        if (!(err instanceof StoppedError || this.etl.stopped)) {
+          this.logger.error({ err }, 'ETL setup gave up');
+        }
+        return;
+      }
       while (!this.etl.stopped) {
         try {
           const result = await this.pass();
-          if (this.metrics) this.metrics.lastCaughtUp = Date.now();
+          this.observer?.caughtUp?.();
           const n = Object.values(result.indexed).reduce((a, b) => a + b, 0);
           const d = Object.values(result.deleted).reduce((a, b) => a + b, 0);
           if (n || d) this.logger.info(result, `indexed ${n}, deleted ${d}`);
@@ -165,7 +144,7 @@ export class Runner {
     })();
   }
 
-  /** Stops after the current batch; resolves when the loop has ended. */
+  /** Stops after the current batch; resolves when the loop has ended (in-flight work done). */
   async stop(): Promise<void> {
     this.etl.stop();
     this.wake?.();
