@@ -3,6 +3,7 @@
  * waited for and stopped. Each server in `servers/` builds on these helpers.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -62,6 +63,76 @@ export function logDir(): string {
 
 export function dataDir(name: string): string {
   return ensureDir(path.join(stackHome(), 'data', name));
+}
+
+/**
+ * Where a server keeps its data when the user its processes run as (postgres, nginx's workers as
+ * nobody, when the stack runs as root) cannot reach `<stack home>/data/<name>`: a clone under
+ * /root, or any folder of mode 0700 on the way. A folder under /var/tmp (else the OS temp
+ * folder; STACK_FALLBACK_DIR chooses another), named after the stack home so that the next start
+ * finds the same data.
+ */
+export function fallbackDataDir(name: string, home = stackHome()): string {
+  const parent =
+    process.env.STACK_FALLBACK_DIR ?? (fs.existsSync('/var/tmp') ? '/var/tmp' : os.tmpdir());
+  const id = createHash('sha256').update(home).digest('hex').slice(0, 12);
+  return path.join(parent, `cinema-stack-${id}`, name);
+}
+
+/** Can `user` (a name) get into `dir` (`test -x`, or another `test` flag)? Needs root. */
+export async function userCanReach(user: string, dir: string, flag = '-x'): Promise<boolean> {
+  try {
+    const gid = await capture('id', ['-g', user]);
+    await capture('setpriv', [
+      `--reuid=${user}`,
+      `--regid=${gid}`,
+      '--clear-groups',
+      '--',
+      'test',
+      flag,
+      dir,
+    ]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A server's data folder, `<stack home>/data/<name>`, unless a fallback was chosen for it: then
+ * the folder named in its `location` file.
+ */
+export function serverDir(name: string): string {
+  const own = dataDir(name);
+  try {
+    const moved = fs.readFileSync(path.join(own, 'location'), 'utf8').trim();
+    if (moved) return ensureDir(moved);
+  } catch {
+    /* no fallback */
+  }
+  return own;
+}
+
+/**
+ * Points `<stack home>/data/<name>` at its fallback folder (the `location` file, read by
+ * serverDir) and says so; the fallback's parent is made traversable.
+ */
+export function useFallbackDir(name: string, why: string): string {
+  const own = dataDir(name);
+  const fallback = fallbackDataDir(name);
+  fs.mkdirSync(path.dirname(fallback), { recursive: true, mode: 0o755 });
+  fs.chmodSync(path.dirname(fallback), 0o755);
+  fs.mkdirSync(fallback, { recursive: true, mode: 0o755 });
+  fs.writeFileSync(path.join(own, 'location'), `${fallback}\n`);
+  say(name, `${why}; using ${fallback} instead`);
+  return fallback;
+}
+
+/** Forgets a fallback (the server's own data folder is reachable again). */
+export function useOwnDir(name: string): string {
+  const own = dataDir(name);
+  fs.rmSync(path.join(own, 'location'), { force: true });
+  return own;
 }
 
 /** Progress output of the stack goes to stderr, so that `stack env` can print only env lines. */

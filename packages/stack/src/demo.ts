@@ -111,19 +111,44 @@ function lastLines(text: string, n = 15): string {
   return text.trim().split('\n').slice(-n).join('\n');
 }
 
-/** Makes sure the demo admin exists with its password (auth's createsuperuser; idempotent). */
+/** Can the admin log in through auth's API at `authUrl` (then nothing is to be done)? */
+export async function canLogIn(authUrl: string, admin: DemoAdmin): Promise<boolean> {
+  const res = await fetch(`${authUrl}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: admin.email, password: admin.password }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  await res.arrayBuffer();
+  return res.ok;
+}
+
+/**
+ * Makes sure the demo admin exists with its password: nothing to do when `loggedIn` says it can
+ * log in already; else auth's `createsuperuser`, and, when the account exists with another
+ * password, `createsuperuser --promote-existing` (which sets the demo password).
+ */
 export async function ensureDemoAdmin(
   root: string,
   env: NodeJS.ProcessEnv,
   admin: DemoAdmin,
+  loggedIn?: () => Promise<boolean>,
 ): Promise<{ ok: boolean; message: string }> {
+  if (loggedIn && (await loggedIn().catch(() => false))) {
+    return { ok: true, message: `${admin.email} exists and logs in` };
+  }
   const cli = path.join(root, 'services', 'auth', 'dist', 'cli.js');
   if (!fs.existsSync(cli)) return { ok: false, message: `auth is not built (${cli} missing)` };
-  const result = await runCli(
-    process.execPath,
-    [cli, 'createsuperuser', '--email', admin.email, '--password-stdin'],
-    { env, cwd: path.dirname(path.dirname(cli)), input: `${admin.password}\n` },
-  );
+  const create = (extra: string[]) =>
+    runCli(
+      process.execPath,
+      [cli, 'createsuperuser', '--email', admin.email, '--password-stdin', ...extra],
+      { env, cwd: path.dirname(path.dirname(cli)), input: `${admin.password}\n` },
+    );
+  let result = await create([]);
+  if (result.code !== 0 && result.output.includes('--promote-existing')) {
+    result = await create(['--promote-existing']);
+  }
   if (result.code !== 0) {
     return {
       ok: false,

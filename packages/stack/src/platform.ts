@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { logDir, repoRoot, say, spawnServer, stackHome, stopPid, type RunningServer } from './core';
 import {
+  canLogIn,
   demoAdminCredentials,
   demoCatalogFile,
   demoEnabled,
@@ -86,32 +87,16 @@ export async function startPlatform(): Promise<void> {
   process.on('SIGINT', () => void stopEverything(0));
   process.on('SIGTERM', () => void stopEverything(0));
 
-  // Demo data first: the migrations of the CLIs then do not race the services' own.
+  // The catalog first: the ETL then indexes it on its first pass.
   const demo = demoEnabled();
-  let admin: DemoAdmin | undefined;
   const demoLines: string[] = [];
   if (demo) {
-    const env = { ...process.env, ...stack.env };
-    admin = demoAdminCredentials();
-    info(`demo data: loading the catalog (${demoCatalogFile(root)}) and the demo admin`);
-    const [catalog, made] = await Promise.all([
-      loadDemoCatalog(root, env),
-      ensureDemoAdmin(root, env, admin),
-    ]);
+    info(`demo data: loading the catalog (${demoCatalogFile(root)})`);
+    const catalog = await loadDemoCatalog(root, { ...process.env, ...stack.env });
     if (catalog.outcome === 'failed' || catalog.outcome === 'missing') {
       info(`demo catalog: ${catalog.message}`);
     }
-    if (!made.ok) {
-      info(`demo admin: ${made.message}`);
-      admin = undefined;
-    }
     demoLines.push(`  catalog        ${catalog.message.split('\n')[0]}`);
-    if (admin) {
-      demoLines.push(
-        `  admin          e-mail ${admin.email}  password ${admin.password}`,
-        `                 (${admin.source === 'environment' ? 'from DEMO_ADMIN_EMAIL/DEMO_ADMIN_PASSWORD' : `kept in ${admin.file}`})`,
-      );
-    }
   }
 
   const serviceUrls = Object.fromEntries(
@@ -173,7 +158,31 @@ export async function startPlatform(): Promise<void> {
     return;
   }
 
+  // The demo admin once auth runs (a login tells whether it exists already).
+  let admin: DemoAdmin | undefined;
+  if (demo) {
+    admin = demoAdminCredentials();
+    const auth = started.find((s) => s.name === 'auth');
+    const made = await ensureDemoAdmin(
+      root,
+      { ...process.env, ...stack.env },
+      admin,
+      auth ? () => canLogIn(`http://127.0.0.1:${auth.port}`, admin!) : undefined,
+    );
+    if (made.ok) {
+      demoLines.push(
+        `  admin          e-mail ${admin.email}  password ${admin.password}`,
+        `                 (${admin.source === 'environment' ? 'from DEMO_ADMIN_EMAIL/DEMO_ADMIN_PASSWORD' : `kept in ${admin.file}`})`,
+      );
+    } else {
+      info(`demo admin: ${made.message}`);
+      admin = undefined;
+    }
+  }
+
   const gateway = stack.env.GATEWAY_URL;
+  // Given with SMTP_URL (the stack then knows only that one), or from the stack's MailDev.
+  const mailCatcher = stack.env.MAILCATCHER_URL ?? process.env.MAILCATCHER_URL;
   let indexed: Awaited<ReturnType<typeof waitForCatalogIndex>> | undefined;
   if (started.some((s) => s.name === 'catalog-etl')) {
     info('waiting for the catalog ETL to index the films');
@@ -213,14 +222,14 @@ export async function startPlatform(): Promise<void> {
         player,
         admin: routed('/admin') ? { href: '/admin/', email: admin?.email } : undefined,
         docs,
-        mailCatcher: stack.env.MAILCATCHER_URL,
+        mailCatcher: mailCatcher,
       }),
     );
     links.push(`  Landing page   ${gateway}/`);
     if (player) links.push(`  Player         ${gateway}${player.href}`);
     if (routed('/admin')) links.push(`  Admin panel    ${gateway}/admin/`);
     for (const d of docs) links.push(`  Swagger UI     ${gateway}${d.href}`);
-    if (stack.env.MAILCATCHER_URL) links.push(`  Mail catcher   ${stack.env.MAILCATCHER_URL}`);
+    if (mailCatcher) links.push(`  Mail catcher   ${mailCatcher}`);
   }
 
   const lines = [

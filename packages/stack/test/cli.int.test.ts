@@ -11,8 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { runProcess, TSX, waitFor, type RunningProcess } from '@cinema/testing';
-import { isAlive } from '../src/core';
-import { fallbackDataDir } from '../src/servers/postgres';
+import { fallbackDataDir, isAlive } from '../src/core';
 import { readSupervisors } from '../src/supervisor';
 
 const cli = path.resolve(__dirname, '../src/cli.ts');
@@ -55,7 +54,7 @@ let up: RunningProcess;
 
 beforeAll(async () => {
   expect(fs.statSync(root).mode & 0o777).toBe(0o700);
-  up = runProcess(TSX, [cli, 'up', 'postgres'], { env: env() });
+  up = runProcess(TSX, [cli, 'up', 'postgres', 'nginx'], { env: env() });
   await waitFor(
     async () => up.output().includes('Stack is up') || up.child.exitCode !== null,
     120_000,
@@ -67,12 +66,12 @@ afterAll(async () => {
   const code = await up?.stop('SIGINT');
   expect(code).toBe(0);
   fs.rmSync(root, { recursive: true, force: true });
-  fs.rmSync(path.dirname(fallbackDataDir(home)), { recursive: true, force: true });
+  fs.rmSync(path.dirname(fallbackDataDir('postgres', home)), { recursive: true, force: true });
 }, 60_000);
 
 it('starts PostgreSQL from a clone under a 0700 folder, in a fallback data folder it names', async () => {
   if (asRoot) {
-    const fallback = fallbackDataDir(home);
+    const fallback = fallbackDataDir('postgres', home);
     expect(up.output()).toContain(
       `postgres: the postgres user cannot reach ${path.join(home, 'data', 'postgres')} (a parent folder is not traversable by other users); using ${fallback} instead`,
     );
@@ -82,6 +81,18 @@ it('starts PostgreSQL from a clone under a 0700 folder, in a fallback data folde
     );
   }
   expect(await selectOne(databaseUrl())).toBe(1);
+});
+
+it("serves the gateway's landing page from there too (nginx's workers run as nobody)", async () => {
+  if (asRoot) {
+    expect(up.output()).toContain(
+      `nginx: nginx's workers (nobody) cannot reach ${path.join(home, 'data', 'nginx')} (a parent folder is not traversable by other users); using ${fallbackDataDir('nginx', home)} instead`,
+    );
+  }
+  const gateway = /^export GATEWAY_URL='([^']+)'$/m.exec(stack(['env']))![1]!;
+  const res = await fetch(`${gateway}/`);
+  expect(res.status).toBe(200);
+  expect(await res.text()).toContain('The services are not running');
 });
 
 it('prints env lines that eval turns into variables child processes see', () => {

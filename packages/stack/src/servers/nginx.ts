@@ -5,6 +5,10 @@ import {
   capture,
   dataDir,
   ensureDir,
+  serverDir,
+  useFallbackDir,
+  useOwnDir,
+  userCanReach,
   isAlive,
   logDir,
   pickPort,
@@ -25,8 +29,31 @@ import { renderLandingPage } from '../landing';
  * location blocks in `<data>/nginx/routes/*.conf`, written by `writeGatewayRoutes`.
  */
 
+/** `<data>/nginx`, or its fallback when nginx's workers (nobody) cannot reach it. */
 function home(): string {
-  return dataDir('nginx');
+  return serverDir('nginx');
+}
+
+/**
+ * As root, nginx's workers run as nobody and must read the landing page and write the temp
+ * folders: when nobody cannot get into `<data>/nginx` (a clone under /root), use a fallback.
+ */
+async function reachableHome(): Promise<void> {
+  if (!process.getuid || process.getuid() !== 0) return;
+  const own = dataDir('nginx');
+  if (await userCanReach('nobody', own)) {
+    useOwnDir('nginx');
+    return;
+  }
+  const fallback = useFallbackDir(
+    'nginx',
+    `nginx's workers (nobody) cannot reach ${own} (a parent folder is not traversable by other users)`,
+  );
+  if (!(await userCanReach('nobody', fallback))) {
+    throw new StackError(
+      `nginx: its workers (nobody) can reach neither ${own} nor ${fallback}; set STACK_HOME (or STACK_FALLBACK_DIR) to a folder every user can traverse`,
+    );
+  }
 }
 
 export function gatewayConfigFile(): string {
@@ -250,6 +277,7 @@ export const nginx: ServerDefinition = {
   async start() {
     const logFile = path.join(logDir(), 'nginx.log');
     if (!(await which('nginx'))) await aptInstall('nginx', ['nginx'], logFile);
+    await reachableHome();
     const port = await pickPort(Number(process.env.STACK_GATEWAY_PORT ?? 28080));
     fs.writeFileSync(gatewayConfigFile(), renderConfig(port));
     if (!fs.existsSync(path.join(gatewayHtmlDir(), 'index.html'))) {

@@ -1,6 +1,5 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   capture,
@@ -13,8 +12,9 @@ import {
   say,
   sleep,
   spawnServer,
-  stackHome,
   StackError,
+  useFallbackDir,
+  useOwnDir,
   waitFor,
   withLock,
   type RunningServer,
@@ -138,48 +138,21 @@ async function prepareDirs(as: RunAs, base: string, logFile: string): Promise<bo
 }
 
 /**
- * Where the data goes when the postgres user cannot reach the stack's own data folder (a clone
- * under /root, or any folder of mode 0700 on the way): a folder of its own under /var/tmp (else
- * the OS temp folder), named after the stack home so that the next start finds the same data.
- * STACK_POSTGRES_FALLBACK_DIR chooses another parent.
- */
-export function fallbackDataDir(home = stackHome()): string {
-  const parent =
-    process.env.STACK_POSTGRES_FALLBACK_DIR ??
-    (fs.existsSync('/var/tmp') ? '/var/tmp' : os.tmpdir());
-  const id = crypto.createHash('sha256').update(home).digest('hex').slice(0, 12);
-  return path.join(parent, `cinema-stack-${id}`, 'postgres');
-}
-
-/**
- * The data folder PostgreSQL can use: the stack's own (`<data>/postgres`), or the fallback when
- * the postgres user cannot reach it. The choice is said, and left in `<data>/postgres/location`.
+ * The data folder PostgreSQL can use: the stack's own (`<data>/postgres`), or, when the postgres
+ * user cannot reach it, a fallback (core's fallbackDataDir), said and noted in its `location`.
  */
 async function reachableBase(as: RunAs, logFile: string): Promise<string> {
   const own = dataDir('postgres');
-  const note = path.join(own, 'location');
-  if (await prepareDirs(as, own, logFile)) {
-    fs.rmSync(note, { force: true });
-    return own;
-  }
-  const fallback = fallbackDataDir();
-  // The parent is ours (root's) and traversable; the data folder itself belongs to postgres.
-  fs.mkdirSync(path.dirname(fallback), { recursive: true, mode: 0o755 });
-  fs.chmodSync(path.dirname(fallback), 0o755);
-  fs.mkdirSync(fallback, { recursive: true });
+  if (await prepareDirs(as, own, logFile)) return useOwnDir('postgres');
+  const fallback = useFallbackDir(
+    'postgres',
+    `the postgres user cannot reach ${own} (a parent folder is not traversable by other users)`,
+  );
   if (!(await prepareDirs(as, fallback, logFile))) {
     throw new StackError(
-      `postgres: the postgres user can reach neither ${own} nor ${fallback}; set STACK_HOME (or STACK_POSTGRES_FALLBACK_DIR) to a folder every user can traverse, e.g. /var/tmp/cinema-stack`,
+      `postgres: the postgres user can reach neither ${own} nor ${fallback}; set STACK_HOME (or STACK_FALLBACK_DIR) to a folder every user can traverse, e.g. /var/tmp/cinema-stack`,
     );
   }
-  fs.writeFileSync(
-    note,
-    `PostgreSQL's data is in ${fallback}: the postgres user cannot traverse the folders up to ${own}.\n`,
-  );
-  say(
-    'postgres',
-    `the postgres user cannot reach ${own} (a parent folder is not traversable by other users); using ${fallback} instead`,
-  );
   return fallback;
 }
 
