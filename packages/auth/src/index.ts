@@ -14,8 +14,12 @@ import {
   type JWTPayload,
   type JWTVerifyGetKey,
 } from 'jose';
+import type { Registry } from 'prom-client';
 import { ForbiddenError, UnauthorizedError } from '@cinema/errors';
 import { dependenciesOf } from '@cinema/http';
+import type { DenyList, RevocationFeed } from './revocations';
+
+export * from './revocations';
 
 export const ROLES = ['public_user', 'admin', 'super_user'] as const;
 export type Role = (typeof ROLES)[number];
@@ -50,9 +54,18 @@ export interface VerifierOptions {
    * (access tokens are short-lived).
    */
   cacheSize?: number;
+  /**
+   * The revocation feed (`startRevocationFeed`): tokens of sessions in its deny list are refused,
+   * also when they are answered from the cache. Its metrics come with the verifier
+   * (`registerMetrics`, which `createApp` of @cinema/http calls).
+   */
+  revocations?: RevocationFeed;
 }
 
-export type TokenVerifier = (token: string) => Promise<Principal>;
+export type TokenVerifier = ((token: string) => Promise<Principal>) & {
+  /** Present when the verifier follows a revocation feed: adds the feed's metrics. */
+  registerMetrics?: (registry: Registry) => void;
+};
 
 export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   let keys: JWTVerifyGetKey;
@@ -61,7 +74,13 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     keys = createRemoteJWKSet(new URL(options.jwksUrl), { cooldownDuration: 30_000 });
   else throw new Error('createTokenVerifier needs jwksUrl or jwks');
   const verify = verifySignature(keys, options);
-  const cacheSize = options.cacheSize ?? 10_000;
+  const feed = options.revocations;
+  const verifier = withDenyList(cached(verify, options.cacheSize ?? 10_000), feed?.denyList);
+  if (feed) verifier.registerMetrics = (registry) => feed.registerMetrics(registry);
+  return verifier;
+}
+
+function cached(verify: TokenVerifier, cacheSize: number): TokenVerifier {
   if (cacheSize <= 0) return verify;
   // Insertion-ordered Map as a small LRU: a hit moves the entry to the end, the oldest goes first.
   const cache = new Map<string, Principal>();
@@ -77,6 +96,18 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     const principal = await verify(token);
     if (cache.size >= cacheSize) cache.delete(cache.keys().next().value!);
     cache.set(token, principal);
+    return principal;
+  };
+}
+
+/** Refuses the tokens of ended sessions, whether verified now or answered from the cache. */
+function withDenyList(verify: TokenVerifier, denyList?: Pick<DenyList, 'has'>): TokenVerifier {
+  if (!denyList) return verify;
+  return async (token) => {
+    const principal = await verify(token);
+    if (principal.sessionId !== undefined && denyList.has(principal.sessionId)) {
+      throw new UnauthorizedError('the session has ended');
+    }
     return principal;
   };
 }

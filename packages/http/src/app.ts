@@ -86,7 +86,14 @@ export function createApp(options: AppOptions): Express {
     registers: [registry],
   });
   app.locals.registry = registry;
-  if (options.dependencies) provideDependencies(app, options.dependencies);
+  if (options.dependencies) {
+    provideDependencies(app, options.dependencies);
+    // Dependencies that keep metrics of their own (the verifier's revocation feed) add them here.
+    for (const value of Object.values(options.dependencies)) {
+      const register = (value as { registerMetrics?: unknown } | null)?.registerMetrics;
+      if (typeof register === 'function') register.call(value, registry);
+    }
+  }
 
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback, linklocal, uniquelocal');
@@ -130,13 +137,15 @@ export function createApp(options: AppOptions): Express {
       checks.map(async ([name, check]) => {
         let timer: NodeJS.Timeout | undefined;
         try {
-          await Promise.race([
+          const value = await Promise.race([
             check(),
             new Promise((_, reject) => {
               timer = setTimeout(() => reject(new Error('timed out after 2 s')), 2000);
             }),
           ]);
-          return [name, { status: 'up' }] as const;
+          // A check may say more than "up" (e.g. "revocation feed not configured"): { detail }.
+          const detail = (value as { detail?: unknown } | undefined)?.detail;
+          return [name, detail === undefined ? { status: 'up' } : { status: 'up', detail }] as const;
         } catch (err) {
           return [name, { status: 'down', error: (err as Error).message }] as const;
         } finally {

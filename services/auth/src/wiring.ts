@@ -15,9 +15,11 @@ import { createGoogleOAuth, type OAuthLogin } from './adapters/google.oauth';
 import { OutboxPublisher } from './adapters/outbox.publisher';
 import { createPasswordHasher } from './adapters/password.hasher';
 import { createLimiter } from './adapters/rate-limits';
+import { SessionsRepository } from './adapters/sessions.repository';
 import { KeyStore } from './adapters/signing-keys.repository';
 import type { Config } from './config';
 import { AuthService } from './domain/auth.service';
+import { Revocations } from './domain/revocations';
 import type { PasswordHasher } from './domain/model';
 
 export interface Dependencies extends AuthDependencies {
@@ -28,6 +30,8 @@ export interface Dependencies extends AuthDependencies {
   auth: AuthService;
   /** The signing keys (the JWKS endpoint publishes them). */
   keys: KeyStore;
+  /** Recently ended sessions: the catch-up of the revocation feed. */
+  revocations: Revocations;
   /** Undefined when no Google client is configured. */
   google?: OAuthLogin;
 }
@@ -116,8 +120,14 @@ export function wireDependencies(
   { pool, redis, keys, publisher, google }: Adapters,
   { config, logger, lifecycle }: ServiceRuntime<Readonly<Config>>,
 ): Dependencies {
+  // Ending sessions publishes them (`session.revoked` through the outbox, at once): every
+  // service's verifier refuses their tokens within about a second (docs/contracts.md).
+  const store = createStore(pool, {
+    accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+    revoked: publisher.notify,
+  });
   const auth = new AuthService(
-    createStore(pool),
+    store,
     passwordHasherOf(config),
     keys,
     createLimiter(redis, {
@@ -145,6 +155,7 @@ export function wireDependencies(
     },
     auth,
     keys,
+    revocations: new Revocations(new SessionsRepository(pool), config.ACCESS_TOKEN_TTL_SECONDS),
     google,
     verifier: sessionVerifier(keys, auth, config),
   };

@@ -1,3 +1,4 @@
+import { revocationFeedShape } from '@cinema/auth';
 import { baseShape, bool, loadConfig, port, z } from '@cinema/config';
 
 export const configSchema = z.object({
@@ -9,6 +10,8 @@ export const configSchema = z.object({
   AUTH_URL: z.string().url(),
   /** JWKS of the auth service; `${AUTH_URL}/.well-known/jwks.json` when unset (jwksUrlOf). */
   AUTH_JWKS_URL: z.string().url().optional(),
+  /** The session revocation feed (AUTH_REVOCATIONS_*; unset: not configured). */
+  ...revocationFeedShape,
   JWT_ISSUER: z.string().default('cinema-auth'),
   JWT_AUDIENCE: z.string().default('cinema'),
   /** Sets the Secure flag on the admin's cookies (turn on whenever the panel is served over TLS). */

@@ -3,7 +3,7 @@
  * (controllers get it by constructor through tsoa's IoC module in @cinema/http; the admin panel
  * gets it from buildApp).
  */
-import { createTokenVerifier, type AuthDependencies } from '@cinema/auth';
+import { createTokenVerifier, startRevocationFeed, type AuthDependencies } from '@cinema/auth';
 import { jwksUrlOf } from '@cinema/config';
 import type { Lifecycle, ReadinessCheck, ServiceRuntime } from '@cinema/http';
 import type { Logger } from '@cinema/logging';
@@ -37,16 +37,19 @@ export async function wire({
     const { applied } = await migrateContent(pool, (m) => logger.info(m));
     logger.info({ applied }, 'content schema up to date');
   }
+  // Ended sessions (logout, ...) are refused within about a second.
+  const revocations = startRevocationFeed(config, { logger, lifecycle });
   return {
     config,
     logger,
     lifecycle,
-    readiness: { postgres: () => ping(pool) },
+    readiness: { postgres: () => ping(pool), revocations: revocations.check },
     catalog: new CatalogService(new PgCatalogRepository(pool)),
     verifier: createTokenVerifier({
       jwksUrl: jwksUrlOf(config),
       issuer: config.JWT_ISSUER,
       audience: config.JWT_AUDIENCE,
+      revocations,
     }),
     auth: createAuthClient(config.AUTH_URL),
   };

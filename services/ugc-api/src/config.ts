@@ -1,3 +1,4 @@
+import { revocationFeedShape } from '@cinema/auth';
 import { baseShape, duration, loadConfig, port, z } from '@cinema/config';
 
 export const configSchema = z
@@ -15,6 +16,8 @@ export const configSchema = z
     /** Base URL of the auth service; the JWKS defaults to `${AUTH_URL}/.well-known/jwks.json`. */
     AUTH_URL: z.string().url().optional(),
     AUTH_JWKS_URL: z.string().url().optional(),
+    /** The session revocation feed (AUTH_REVOCATIONS_*; unset: not configured). */
+    ...revocationFeedShape,
     JWT_ISSUER: z.string().default('cinema-auth'),
     JWT_AUDIENCE: z.string().default('cinema'),
     /**

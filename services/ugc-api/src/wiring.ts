@@ -3,7 +3,7 @@
  * (controllers get it by constructor through tsoa's IoC module in @cinema/http).
  */
 import type { Db } from 'mongodb';
-import { createTokenVerifier, type AuthDependencies } from '@cinema/auth';
+import { createTokenVerifier, startRevocationFeed, type AuthDependencies } from '@cinema/auth';
 import { jwksUrlOf } from '@cinema/config';
 import type { Lifecycle, ReadinessCheck, ServiceRuntime } from '@cinema/http';
 import type { Logger } from '@cinema/logging';
@@ -43,10 +43,13 @@ export async function wire({
     lockWaitMs: config.LOCK_WAIT_MS,
     logger,
   });
+  // Ended sessions (logout, ...) are refused within about a second.
+  const revocations = startRevocationFeed(config, { logger, lifecycle });
   const verifier = createTokenVerifier({
     jwksUrl: jwksUrlOf(config),
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
+    revocations,
   });
   return {
     ...useCases,
@@ -54,7 +57,7 @@ export async function wire({
     logger,
     lifecycle,
     verifier,
-    readiness: { mongodb: () => db.command({ ping: 1 }) },
+    readiness: { mongodb: () => db.command({ ping: 1 }), revocations: revocations.check },
   };
 }
 

@@ -6,7 +6,7 @@
  * one is sent, is verified by the intake use case. So there is no `verifier` here; without a JWKS
  * (neither AUTH_JWKS_URL nor AUTH_URL) only anonymous viewers are accepted.
  */
-import { createTokenVerifier } from '@cinema/auth';
+import { createTokenVerifier, startRevocationFeed, type RevocationFeed } from '@cinema/auth';
 import { jwksUrlOf } from '@cinema/config';
 import type { Lifecycle, ReadinessCheck, ServiceRuntime } from '@cinema/http';
 import type { Logger } from '@cinema/logging';
@@ -21,6 +21,8 @@ export interface Dependencies {
   lifecycle?: Lifecycle;
   readiness: Record<string, ReadinessCheck>;
   intake: EventIntake;
+  /** The session revocation feed of the intake's verifier (its metrics; none without a JWKS). */
+  revocations?: RevocationFeed;
 }
 
 export async function wire({
@@ -47,8 +49,15 @@ export async function wire({
 
   const jwksUrl = jwksUrlOf(config);
   if (!jwksUrl) logger.warn('no AUTH_JWKS_URL or AUTH_URL: only anonymous viewers are accepted');
+  // Ended sessions (logout, ...) are refused within about a second.
+  const revocations = jwksUrl ? startRevocationFeed(config, { logger, lifecycle }) : undefined;
   const verify = jwksUrl
-    ? createTokenVerifier({ jwksUrl, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE })
+    ? createTokenVerifier({
+        jwksUrl,
+        issuer: config.JWT_ISSUER,
+        audience: config.JWT_AUDIENCE,
+        revocations,
+      })
     : undefined;
 
   return {
@@ -56,6 +65,10 @@ export async function wire({
     logger,
     lifecycle,
     intake: new EventIntake({ sink: producer, topics, verify }),
-    readiness: { kafka: () => producer.check() },
+    revocations,
+    readiness: {
+      kafka: () => producer.check(),
+      ...(revocations && { revocations: revocations.check }),
+    },
   };
 }

@@ -8,7 +8,7 @@ import { LoginHistoryRepository } from './login-history.repository';
 import { OutboxRepository } from './outbox.repository';
 import { ResetTokensRepository } from './reset-tokens.repository';
 import { RolesRepository } from './roles.repository';
-import { SessionsRepository } from './sessions.repository';
+import { SessionsRepository, type RevocationPublishing } from './sessions.repository';
 import { UsersRepository } from './users.repository';
 
 export type Queryable = Pick<Pool, 'query'> | Pick<PoolClient, 'query'>;
@@ -42,11 +42,11 @@ export function mapPgError(err: unknown): never {
   throw err;
 }
 
-function repositories(db: Queryable): Repositories {
+function repositories(db: Queryable, publishing?: RevocationPublishing): Repositories {
   return {
     users: new UsersRepository(db),
     roles: new RolesRepository(db),
-    sessions: new SessionsRepository(db),
+    sessions: new SessionsRepository(db, publishing),
     resets: new ResetTokensRepository(db),
     history: new LoginHistoryRepository(db),
     devices: new DevicesRepository(db),
@@ -54,15 +54,23 @@ function repositories(db: Queryable): Repositories {
   };
 }
 
-export function createStore(pool: Pool): Store {
+/**
+ * The repositories over the pool, and `transaction`. With `publishing`, ending sessions also
+ * writes their `session.revoked` event to the outbox, and wakes the publisher once the event is
+ * committed (after the statement, or after the transaction's COMMIT).
+ */
+export function createStore(pool: Pool, publishing?: RevocationPublishing): Store {
   return {
-    ...repositories(pool),
+    ...repositories(pool, publishing),
     async transaction(fn) {
       const client = await pool.connect();
+      let revoked = false;
+      const inTransaction = publishing && { ...publishing, revoked: () => (revoked = true) };
       try {
         await client.query('BEGIN');
-        const result = await fn(repositories(client));
+        const result = await fn(repositories(client, inTransaction));
         await client.query('COMMIT');
+        if (revoked) publishing?.revoked();
         return result;
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);

@@ -29,8 +29,36 @@ const toSession = (r: Row): Session => ({
 const COLS = `s.id, s.user_id, s.device_type, s.user_agent, s.ip, s.method, s.created_at,
   s.last_used_at, s.expires_at, s.revoked_at`;
 
+/**
+ * What ending a session publishes: a `session.revoked` event in the outbox, written by the same
+ * statement that ends the sessions (so it commits or rolls back with them), with the moment the
+ * last access token of these sessions expires; `revoked` then wakes the outbox publisher
+ * (after the transaction's commit). docs/contracts.md, "Session revocations".
+ */
+export interface RevocationPublishing {
+  accessTokenTtlSeconds: number;
+  revoked: () => void;
+}
+
+/** Ends the sessions `ended` selects and adds one outbox event naming them (none if no row). */
+const revokeAndPublish = (ended: string, ttlParam: string) => `
+  WITH ended AS (${ended} RETURNING id, user_id, revoked_at, revoked_reason),
+  event AS (
+    INSERT INTO outbox (routing_key, payload)
+    SELECT 'session.revoked', jsonb_build_object(
+             'session_ids', jsonb_agg(id),
+             'exp', floor(extract(epoch FROM max(revoked_at))) + ${ttlParam}::int,
+             'revoked_at', max(revoked_at),
+             'reason', min(revoked_reason))
+    FROM ended HAVING count(*) > 0
+    RETURNING id)
+  SELECT (SELECT count(*) FROM ended)::int AS n`;
+
 export class SessionsRepository implements Port {
-  constructor(private readonly db: Queryable) {}
+  constructor(
+    private readonly db: Queryable,
+    private readonly publishing?: RevocationPublishing,
+  ) {}
 
   async create(s: Parameters<Port['create']>[0]): Promise<void> {
     await this.db.query(
@@ -68,21 +96,63 @@ export class SessionsRepository implements Port {
   }
 
   async revoke(id: string, reason: string): Promise<boolean> {
-    const res = await this.db.query(
-      `UPDATE sessions SET revoked_at = now(), revoked_reason = $2
-       WHERE id = $1 AND revoked_at IS NULL`,
-      [id, reason],
+    return (
+      (await this.end(
+        `UPDATE sessions SET revoked_at = now(), revoked_reason = $2
+         WHERE id = $1 AND revoked_at IS NULL`,
+        [id, reason],
+      )) > 0
     );
-    return (res.rowCount ?? 0) > 0;
   }
 
   async revokeAll(userId: string, reason: string, exceptSessionId?: string): Promise<number> {
-    const res = await this.db.query(
+    return this.end(
       `UPDATE sessions SET revoked_at = now(), revoked_reason = $2
        WHERE user_id = $1 AND revoked_at IS NULL AND ($3::uuid IS NULL OR id <> $3::uuid)`,
       [userId, reason, exceptSessionId ?? null],
     );
-    return res.rowCount ?? 0;
+  }
+
+  /** Runs an UPDATE ending sessions; with publishing, in one statement with the outbox event. */
+  private async end(update: string, params: unknown[]): Promise<number> {
+    if (!this.publishing) {
+      const res = await this.db.query(update, params);
+      return res.rowCount ?? 0;
+    }
+    const sql = revokeAndPublish(update, `$${params.length + 1}`);
+    const res = await this.db.query<{ n: number }>(sql, [
+      ...params,
+      this.publishing.accessTokenTtlSeconds,
+    ]);
+    const n = res.rows[0]?.n ?? 0;
+    if (n > 0) this.publishing.revoked();
+    return n;
+  }
+
+  /**
+   * Sessions ended since `since` whose access tokens may still be alive (ended within the last
+   * `accessTokenTtlSeconds`): the catch-up of a verifier that lost the revocation feed.
+   */
+  async revokedSince(
+    since: Date | undefined,
+    accessTokenTtlSeconds: number,
+  ): Promise<{ now: Date; revocations: { sid: string; exp: number }[] }> {
+    const res = await this.db.query<{ now: Date; id: string | null; exp: string | null }>(
+      `SELECT now() AS now, s.id, floor(extract(epoch FROM s.revoked_at))::bigint + $2::int AS exp
+       FROM (SELECT now()) n
+       LEFT JOIN sessions s
+         ON s.revoked_at IS NOT NULL
+        AND s.revoked_at > greatest(coalesce($1::timestamptz, '-infinity'),
+                                    now() - $2::int * interval '1 second')
+       ORDER BY s.revoked_at`,
+      [since ?? null, accessTokenTtlSeconds],
+    );
+    return {
+      now: res.rows[0]?.now ?? new Date(),
+      revocations: res.rows
+        .filter((r) => r.id !== null)
+        .map((r) => ({ sid: r.id!, exp: Number(r.exp) })),
+    };
   }
 
   async addRefreshToken(hash: Buffer, sessionId: string, expiresAt: Date): Promise<void> {

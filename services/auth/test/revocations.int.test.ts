@@ -1,0 +1,143 @@
+/**
+ * Issue 13 item 5, the auth side: ending sessions publishes their ids (`session.revoked` on the
+ * auth events exchange, through the outbox, at once), and `GET /api/v1/auth/revocations` lists
+ * them for a verifier that catches up. A RevocationFeed of @cinema/auth (what every service runs)
+ * follows the real RabbitMQ.
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import request from 'supertest';
+import { createTokenVerifier, RevocationFeed } from '@cinema/auth';
+import { createLogger } from '@cinema/logging';
+import { dropSchema, startService, suffix, type TestService } from './helpers';
+
+let s: TestService;
+let server: Server;
+let base: string;
+const feeds: RevocationFeed[] = [];
+const password = 'correct horse battery';
+const logger = createLogger({ service: 'feed-test', level: 'silent' });
+
+beforeAll(async () => {
+  s = await startService();
+  server = s.app.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await Promise.all(feeds.map((f) => f.close()));
+  await new Promise((r) => server.close(r));
+  await s.close();
+  await dropSchema(s.schema);
+});
+
+/** Polls every 5 ms (waitFor of @cinema/testing polls every 100 ms: too coarse to time). */
+async function until(cond: () => boolean, timeoutMs: number, what: string): Promise<number> {
+  const started = Date.now();
+  while (!cond()) {
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return Date.now() - started;
+}
+
+function feed(): RevocationFeed {
+  const f = new RevocationFeed({
+    amqpUrl: process.env.AMQP_URL!,
+    exchange: s.config.AUTH_EVENTS_EXCHANGE,
+    catchUpUrl: `${base}/api/v1/auth/revocations`,
+    logger,
+  }).start();
+  feeds.push(f);
+  return f;
+}
+
+async function login(email: string) {
+  const res = await request(s.app).post('/api/v1/auth/login').send({ email, password });
+  expect(res.status).toBe(200);
+  const claims = JSON.parse(
+    Buffer.from(res.body.accessToken.split('.')[1], 'base64url').toString(),
+  ) as { sid: string; exp: number };
+  return { access: res.body.accessToken as string, sid: claims.sid, exp: claims.exp };
+}
+
+async function account() {
+  const email = `rev-${suffix()}@example.com`;
+  const reg = await request(s.app).post('/api/v1/auth/register').send({ email, password });
+  expect(reg.status).toBe(201);
+  return email;
+}
+
+describe('session revocation feed', () => {
+  it('publishes a logout at once: a live feed denies the session, the verifier answers 401', async () => {
+    const live = feed();
+    await until(() => live.state === 'live', 10_000, 'a live feed');
+    await expect(live.check()).resolves.toEqual({ detail: expect.stringMatching(/^live/) });
+    const email = await account();
+    const a = await login(email);
+    const b = await login(email);
+    const verify = createTokenVerifier({
+      jwks: s.deps.keys.jwks() as never,
+      issuer: s.config.JWT_ISSUER,
+      audience: s.config.JWT_AUDIENCE,
+      revocations: live,
+    });
+    await expect(verify(a.access)).resolves.toMatchObject({ sessionId: a.sid });
+
+    const started = Date.now();
+    const out = await request(s.app)
+      .post('/api/v1/auth/logout')
+      .set('Authorization', `Bearer ${a.access}`);
+    expect(out.status).toBeLessThan(300);
+    await until(() => live.denyList.has(a.sid), 2000, 'the revocation');
+    const ms = Date.now() - started;
+    console.log(`logout -> deny list of a live feed: ${ms} ms`);
+    expect(ms).toBeLessThan(2000);
+    await expect(verify(a.access)).rejects.toThrow(/session has ended/);
+    // The other session is untouched.
+    await expect(verify(b.access)).resolves.toMatchObject({ sessionId: b.sid });
+
+    // logout-all ends the rest: one event naming them.
+    const c = await login(email);
+    await request(s.app)
+      .post('/api/v1/auth/logout-all')
+      .set('Authorization', `Bearer ${c.access}`)
+      .expect((r) => expect(r.status).toBeLessThan(300));
+    await until(() => live.denyList.has(b.sid) && live.denyList.has(c.sid), 2000, 'logout-all');
+
+    const rows = await s.c.pool.query<{ payload: { session_ids: string[]; exp: number } }>(
+      `SELECT payload FROM outbox WHERE routing_key = 'session.revoked' ORDER BY created_at`,
+    );
+    // Published rows may already be scrubbed (item 8); those kept carry ids and the last exp.
+    for (const { payload } of rows.rows) {
+      expect(payload.session_ids.length).toBeGreaterThan(0);
+      expect(payload.exp).toBeGreaterThanOrEqual(a.exp - 5);
+    }
+  });
+
+  it('lists ended sessions for a verifier that catches up (no feed was running)', async () => {
+    const email = await account();
+    const a = await login(email);
+    await request(s.app).post('/api/v1/auth/logout').set('Authorization', `Bearer ${a.access}`);
+
+    const list = await request(s.app).get('/api/v1/auth/revocations');
+    expect(list.status).toBe(200);
+    expect(list.body.revocations).toEqual(
+      expect.arrayContaining([{ sid: a.sid, exp: expect.any(Number) }]),
+    );
+    const entry = list.body.revocations.find((r: { sid: string }) => r.sid === a.sid);
+    // No token of the session outlives the entry.
+    expect(entry.exp).toBeGreaterThanOrEqual(a.exp);
+    expect(entry.exp).toBeLessThanOrEqual(a.exp + 60);
+    const later = await request(s.app)
+      .get('/api/v1/auth/revocations')
+      .query({ since: list.body.now });
+    expect(later.body.revocations.map((r: { sid: string }) => r.sid)).not.toContain(a.sid);
+    expect((await request(s.app).get('/api/v1/auth/revocations?since=yesterday')).status).toBe(422);
+
+    // A feed started now gets it from the catch-up before it calls itself live.
+    const late = feed();
+    await until(() => late.state === 'live', 10_000, 'a live feed');
+    expect(late.denyList.has(a.sid)).toBe(true);
+  });
+});
