@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { runProcess, TSX, waitFor, type RunningProcess } from '@cinema/testing';
-import { fallbackDataDir, isAlive } from '../src/core';
+import { fallbackDataDir, isAlive, repoRoot } from '../src/core';
 import { readSupervisors } from '../src/supervisor';
 
 const cli = path.resolve(__dirname, '../src/cli.ts');
@@ -108,6 +108,16 @@ it('prints env lines that eval turns into variables child processes see', () => 
     { env: env(), encoding: 'utf8' },
   );
   expect(seen).toBe(url);
+  // The documented form, through npm (-s: without it npm prints its `> script` banner first).
+  const viaNpm = execFileSync(
+    'bash',
+    [
+      '-c',
+      `eval "$(npm run -s stack -- env)" && node -e 'process.stdout.write(process.env.DATABASE_URL)'`,
+    ],
+    { env: env(), encoding: 'utf8', cwd: repoRoot() },
+  );
+  expect(viaNpm).toBe(url);
 
   // Values a shell would otherwise expand or split, through a state file of their own.
   const odd = path.join(root, 'odd');
