@@ -25,6 +25,7 @@ const previousHome = process.env.STACK_HOME;
 let upstream: http.Server;
 let gateway: RunningServer;
 let context: BrowserContext;
+const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'stack-landing-chromium-'));
 
 beforeAll(async () => {
   if (!fs.existsSync(CHROMIUM)) {
@@ -52,14 +53,11 @@ beforeAll(async () => {
       mailCatcher: 'http://127.0.0.1:9/',
     }),
   );
-  context = await chromium.launchPersistentContext(
-    fs.mkdtempSync(path.join(os.tmpdir(), 'stack-landing-chromium-')),
-    {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-sync'],
-    },
-  );
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-sync'],
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -70,6 +68,7 @@ afterAll(async () => {
   else process.env.STACK_HOME = previousHome;
   fs.rmSync(path.dirname(fallbackDataDir('nginx', home)), { recursive: true, force: true });
   fs.rmSync(home, { recursive: true, force: true });
+  fs.rmSync(profile, { recursive: true, force: true });
 });
 
 it('shows the links, escapes the title, loads nothing from elsewhere, and its links lead through the gateway', async () => {
