@@ -7,17 +7,22 @@
  * raw kafkajs idempotent producer events/s (acks=all, 1,000-message batches) as the reference,
  * and the collector's peak RSS. Autocannon, 50 connections, on the same machine. Each endpoint
  * first gets BENCH_WARMUP_SECONDS (default 3) of the same load, not counted: in a cold process the
- * first second runs at a third of the rate while V8 compiles the hot path.
+ * first second runs at a third of the rate while V8 compiles the hot path. Each endpoint also
+ * prints the collector's CPU time per 1,000 events (user + system, from /proc): on a machine
+ * shared with other work the rate moves with the load, the CPU cost much less.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import autocannon from 'autocannon';
 import { Kafka, logLevel } from 'kafkajs';
-// TypeScript source, loaded through tsx with bench/tsconfig.json's path (see the `bench` script).
-import { deleteTopicsWithPrefix } from '@cinema/testing';
+// TypeScript source, loaded through tsx with bench/tsconfig.json's path (see the `bench` script);
+// a CommonJS module to this ES module, hence the default import.
+import testing from '@cinema/testing';
+
+const { deleteTopicsWithPrefix } = testing;
 
 const root = path.resolve(new URL('../../..', import.meta.url).pathname);
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -50,7 +55,16 @@ const event = (type, extra) => ({
   ...extra,
 });
 
-async function cannon(url, body, title) {
+const clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
+
+/** User + system CPU seconds of a process so far. */
+function cpuSeconds(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+}
+
+async function cannon(url, body, title, pid, eventsPerRequest) {
   const load = (duration) =>
     autocannon({
       url,
@@ -61,10 +75,14 @@ async function cannon(url, body, title) {
       body: JSON.stringify(body),
     });
   if (warmup > 0) await load(warmup);
+  const cpuBefore = cpuSeconds(pid);
   const result = await load(seconds);
+  const cpu = cpuSeconds(pid) - cpuBefore;
   const non2xx = result.non2xx + result.errors;
+  const events = result['2xx'] * eventsPerRequest;
   console.log(
-    `${title}: ${Math.round(result.requests.average)} req/s, p99 ${result.latency.p99} ms` +
+    `${title}: ${Math.round(result.requests.average)} req/s, p99 ${result.latency.p99} ms, ` +
+      `collector CPU ${((1000 * 1000 * cpu) / events).toFixed(0)} ms per 1,000 events` +
       (non2xx ? `, ${non2xx} not 202` : ''),
   );
   return result.requests.average;
@@ -132,6 +150,8 @@ try {
       Object.entries(event('pause', { position_sec: 12.5 })).filter(([k]) => k !== 'type'),
     ),
     'POST /api/pause (one event per request)',
+    child.pid,
+    1,
   );
   const batch = Array.from({ length: 100 }, (_, i) =>
     i % 10 === 0
@@ -142,6 +162,8 @@ try {
     `${base}/api/events`,
     { events: batch },
     'POST /api/events (100 events per request)',
+    child.pid,
+    100,
   );
   const raw = await rawProducer();
   console.log('--- figures ---');

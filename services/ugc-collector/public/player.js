@@ -2,6 +2,9 @@
  * The cinema's HTML5 player: custom controls (play/pause, seek bar with the buffered range,
  * volume, fullscreen, time, 360p/720p switch), resume position, and event tracking.
  *
+ * The control buttons draw inline SVG icons (both states in each button, a class shows one) and
+ * keep an aria-label naming what a click does.
+ *
  * Tracked: pause (position), full view (at the end), quality change (from, to, position). Each
  * event gets a UUID and the client time when it happens and goes to an outbox kept in
  * localStorage; the outbox is flushed to POST /api/events on a timer, and with
@@ -174,7 +177,7 @@
     }
     buffered.style.width = d ? (100 * end) / d + '%' : '0';
     time.textContent = fmt(video.currentTime) + ' / ' + fmt(d);
-    playBtn.textContent = video.paused ? '▶' : '❚❚';
+    playBtn.classList.toggle('playing', !video.paused);
     playBtn.setAttribute('aria-label', video.paused ? 'Play' : 'Pause');
   }
 
@@ -227,13 +230,19 @@
     video.muted = !video.muted;
   });
   video.addEventListener('volumechange', () => {
-    mute.textContent = video.muted ? '🔇' : '🔊';
+    mute.classList.toggle('muted', video.muted);
+    mute.setAttribute('aria-label', video.muted ? 'Unmute' : 'Mute');
     if (!video.muted) volume.value = String(video.volume);
   });
 
   fullscreen.addEventListener('click', () => {
     if (document.fullscreenElement) void document.exitFullscreen();
     else void player.requestFullscreen();
+  });
+  document.addEventListener('fullscreenchange', () => {
+    const active = document.fullscreenElement === player;
+    fullscreen.classList.toggle('active', active);
+    fullscreen.setAttribute('aria-label', active ? 'Exit fullscreen' : 'Fullscreen');
   });
 
   quality.addEventListener('change', () => {
@@ -265,7 +274,7 @@
       localStorage.setItem(positionKey, String(video.currentTime));
     }
   });
-  ['play', 'progress', 'durationchange', 'seeked'].forEach((e) =>
+  ['play', 'pause', 'progress', 'durationchange', 'seeked'].forEach((e) =>
     video.addEventListener(e, render),
   );
 
