@@ -1,0 +1,56 @@
+/**
+ * Open Server-Sent Events streams: a heartbeat comment keeps proxies from timing them out, and
+ * shutdown ends them all (the server's graceful close would otherwise wait for them).
+ */
+import type { Response } from 'express';
+
+export class SseStreams {
+  private readonly open = new Set<Response>();
+  private readonly heartbeat: NodeJS.Timeout;
+
+  constructor(heartbeatMs = 25_000) {
+    this.heartbeat = setInterval(() => {
+      for (const res of this.open) res.write(': keep-alive\n\n');
+    }, heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  get size(): number {
+    return this.open.size;
+  }
+
+  /** Starts an event stream on `res`; resolves when the client (or shutdown) ends it. */
+  start(
+    res: Response,
+    onClose: () => void,
+  ): { send: (id: string, event: string, data: unknown) => void; closed: Promise<void> } {
+    res.status(200);
+    res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('Connection', 'keep-alive');
+    // nginx: do not buffer the stream.
+    res.setHeader('X-Accel-Buffering', 'no');
+    res.flushHeaders();
+    res.write('retry: 3000\n\n');
+    this.open.add(res);
+    const closed = new Promise<void>((resolve) => {
+      res.on('close', () => {
+        this.open.delete(res);
+        onClose();
+        resolve();
+      });
+    });
+    return {
+      // `data` is JSON (no raw newline can end the event early); the id is a number.
+      send: (id, event, data) =>
+        res.write(`id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`),
+      closed,
+    };
+  }
+
+  close(): void {
+    clearInterval(this.heartbeat);
+    for (const res of this.open) res.end();
+    this.open.clear();
+  }
+}

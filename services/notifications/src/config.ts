@@ -1,0 +1,95 @@
+import { revocationFeedShape } from '@cinema/auth';
+import { baseShape, bool, duration, list, loadConfig, port, z } from '@cinema/config';
+
+const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
+/** Messages per second; 0 = unlimited. */
+const rate = (fallback: number) => z.coerce.number().min(0).default(fallback);
+
+export const configSchema = z
+  .object({
+    ...baseShape,
+    PORT: port(8008),
+    SERVICE_NAME: z.string().default('notifications'),
+    DATABASE_URL: z.string().url(),
+    /** Schema holding the service's tables. */
+    NOTIFICATIONS_DB_SCHEMA: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier')
+      .default('notifications'),
+    /** Run migrations at start (idempotent, under an advisory lock). */
+    NOTIFICATIONS_MIGRATE_ON_START: bool(true),
+
+    AMQP_URL: z.string().url(),
+    /** auth's topic exchange of user events (docs/contracts.md). */
+    AUTH_EVENTS_EXCHANGE: z.string().min(1).default('auth.events'),
+    /** Prefix of the service's queues: `<prefix>.auth-events`, its retry queues and DLQ. */
+    NOTIFICATIONS_QUEUE_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,100}$/, 'letters, digits, _, . and -')
+      .default('notifications'),
+    /** Delays of the retry ladder (each a quorum queue whose TTL dead-letters back). */
+    RETRY_DELAYS_MS: list(['10000', '60000', '600000']).transform((v, ctx) => {
+      const ms = v.map(Number);
+      if (!ms.length || ms.some((n) => !Number.isInteger(n) || n < 1)) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          message: 'positive integers (ms), comma separated',
+        });
+        return z.NEVER;
+      }
+      return ms;
+    }),
+    /** Unacknowledged messages per consumer. */
+    CONSUMER_PREFETCH: int(20, 1),
+
+    /** Any SMTP server by URL (`smtp://`, `smtps://`); unset: e-mail deliveries fail (visible). */
+    SMTP_URL: z.string().url().optional(),
+    MAIL_FROM: z
+      .string()
+      .min(3)
+      .refine((v) => !/[\r\n]/.test(v), 'one line')
+      .default('Cinema <no-reply@cinema.local>'),
+    /** The public base URL of this service (links in mails: one-click unsubscribe). */
+    NOTIFICATIONS_PUBLIC_URL: z.string().url().default('http://127.0.0.1:8008'),
+    /** HMAC secret (32+ chars) signing unsubscribe links. */
+    UNSUBSCRIBE_SECRET: z.string().min(32).optional(),
+
+    /** HTTP SMS gateway (POST JSON {to, text, category}); unset: SMS deliveries are skipped. */
+    SMS_GATEWAY_URL: z.string().url().optional(),
+    /** Categories SMS may carry. */
+    SMS_CATEGORIES: list(['security']),
+
+    /** Per-channel limits (messages per second, 0 = unlimited) of the delivery worker. */
+    EMAIL_RATE_PER_SECOND: rate(50),
+    SMS_RATE_PER_SECOND: rate(5),
+    /** The delivery worker's poll interval (it is also woken by new deliveries). */
+    DELIVERY_POLL_MS: duration(1000),
+    /** Send attempts of one delivery before it is `failed` (backoff 5 s x 2^n, at most 10 min). */
+    DELIVERY_MAX_ATTEMPTS: int(6, 1),
+
+    /** Quiet hours when the user set none (local time of the user), e.g. 22:00-08:00; empty: none. */
+    DEFAULT_QUIET_HOURS: z
+      .string()
+      .regex(/^$|^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM-HH:MM or empty')
+      .default(''),
+
+    /** Base URL of the auth service (JWKS; the one-time backfill of the recipients). */
+    AUTH_URL: z.string().url().optional(),
+    AUTH_JWKS_URL: z.string().url().optional(),
+    ...revocationFeedShape,
+    JWT_ISSUER: z.string().default('cinema-auth'),
+    JWT_AUDIENCE: z.string().default('cinema'),
+  })
+  .refine((c) => c.AUTH_JWKS_URL !== undefined || c.AUTH_URL !== undefined, {
+    message: 'set AUTH_JWKS_URL or AUTH_URL',
+    path: ['AUTH_JWKS_URL'],
+  })
+  .refine((c) => c.NODE_ENV !== 'production' || c.UNSUBSCRIBE_SECRET !== undefined, {
+    message: 'required in production',
+    path: ['UNSUBSCRIBE_SECRET'],
+  });
+
+export type Config = z.infer<typeof configSchema>;
+
+export const readConfig = (env: NodeJS.ProcessEnv = process.env): Readonly<Config> =>
+  loadConfig(configSchema as unknown as z.ZodObject<z.ZodRawShape>, env) as Readonly<Config>;
