@@ -9,6 +9,7 @@
 import { createTokenVerifier, startRevocationFeed, type RevocationFeed } from '@cinema/auth';
 import { jwksUrlOf } from '@cinema/config';
 import type { Lifecycle, ReadinessCheck, ServiceRuntime } from '@cinema/http';
+import { createKafka } from '@cinema/kafka';
 import type { Logger } from '@cinema/logging';
 import { EventProducer } from './adapters/events.producer';
 import type { Config } from './config';
@@ -32,8 +33,8 @@ export async function wire({
 }: ServiceRuntime<Config>): Promise<Dependencies> {
   const topics = topicNames(config.KAFKA_TOPIC_PREFIX);
   const producer = new EventProducer({
-    brokers: config.KAFKA_BROKERS,
-    clientId: config.KAFKA_CLIENT_ID,
+    // The client with the config's timeouts, retries and log level (@cinema/kafka).
+    kafka: createKafka(config, logger),
     logger,
     topics: Object.values(topics),
     partitions: config.KAFKA_TOPIC_PARTITIONS,
