@@ -79,7 +79,7 @@ OTEL_SERVICE_NAME: {{ include "cinema-common.name" . | quote }}
   resources:
     {{- toYaml $ctx.Values.resources | nindent 4 }}
   securityContext:
-    {{- toYaml $ctx.Values.securityContext | nindent 4 }}
+    {{- toYaml (required "securityContext: keep cinema-common's restricted default or set your own" $ctx.Values.securityContext) | nindent 4 }}
   volumeMounts:
     - name: tmp
       mountPath: /tmp
@@ -104,7 +104,7 @@ spec:
     {{- toYaml . | nindent 4 }}
   {{- end }}
   securityContext:
-    {{- toYaml $ctx.Values.podSecurityContext | nindent 4 }}
+    {{- toYaml (required "podSecurityContext: keep cinema-common's default (runAsNonRoot) or set your own" $ctx.Values.podSecurityContext) | nindent 4 }}
   terminationGracePeriodSeconds: {{ $ctx.Values.terminationGracePeriodSeconds }}
   {{- if not .probes }}
   restartPolicy: OnFailure
