@@ -60,6 +60,12 @@ export interface AppOptions {
    * their 4xx and 5xx answers are still logged.
    */
   quietPaths?: ReadonlySet<string>;
+  /**
+   * Express `trust proxy`: who may tell the client's address in X-Forwarded-For (`req.ip`), a
+   * hop count or a list of addresses, CIDR ranges and the names loopback, linklocal,
+   * uniquelocal. Default: loopback, link-local and private addresses.
+   */
+  trustProxy?: number | readonly string[];
   /** Content-Security-Policy override for services that serve pages. */
   contentSecurityPolicy?: Parameters<typeof helmet>[0] extends infer O
     ? O extends { contentSecurityPolicy?: infer C }
@@ -96,7 +102,14 @@ export function createApp(options: AppOptions): Express {
   }
 
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback, linklocal, uniquelocal');
+  app.set(
+    'trust proxy',
+    typeof options.trustProxy === 'number'
+      ? options.trustProxy
+      : options.trustProxy
+        ? [...options.trustProxy]
+        : 'loopback, linklocal, uniquelocal',
+  );
   app.set('etag', false);
 
   // Request id: accepted when well-formed, generated otherwise; on the answer, spans and logs.

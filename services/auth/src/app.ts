@@ -12,6 +12,8 @@ export function buildApp(deps: Dependencies): Express {
     // CORS for the configured origins: browser apps (admin panels, player) call login/refresh.
     corsOrigins: deps.config.CORS_ORIGINS,
     bodyLimit: deps.config.BODY_LIMIT,
+    // Only the configured proxies may tell the client's address (limits, login history).
+    trustProxy: deps.config.TRUSTED_PROXIES,
     readiness: deps.readiness,
     contentSecurityPolicy: swaggerCsp,
     dependencies: deps,

@@ -1,14 +1,14 @@
 /**
  * Command line of the auth service:
  *   node dist/cli.js migrate
- *   node dist/cli.js createsuperuser [--email <e-mail>] [--password-stdin]
+ *   node dist/cli.js createsuperuser [--email <e-mail>] [--password-stdin] [--promote-existing]
  *   node dist/cli.js rotate-keys
  * createsuperuser asks for what is missing (e-mail, then the password twice; hidden on a TTY).
  * Only DATABASE_URL (and AUTH_DB_SCHEMA) are needed.
  */
 import * as readline from 'node:readline';
 import { ConfigError, loadConfig, z } from '@cinema/config';
-import { ValidationError } from '@cinema/errors';
+import { ConflictError, ValidationError } from '@cinema/errors';
 import { createLogger } from '@cinema/logging';
 import { createStore, runMigrations } from './adapters/db';
 import { configSchema } from './config';
@@ -22,8 +22,10 @@ const cliSchema = configSchema.extend({
 
 const USAGE = `usage: cli.js <command>
   migrate                                   apply the database migrations (idempotent)
-  createsuperuser [--email E] [--password-stdin]
-                                            create a super_user (asks for what is missing)
+  createsuperuser [--email E] [--password-stdin] [--promote-existing]
+                                            create a super_user (asks for what is missing);
+                                            an existing account only with --promote-existing
+                                            (its password is replaced, its sessions end)
   rotate-keys                               make a new access-token signing key`;
 
 /** Reads lines from stdin one by one (works for a TTY and for a pipe). */
@@ -114,10 +116,12 @@ async function main(argv: string[]): Promise<number> {
     if (command === 'createsuperuser') {
       let email: string | undefined;
       let passwordStdin = false;
+      let promoteExisting = false;
       for (let i = 0; i < rest.length; i++) {
         if (rest[i] === '--email') email = rest[++i];
         else if (rest[i]?.startsWith('--email=')) email = rest[i]!.slice(8);
         else if (rest[i] === '--password-stdin') passwordStdin = true;
+        else if (rest[i] === '--promote-existing') promoteExisting = true;
         else {
           process.stderr.write(`unknown option ${rest[i]}\n${USAGE}\n`);
           return 64;
@@ -139,14 +143,18 @@ async function main(argv: string[]): Promise<number> {
             return 65;
           }
         }
-        const { user, created } = await createSuperuser(
+        const { user, created, sessionsEnded } = await createSuperuser(
           createStore(pool),
           passwordHasherOf(config),
           email,
           password,
+          { promoteExisting },
         );
         process.stdout.write(
-          `${created ? 'created' : 'updated'} super_user ${user.email} (${user.id}) with roles ${user.roles.join(', ')}\n`,
+          created
+            ? `created super_user ${user.email} (${user.id}) with roles ${user.roles.join(', ')}\n`
+            : `promoted ${user.email} (${user.id}) to super_user with roles ${user.roles.join(', ')}; ` +
+                `password replaced; ${sessionsEnded} session(s) ended\n`,
         );
         return 0;
       } finally {
@@ -166,6 +174,10 @@ main(process.argv.slice(2)).then(
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
       process.exit(78);
+    }
+    if (err instanceof ConflictError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(65);
     }
     if (err instanceof ValidationError) {
       const why = Object.values(err.fields).map((f) => f.message);

@@ -5,6 +5,7 @@
  * shutdown hook on the lifecycle. The CLI reuses the pieces it needs (pool, keys, hasher).
  */
 import { createTokenVerifier, type AuthDependencies, type TokenVerifier } from '@cinema/auth';
+import { ConfigError } from '@cinema/config';
 import { UnauthorizedError } from '@cinema/errors';
 import type { Lifecycle, ReadinessCheck, ServiceRuntime } from '@cinema/http';
 import type { Logger } from '@cinema/logging';
@@ -17,13 +18,17 @@ import { createPasswordHasher } from './adapters/password.hasher';
 import { createLimiter } from './adapters/rate-limits';
 import { SessionsRepository } from './adapters/sessions.repository';
 import { KeyStore } from './adapters/signing-keys.repository';
+import { createSmtpMailer, noMailer } from './adapters/smtp.mailer';
 import type { Config } from './config';
 import { AuthService } from './domain/auth.service';
 import { Revocations } from './domain/revocations';
-import type { PasswordHasher } from './domain/model';
+import type { Links, Mailer, PasswordHasher } from './domain/model';
 
 export interface Dependencies extends AuthDependencies {
-  config: Pick<Config, 'CORS_ORIGINS' | 'BODY_LIMIT' | 'OAUTH_SUCCESS_REDIRECT_URL'>;
+  config: Pick<
+    Config,
+    'CORS_ORIGINS' | 'BODY_LIMIT' | 'OAUTH_SUCCESS_REDIRECT_URL' | 'TRUSTED_PROXIES'
+  >;
   logger: Logger;
   lifecycle?: Lifecycle;
   readiness: Record<string, ReadinessCheck>;
@@ -42,6 +47,8 @@ export interface Adapters {
   redis: Redis;
   keys: KeyStore;
   publisher: OutboxPublisher;
+  /** Account mails (AUTH_MAIL): SMTP, or nothing when notifications sends them. */
+  mailer: Mailer;
   google?: OAuthLogin;
 }
 
@@ -111,13 +118,41 @@ export async function wireAdapters({
         })
       : undefined;
 
+  const mailer = mailerOf(config, logger, lifecycle);
+
   publisher.start();
-  return { pool, redis, keys, publisher, google };
+  return { pool, redis, keys, publisher, mailer, google };
+}
+
+/** AUTH_MAIL=smtp (the default when SMTP_URL is set): auth mails the links itself. */
+function mailerOf(
+  config: Pick<Config, 'AUTH_MAIL' | 'SMTP_URL' | 'MAIL_FROM'>,
+  logger: Logger,
+  lifecycle: Lifecycle,
+): Mailer {
+  const mode = config.AUTH_MAIL ?? (config.SMTP_URL ? 'smtp' : 'off');
+  if (mode === 'off') return noMailer;
+  if (!config.SMTP_URL) throw new ConfigError(['AUTH_MAIL: smtp needs SMTP_URL (not set)']);
+  const mailer = createSmtpMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, logger });
+  lifecycle.onShutdown('mailer', () => mailer.close());
+  return mailer;
+}
+
+/** The account pages of the web app; the token goes in the fragment (never to a server). */
+export function linksOf(config: Pick<Config, 'ACCOUNT_LINKS_BASE_URL'>): Links {
+  const base = config.ACCOUNT_LINKS_BASE_URL.replace(/\/+$/, '');
+  const link = (page: string) => (token: string) =>
+    `${base}/${page}#token=${encodeURIComponent(token)}`;
+  return {
+    verifyEmail: link('verify-email'),
+    confirmEmailChange: link('confirm-email'),
+    resetPassword: link('reset-password'),
+  };
 }
 
 /** The use cases over the adapters, the verifier of the service's own tokens, readiness. */
 export function wireDependencies(
-  { pool, redis, keys, publisher, google }: Adapters,
+  { pool, redis, keys, publisher, mailer, google }: Adapters,
   { config, logger, lifecycle }: ServiceRuntime<Readonly<Config>>,
 ): Dependencies {
   // Ending sessions publishes them (`session.revoked` through the outbox, at once): every
@@ -142,8 +177,12 @@ export function wireDependencies(
       refreshTokenTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
       refreshReuseGraceSeconds: config.REFRESH_REUSE_GRACE_SECONDS,
       passwordResetTtlSeconds: config.PASSWORD_RESET_TTL_SECONDS,
+      verifyEmailTtlSeconds: config.VERIFY_EMAIL_TTL_SECONDS,
+      emailChangeTtlSeconds: config.EMAIL_CHANGE_TTL_SECONDS,
+      reauthMaxAgeSeconds: config.REAUTH_MAX_AGE_SECONDS,
     },
     publisher.notify,
+    { mailer, links: linksOf(config) },
   );
   return {
     config,

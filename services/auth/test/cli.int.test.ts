@@ -2,8 +2,9 @@
 import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import request from 'supertest';
 import { createPool } from '@cinema/pg';
-import { dropSchema, suffix } from './helpers';
+import { dropSchema, startService, suffix } from './helpers';
 
 const root = path.resolve(__dirname, '..');
 const cli = path.join(root, 'dist', 'cli.js');
@@ -65,10 +66,16 @@ describe('cli', () => {
   it('migrates idempotently', async () => {
     const first = await run(['migrate']);
     expect(first.code).toBe(0);
-    expect(first.out).toMatch(/1 applied \(001_auth_schema.sql\)/);
+    // Every file of migrations/, in order (001_auth_schema.sql, 002_email_verification.sql, ...).
+    const files = fs
+      .readdirSync(path.join(root, 'migrations'))
+      .filter((f) => f.endsWith('.sql'))
+      .sort();
+    expect(files.slice(0, 2)).toEqual(['001_auth_schema.sql', '002_email_verification.sql']);
+    expect(first.out).toContain(`${files.length} applied (${files.join(', ')})`);
     const second = await run(['migrate']);
     expect(second.code).toBe(0);
-    expect(second.out).toMatch(/0 applied, 1 already applied/);
+    expect(second.out).toContain(`0 applied, ${files.length} already applied`);
   });
 
   it('createsuperuser non-interactively with --password-stdin', async () => {
@@ -84,13 +91,70 @@ describe('cli', () => {
     const row = await rolesOf(email);
     expect(row!.roles).toEqual(['admin', 'public_user', 'super_user']);
     expect(row!.password_hash).toMatch(/^\$argon2id\$/);
-    // Run again: the account is updated, not duplicated.
+    // Run again: the account is not duplicated (and only promoted when asked: next test).
     const again = await run(
       ['createsuperuser', '--email', email, '--password-stdin'],
       'another secret!\n',
     );
-    expect(again.code).toBe(0);
-    expect(again.out).toMatch(/updated super_user/);
+    expect(again.code).toBe(65);
+    expect(again.err).toMatch(/--promote-existing/);
+  });
+
+  it('createsuperuser refuses an existing account without --promote-existing; with it, promotes and ends every session (item 1)', async () => {
+    // A registered account with an open session, as the service makes them.
+    const s = await startService({ AUTH_DB_SCHEMA: schema, AUTH_MAIL: 'off' });
+    try {
+      const email = `promote-${suffix()}@example.com`;
+      const password = 'their own secret';
+      await request(s.app).post('/api/v1/auth/register').send({ email, password }).expect(201);
+      const login = await request(s.app).post('/api/v1/auth/login').send({ email, password });
+      expect(login.status).toBe(200);
+      let refreshToken = login.body.refreshToken as string;
+
+      const refused = await run(
+        ['createsuperuser', '--email', email, '--password-stdin'],
+        'an operator secret\n',
+      );
+      expect(refused.code).toBe(65);
+      expect(refused.err).toMatch(/exists; run again with --promote-existing/);
+      expect((await rolesOf(email))!.roles).toEqual(['public_user']);
+      const still = await request(s.app).post('/api/v1/auth/refresh').send({ refreshToken });
+      expect(still.status).toBe(200); // nothing changed
+      refreshToken = still.body.refreshToken;
+
+      const promoted = await run(
+        ['createsuperuser', '--email', email, '--password-stdin', '--promote-existing'],
+        'an operator secret\n',
+      );
+      expect(promoted.code).toBe(0);
+      expect(promoted.out).toMatch(/promoted .* to super_user/);
+      expect(promoted.out).toMatch(/1 session\(s\) ended/);
+      expect((await rolesOf(email))!.roles).toEqual(['admin', 'public_user', 'super_user']);
+      // The session opened before the promotion is over: no super_user token from it.
+      const after = await request(s.app).post('/api/v1/auth/refresh').send({ refreshToken });
+      expect(after.status).toBe(401);
+      expect(
+        (
+          await request(s.app)
+            .get('/api/v1/auth/me')
+            .set('Authorization', `Bearer ${still.body.accessToken}`)
+        ).status,
+      ).toBe(401);
+      // The new password is the operator's.
+      expect(
+        (await request(s.app).post('/api/v1/auth/login').send({ email, password })).status,
+      ).toBe(401);
+      const su = await request(s.app)
+        .post('/api/v1/auth/login')
+        .send({ email, password: 'an operator secret' });
+      expect(su.status).toBe(200);
+      const claims = JSON.parse(
+        Buffer.from(su.body.accessToken.split('.')[1], 'base64url').toString(),
+      );
+      expect(claims.roles).toContain('super_user');
+    } finally {
+      await s.close();
+    }
   });
 
   it('createsuperuser interactively, asking for what is missing', async () => {

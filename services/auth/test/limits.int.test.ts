@@ -1,4 +1,7 @@
 import request from 'supertest';
+// The module object itself (not an import wrapper): a spy on it sees the service's calls.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const argon2 = require('argon2') as typeof import('argon2');
 import { dropSchema, startService, suffix, type TestService } from './helpers';
 
 let s: TestService;
@@ -105,5 +108,68 @@ describe('rate limits and lockout', () => {
     // Both paths run one argon2 verification: same order of magnitude, not 0 ms vs 20 ms.
     expect(median(unknown)).toBeGreaterThan(median(known) * 0.4);
     expect(median(unknown)).toBeLessThan(median(known) * 2.5);
+  });
+
+  it('30 parallel wrong passwords get at most LOGIN_MAX_FAILURES password evaluations (item 3)', async () => {
+    const email = `race-${suffix()}@example.com`;
+    const reg = await request(s.app).post('/api/v1/auth/register').send({ email, password });
+    expect(reg.status).toBe(201);
+    const verify = jest.spyOn(argon2, 'verify');
+    try {
+      // From 30 addresses, so that only the account's lockout can stop them.
+      const answers = await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          login(email, `wrong password ${i}`, `10.6.0.${i + 1}`),
+        ),
+      );
+      const evaluations = verify.mock.calls.length;
+      const statuses = answers.map((r) => r.status);
+      console.log(
+        `30 parallel wrong logins: ${evaluations} password evaluations, ` +
+          `${statuses.filter((x) => x === 401).length} x 401, ${statuses.filter((x) => x === 429).length} x 429`,
+      );
+      expect(evaluations).toBeLessThanOrEqual(3); // LOGIN_MAX_FAILURES of this service
+      expect(statuses.filter((x) => x === 401).length).toBeLessThanOrEqual(3);
+      expect(statuses.filter((x) => x === 429).length).toBeGreaterThanOrEqual(27);
+      const failed = await s.c.pool.query(
+        `SELECT count(*)::int AS n FROM login_history WHERE user_id = $1 AND NOT success`,
+        [reg.body.id],
+      );
+      expect(failed.rows[0].n).toBeLessThanOrEqual(3);
+      // Locked: the right password is refused too, without an evaluation.
+      verify.mockClear();
+      expect((await login(email, password, '10.6.1.1')).status).toBe(429);
+      expect(verify).not.toHaveBeenCalled();
+    } finally {
+      verify.mockRestore();
+    }
+  });
+
+  it('limits wrong current passwords on PUT /password (item 11)', async () => {
+    const email = `pw-${suffix()}@example.com`;
+    await request(s.app).post('/api/v1/auth/register').send({ email, password }).expect(201);
+    const tokens = await login(email, password, '10.5.0.1');
+    expect(tokens.status).toBe(200);
+    const auth = { Authorization: `Bearer ${tokens.body.accessToken}` };
+    const change = (currentPassword: string) =>
+      request(s.app)
+        .put('/api/v1/auth/password')
+        .set(auth)
+        .send({ currentPassword, newPassword: 'a brand new secret' });
+    for (let i = 0; i < 3; i++) expect((await change(`guess number ${i}`)).status).toBe(403);
+    const locked = await change(password);
+    expect(locked.status).toBe(429);
+    expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0);
+    // Parallel guesses do not get past the limit either.
+    const verify = jest.spyOn(argon2, 'verify');
+    try {
+      const burst = await Promise.all(Array.from({ length: 10 }, (_, i) => change(`burst ${i}`)));
+      expect(burst.every((r) => r.status === 429)).toBe(true);
+      expect(verify).not.toHaveBeenCalled();
+    } finally {
+      verify.mockRestore();
+    }
+    // The password did not change; login is a separate count.
+    expect((await login(email, password, '10.5.0.2')).status).toBe(200);
   });
 });

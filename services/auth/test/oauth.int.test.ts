@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import request from 'supertest';
 import { freePort } from '@cinema/testing';
 import { dropSchema, startService, suffix, type TestService } from './helpers';
+import { deleteMailsTo, mailTo, mailsTo, tokenIn } from './mail';
 
 let s: TestService;
 let provider: ChildProcess;
@@ -48,10 +49,12 @@ beforeAll(async () => {
     OAUTH_SUCCESS_REDIRECT_URL: 'https://cinema.example/signed-in',
   });
 });
+const used: string[] = [];
 afterAll(async () => {
   provider?.kill('SIGTERM');
   await s?.close();
   if (s) await dropSchema(s.schema);
+  await deleteMailsTo(...used);
 });
 
 /** A browser: cookie jar per origin, manual redirects. */
@@ -191,7 +194,11 @@ describe('OAuth login with an OpenID provider standing in for Google', () => {
 
   it('links an existing password account by verified e-mail', async () => {
     const email = `link-${suffix()}@example.com`;
+    used.push(email);
     const reg = await request(s.app).post('/api/v1/auth/register').send({ email, password });
+    // The local address is verified first (see the next test).
+    const token = tokenIn(await mailTo(email, /confirm your e-mail address/i));
+    await request(s.app).post('/api/v1/auth/email/verify').send({ token }).expect(204);
     const res = await oauthLogin(email);
     expect(res.status).toBe(200);
     const me = await request(s.app)
@@ -205,6 +212,88 @@ describe('OAuth login with an OpenID provider standing in for Google', () => {
     expect((await request(s.app).post('/api/v1/auth/login').send({ email, password })).status).toBe(
       200,
     );
+  });
+
+  it('does not link a local account whose address is unverified (pre-hijack), and says why (item 6)', async () => {
+    // The attacker registers the victim's address first and keeps a session.
+    const email = `prehijack-${suffix()}@example.com`;
+    used.push(email);
+    const reg = await request(s.app)
+      .post('/api/v1/auth/register')
+      .send({ email, password: 'the attacker secret' });
+    expect(reg.status).toBe(201);
+    const attacker = await request(s.app)
+      .post('/api/v1/auth/login')
+      .send({ email, password: 'the attacker secret' });
+    expect(attacker.status).toBe(200);
+
+    // The victim signs in with Google: refused, with a clear message, and nothing linked.
+    const victim = await oauthLogin(email);
+    expect(victim.status).toBe(403);
+    expect(victim.headers['content-type']).toMatch(/problem\+json/);
+    expect(victim.body.detail).toMatch(/not verified/);
+    expect(victim.body.detail).toMatch(/reset the password/);
+    expect(victim.body.accessToken).toBeUndefined();
+    const links = await s.c.pool.query(`SELECT 1 FROM social_accounts WHERE user_id = $1`, [
+      reg.body.id,
+    ]);
+    expect(links.rowCount).toBe(0);
+
+    // The mailbox's owner takes the account back with a reset (it proves the address and
+    // ends the attacker's session); Google login then links.
+    await request(s.app).post('/api/v1/auth/password-reset/request').send({ email }).expect(202);
+    const reset = tokenIn(await mailTo(email, /reset your password/i));
+    await request(s.app)
+      .post('/api/v1/auth/password-reset/confirm')
+      .send({ token: reset, newPassword: 'the owner secret!' })
+      .expect(204);
+    expect(
+      (
+        await request(s.app)
+          .post('/api/v1/auth/refresh')
+          .send({ refreshToken: attacker.body.refreshToken })
+      ).status,
+    ).toBe(401);
+    const linked = await oauthLogin(email);
+    expect(linked.status).toBe(200);
+    const me = await request(s.app)
+      .get('/api/v1/auth/me')
+      .set('Authorization', `Bearer ${linked.body.accessToken}`);
+    expect(me.body).toMatchObject({ id: reg.body.id, emailVerified: true });
+  });
+
+  it('an account without a password changes its address only right after a login (item 2)', async () => {
+    const email = `oa-change-${suffix()}@example.com`;
+    const next = `oa-next-${suffix()}@example.com`;
+    used.push(email, next);
+    const res = await oauthLogin(email);
+    expect(res.status).toBe(200);
+    const auth = { Authorization: `Bearer ${res.body.accessToken}` };
+    const me = await request(s.app).get('/api/v1/auth/me').set(auth);
+    expect(me.body.emailVerified).toBe(true); // vouched for by the provider
+    // A login long ago (a stolen, refreshed token): refused.
+    await s.c.pool.query(
+      `UPDATE sessions SET created_at = now() - interval '1 hour' WHERE user_id = $1`,
+      [me.body.id],
+    );
+    const stale = await request(s.app)
+      .post('/api/v1/auth/me/email')
+      .set(auth)
+      .send({ newEmail: next });
+    expect(stale.status).toBe(403);
+    expect(stale.body.detail).toMatch(/log in again/);
+    // Right after a login: pending until the new address confirms.
+    const fresh = await oauthLogin(email);
+    const asked = await request(s.app)
+      .post('/api/v1/auth/me/email')
+      .set('Authorization', `Bearer ${fresh.body.accessToken}`)
+      .send({ newEmail: next });
+    expect(asked.status).toBe(202);
+    const token = tokenIn(await mailTo(next, /confirm your new/i));
+    await mailTo(email, /being changed/i);
+    await request(s.app).post('/api/v1/auth/email/change/confirm').send({ token }).expect(204);
+    expect((await request(s.app).get('/api/v1/auth/me').set(auth)).body.email).toBe(next);
+    expect(await mailsTo(email)).toHaveLength(1);
   });
 
   it('refuses an unverified e-mail, a forged or replayed state, and a provider refusal', async () => {

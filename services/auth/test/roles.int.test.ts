@@ -3,6 +3,7 @@ import { createSuperuser } from '../src/domain/superuser';
 import { createStore } from '../src/adapters/db';
 import { createPasswordHasher } from '../src/adapters/password.hasher';
 import { dropSchema, startService, suffix, type TestService } from './helpers';
+import { deleteMailsTo, mailTo, tokenIn } from './mail';
 
 let s: TestService;
 const password = 'correct horse battery';
@@ -10,15 +11,30 @@ const password = 'correct horse battery';
 beforeAll(async () => {
   s = await startService();
 });
+const used: string[] = [];
 afterAll(async () => {
   await s.close();
   await dropSchema(s.schema);
+  await deleteMailsTo(...used);
 });
 
 async function user() {
   const email = `r-${suffix()}@example.com`;
+  used.push(email);
   const reg = await request(s.app).post('/api/v1/auth/register').send({ email, password });
   return { email, id: reg.body.id as string };
+}
+/** Opens the verification link mailed on register (admin roles need a verified address). */
+async function verified<T extends { email: string }>(u: T): Promise<T> {
+  const token = tokenIn(await mailTo(u.email, /confirm your e-mail address/i));
+  await request(s.app).post('/api/v1/auth/email/verify').send({ token }).expect(204);
+  return u;
+}
+const hasher = createPasswordHasher({ memoryCost: 4096, timeCost: 1, parallelism: 1 });
+async function superUser() {
+  const email = `super-${suffix()}@example.com`;
+  const su = await createSuperuser(createStore(s.c.pool), hasher, email, password);
+  return { email, id: su.user.id, auth: await tokenOf(email) };
 }
 async function tokenOf(email: string) {
   const r = await request(s.app).post('/api/v1/auth/login').send({ email, password });
@@ -28,7 +44,6 @@ async function tokenOf(email: string) {
 
 describe('roles', () => {
   it('guards role endpoints, manages roles, and protects super_users from admins', async () => {
-    const hasher = createPasswordHasher({ memoryCost: 4096, timeCost: 1, parallelism: 1 });
     const superEmail = `super-${suffix()}@example.com`;
     const su = await createSuperuser(createStore(s.c.pool), hasher, superEmail, password);
     expect(su.user.roles.sort()).toEqual(['admin', 'public_user', 'super_user']);
@@ -39,8 +54,14 @@ describe('roles', () => {
     expect((await request(s.app).get('/api/v1/auth/roles').set(plainAuth)).status).toBe(403);
     expect((await request(s.app).get('/api/v1/auth/roles')).status).toBe(401);
 
-    // super_user makes an admin; the admin's next token carries the role.
+    // super_user makes an admin (of a verified address only); the admin's next token has it.
     const admin = await user();
+    const unverified = await request(s.app)
+      .post(`/api/v1/auth/users/${admin.id}/roles`)
+      .set(superAuth)
+      .send({ role: 'admin' });
+    expect(unverified.status).toBe(409);
+    await verified(admin);
     const grant = await request(s.app)
       .post(`/api/v1/auth/users/${admin.id}/roles`)
       .set(superAuth)
@@ -160,5 +181,107 @@ describe('roles', () => {
     // The demoted admin's next token has no admin role.
     const demoted = await tokenOf(admin.email);
     expect((await request(s.app).get('/api/v1/auth/roles').set(demoted)).status).toBe(403);
+  });
+
+  it("reads the caller's roles from the database, not from the token (item 7)", async () => {
+    const su = await superUser();
+    const admin = await verified(await user());
+    await request(s.app)
+      .post(`/api/v1/auth/users/${admin.id}/roles`)
+      .set(su.auth)
+      .send({ role: 'admin' })
+      .expect(200);
+    const adminAuth = await tokenOf(admin.email);
+    const target = await verified(await user());
+    expect((await request(s.app).get('/api/v1/auth/roles').set(adminAuth)).status).toBe(200);
+    // The admin role goes away behind the token's back (not through the API, so the session
+    // stays open): the token still says admin, the database does not.
+    await s.c.pool.query(
+      `DELETE FROM user_roles WHERE user_id = $1 AND role_id = (SELECT id FROM roles WHERE name = 'admin')`,
+      [admin.id],
+    );
+    expect((await request(s.app).get('/api/v1/auth/me').set(adminAuth)).status).toBe(200);
+    const regrant = await request(s.app)
+      .post(`/api/v1/auth/users/${admin.id}/roles`)
+      .set(adminAuth)
+      .send({ role: 'admin' });
+    expect(regrant.status).toBe(403);
+    const grantOther = await request(s.app)
+      .post(`/api/v1/auth/users/${target.id}/roles`)
+      .set(adminAuth)
+      .send({ role: 'admin' });
+    expect(grantOther.status).toBe(403);
+    for (const [method, path] of [
+      ['get', '/api/v1/auth/roles'],
+      ['get', `/api/v1/auth/users/${target.id}/roles`],
+    ] as const) {
+      expect((await request(s.app)[method](path).set(adminAuth)).status).toBe(403);
+    }
+    expect(
+      (await request(s.app).post('/api/v1/auth/roles').set(adminAuth).send({ name: 'sneaky' }))
+        .status,
+    ).toBe(403);
+    expect(
+      (await request(s.app).get(`/api/v1/auth/users/${admin.id}/roles`).set(su.auth)).body.roles,
+    ).toEqual(['public_user']);
+  });
+
+  it('a role change ends every session of that user (item 7)', async () => {
+    const su = await superUser();
+    const admin = await verified(await user());
+    await request(s.app)
+      .post(`/api/v1/auth/users/${admin.id}/roles`)
+      .set(su.auth)
+      .send({ role: 'admin' })
+      .expect(200);
+    const login = await request(s.app)
+      .post('/api/v1/auth/login')
+      .send({ email: admin.email, password });
+    const adminAuth = { Authorization: `Bearer ${login.body.accessToken}` };
+    const other = await tokenOf(admin.email);
+    expect((await request(s.app).get('/api/v1/auth/roles').set(adminAuth)).status).toBe(200);
+
+    // Demoted: the tokens that still say admin stop working, and their refresh tokens too.
+    const demote = await request(s.app)
+      .delete(`/api/v1/auth/users/${admin.id}/roles/admin`)
+      .set(su.auth);
+    expect(demote.status).toBe(200);
+    for (const auth of [adminAuth, other]) {
+      expect((await request(s.app).get('/api/v1/auth/roles').set(auth)).status).toBe(401);
+      expect((await request(s.app).get('/api/v1/auth/me').set(auth)).status).toBe(401);
+    }
+    expect(
+      (
+        await request(s.app)
+          .post('/api/v1/auth/refresh')
+          .send({ refreshToken: login.body.refreshToken })
+      ).status,
+    ).toBe(401);
+    const sessions = await s.c.pool.query(
+      `SELECT revoked_reason FROM sessions WHERE user_id = $1 ORDER BY created_at`,
+      [admin.id],
+    );
+    expect(sessions.rows.map((r) => r.revoked_reason)).toEqual(
+      sessions.rows.map(() => 'roles changed'),
+    );
+
+    // A grant ends them too (the next login carries the role), and so does deleting a role
+    // the user has.
+    const plain = await user();
+    const plainAuth = await tokenOf(plain.email);
+    const role = await request(s.app)
+      .post('/api/v1/auth/roles')
+      .set(su.auth)
+      .send({ name: `critic_${suffix().replace(/\W/g, '')}`.slice(0, 40).toLowerCase() });
+    expect(role.status).toBe(201);
+    await request(s.app)
+      .post(`/api/v1/auth/users/${plain.id}/roles`)
+      .set(su.auth)
+      .send({ role: role.body.name })
+      .expect(200);
+    expect((await request(s.app).get('/api/v1/auth/me').set(plainAuth)).status).toBe(401);
+    const plainAgain = await tokenOf(plain.email);
+    await request(s.app).delete(`/api/v1/auth/roles/${role.body.id}`).set(su.auth).expect(204);
+    expect((await request(s.app).get('/api/v1/auth/me').set(plainAgain)).status).toBe(401);
   });
 });

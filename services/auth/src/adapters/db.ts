@@ -4,6 +4,7 @@ import { ConflictError } from '@cinema/errors';
 import { createPool, migrate, type MigrationResult, type Pool, type PoolClient } from '@cinema/pg';
 import type { Repositories, Store } from '../domain/model';
 import { DevicesRepository } from './devices.repository';
+import { EmailTokensRepository } from './email-tokens.repository';
 import { LoginHistoryRepository } from './login-history.repository';
 import { OutboxRepository } from './outbox.repository';
 import { ResetTokensRepository } from './reset-tokens.repository';
@@ -48,6 +49,7 @@ function repositories(db: Queryable, publishing?: RevocationPublishing): Reposit
     roles: new RolesRepository(db),
     sessions: new SessionsRepository(db, publishing),
     resets: new ResetTokensRepository(db),
+    emailTokens: new EmailTokensRepository(db),
     history: new LoginHistoryRepository(db),
     devices: new DevicesRepository(db),
     outbox: new OutboxRepository(db),

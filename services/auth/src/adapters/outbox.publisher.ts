@@ -4,10 +4,14 @@
  * confirm channel to the `auth.events` topic exchange, and marked published only after the
  * broker confirmed them. While RabbitMQ is unreachable the rows wait and the publisher retries
  * with backoff; nothing is lost. Delivery is at least once: consumers dedupe on `message_id`.
+ * Secrets (single-use tokens and the links holding them, SECRET_EVENT_FIELDS) leave the row in
+ * the transaction that records the broker's confirm; a secret that expired while the broker was
+ * unreachable is scrubbed too (it opens nothing any more; the event still goes out without it).
  */
 import * as amqp from 'amqplib';
 import type { Logger } from '@cinema/logging';
 import type { Pool } from '@cinema/pg';
+import { SECRET_EVENT_FIELDS } from '../domain/model';
 
 export interface OutboxPublisherOptions {
   pool: Pool;
@@ -16,7 +20,7 @@ export interface OutboxPublisherOptions {
   logger: Logger;
   pollMs: number;
   batchSize?: number;
-  /** Published rows older than this are deleted (they may hold a reset token). */
+  /** Published rows (already without secrets) older than this are deleted. */
   retentionHours?: number;
 }
 
@@ -75,7 +79,6 @@ export class OutboxPublisher {
       try {
         more = await this.drainOnce();
         this.failures = 0;
-        await this.cleanup();
       } catch (err) {
         this.failures++;
         this.o.logger.warn(
@@ -83,6 +86,13 @@ export class OutboxPublisher {
           'outbox: publishing failed; events stay in the outbox and will be retried',
         );
         await this.disconnect();
+      }
+      // Needs only PostgreSQL: runs while the broker is down too (expired secrets go).
+      if (Date.now() - this.lastCleanup >= 60_000) {
+        this.lastCleanup = Date.now();
+        await this.cleanup().catch((err: unknown) =>
+          this.o.logger.warn({ err }, 'outbox: cleanup failed'),
+        );
       }
       if (!this.running) break;
       if (more && this.failures === 0) continue;
@@ -190,9 +200,11 @@ export class OutboxPublisher {
         await client.query('COMMIT');
         throw err;
       }
+      // Confirmed: the secrets are not needed any more.
       await client.query(
-        `UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE id = ANY($1::uuid[])`,
-        [rows.map((r) => r.id)],
+        `UPDATE outbox SET published_at = now(), attempts = attempts + 1, payload = payload - $2::text[]
+         WHERE id = ANY($1::uuid[])`,
+        [rows.map((r) => r.id), [...SECRET_EVENT_FIELDS]],
       );
       await client.query('COMMIT');
       this.published += rows.length;
@@ -206,9 +218,17 @@ export class OutboxPublisher {
     }
   }
 
-  private async cleanup(): Promise<void> {
-    if (Date.now() - this.lastCleanup < 3_600_000) return;
-    this.lastCleanup = Date.now();
+  /**
+   * Every minute (and by tests): scrubs the secrets of waiting events whose token expired, and
+   * deletes published rows older than the retention.
+   */
+  async cleanup(): Promise<void> {
+    await this.o.pool.query(
+      `UPDATE outbox SET payload = payload - $1::text[]
+       WHERE published_at IS NULL AND payload ?| $1::text[]
+         AND COALESCE(payload->>'expires_at', payload->>'verification_expires_at')::timestamptz < now()`,
+      [[...SECRET_EVENT_FIELDS]],
+    );
     await this.o.pool.query(
       `DELETE FROM outbox WHERE published_at < now() - $1 * interval '1 hour'`,
       [this.o.retentionHours ?? 24],

@@ -1,7 +1,8 @@
 /**
  * Rate limits and lockout in Redis (rate-limiter-flexible): attempts per IP per minute on
- * login/register/reset, registrations and reset requests per account per hour, and a lockout
- * of an account after consecutive failed logins. Over a limit: 429 with Retry-After.
+ * login/register/reset, registrations, reset and e-mail requests per account per hour, and a
+ * lockout of an account after consecutive failed password evaluations (login, password change,
+ * e-mail change), reserved before each evaluation. Over a limit: 429 with Retry-After.
  */
 import { TooManyRequestsError } from '@cinema/errors';
 import type { Redis } from 'ioredis';
@@ -48,26 +49,24 @@ export function createLimiter(redis: Redis, o: LimitOptions): Limiter {
       consume(perIp, `${action}:${ip}`, `${action} attempts from this address`),
     hitAccount: (action: LimitedAction, email: string) =>
       consume(perAccount, `${action}:${email}`, `${action} requests for this account`),
-    async checkLockout(email) {
-      const res = await failures.get(email);
-      if (res && res.consumedPoints >= o.maxFailures) {
-        throw new TooManyRequestsError(
-          'the account is locked after repeated failed logins; try again later',
-          retryAfter(res),
-        );
-      }
-    },
-    async loginFailed(email) {
+    async reserveAttempt(key) {
+      // Counted before the password is evaluated (one atomic INCR in Redis): N attempts in
+      // parallel get at most maxFailures evaluations; the next is refused and locks the key
+      // for the whole lockout period.
       try {
-        const res = await failures.consume(email);
-        // The last allowed failure locks the account for the whole lockout period from now.
-        if (res.consumedPoints >= o.maxFailures) await failures.block(email, o.lockoutSeconds);
+        await failures.consume(key);
       } catch (err) {
-        if (!(err instanceof RateLimiterRes)) throw err;
+        if (err instanceof RateLimiterRes) {
+          throw new TooManyRequestsError(
+            'the account is locked after repeated failed attempts; try again later',
+            retryAfter(err),
+          );
+        }
+        throw err;
       }
     },
-    async loginSucceeded(email) {
-      await failures.delete(email);
+    async attemptSucceeded(key) {
+      await failures.delete(key);
     },
   };
 }

@@ -26,4 +26,11 @@ export class ResetTokensRepository implements Port {
     );
     return res.rows[0].user_id;
   }
+
+  async revokeAll(userId: string): Promise<void> {
+    await this.db.query(
+      `UPDATE password_reset_tokens SET used_at = now() WHERE user_id = $1 AND used_at IS NULL`,
+      [userId],
+    );
+  }
 }

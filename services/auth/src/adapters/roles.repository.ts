@@ -81,6 +81,14 @@ export class RolesRepository implements Port {
     );
   }
 
+  async holders(roleId: string): Promise<string[]> {
+    const res = await this.db.query<{ user_id: string }>(
+      `SELECT user_id FROM user_roles WHERE role_id = $1`,
+      [roleId],
+    );
+    return res.rows.map((r) => r.user_id);
+  }
+
   async revoke(userId: string, roleId: string): Promise<boolean> {
     const res = await this.db.query(`DELETE FROM user_roles WHERE user_id = $1 AND role_id = $2`, [
       userId,

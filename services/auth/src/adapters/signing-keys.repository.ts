@@ -140,7 +140,13 @@ export class KeyStore implements AccessTokenSigner {
   async sign(claims: AccessClaims): Promise<string> {
     const key = this.current;
     if (!key) throw new Error('no signing key loaded');
-    return new SignJWT({ roles: claims.roles, sid: claims.sid, email: claims.email, typ: 'access' })
+    return new SignJWT({
+      roles: claims.roles,
+      sid: claims.sid,
+      email: claims.email,
+      email_verified: claims.email_verified,
+      typ: 'access',
+    })
       .setProtectedHeader({ alg: this.options.alg, kid: key.kid, typ: 'JWT' })
       .setSubject(claims.sub)
       .setIssuer(this.options.issuer)

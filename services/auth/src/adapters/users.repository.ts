@@ -8,12 +8,14 @@ interface Row {
   first_name: string | null;
   last_name: string | null;
   is_active: boolean;
+  email_verified: boolean;
   created_at: Date;
   roles: string[] | null;
 }
 
 const SELECT = `
-  SELECT u.id, u.email, u.password_hash, u.first_name, u.last_name, u.is_active, u.created_at,
+  SELECT u.id, u.email, u.password_hash, u.first_name, u.last_name, u.is_active,
+         u.email_verified, u.created_at,
          (SELECT array_agg(r.name ORDER BY r.name) FROM user_roles ur JOIN roles r ON r.id = ur.role_id
            WHERE ur.user_id = u.id) AS roles
   FROM users u`;
@@ -25,6 +27,7 @@ const toUser = (r: Row): UserWithSecret => ({
   firstName: r.first_name,
   lastName: r.last_name,
   isActive: r.is_active,
+  emailVerified: r.email_verified,
   createdAt: r.created_at,
   roles: r.roles ?? [],
 });
@@ -36,9 +39,15 @@ export class UsersRepository implements Port {
     let id: string;
     try {
       const res = await this.db.query<{ id: string }>(
-        `INSERT INTO users (email, password_hash, first_name, last_name)
-         VALUES ($1, $2, $3, $4) RETURNING id`,
-        [u.email, u.passwordHash, u.firstName ?? null, u.lastName ?? null],
+        `INSERT INTO users (email, password_hash, first_name, last_name, email_verified)
+         VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+        [
+          u.email,
+          u.passwordHash,
+          u.firstName ?? null,
+          u.lastName ?? null,
+          u.emailVerified ?? false,
+        ],
       );
       id = res.rows[0]!.id;
     } catch (err) {
@@ -96,6 +105,26 @@ export class UsersRepository implements Port {
       id,
       hash,
     ]);
+  }
+
+  async markEmailVerified(id: string, email: string): Promise<boolean> {
+    const res = await this.db.query(
+      `UPDATE users SET email_verified = true, updated_at = now()
+       WHERE id = $1 AND lower(email) = lower($2)`,
+      [id, email],
+    );
+    return (res.rowCount ?? 0) > 0;
+  }
+
+  async changeEmail(id: string, email: string): Promise<void> {
+    try {
+      await this.db.query(
+        `UPDATE users SET email = $2, email_verified = true, updated_at = now() WHERE id = $1`,
+        [id, email],
+      );
+    } catch (err) {
+      mapPgError(err);
+    }
   }
 
   async bySocial(provider: string, subject: string): Promise<UserWithSecret | undefined> {

@@ -6,6 +6,7 @@ import {
   Get,
   Patch,
   Path,
+  Post,
   Put,
   Query,
   Request,
@@ -18,9 +19,10 @@ import {
 import type { ProblemDetails } from '@cinema/http';
 import type { Dependencies } from '../wiring';
 import type { DeviceType } from '../domain/device';
-import { principalOf } from './request';
+import { clientOf, principalOf } from './request';
 import type {
   ChangePasswordRequest,
+  EmailChangeRequest,
   LoginHistoryPage,
   SessionView,
   UpdateProfileRequest,
@@ -43,9 +45,8 @@ export class AccountController extends Controller {
     return toProfile(await this.deps.auth.profile(principalOf(req).id));
   }
 
-  /** Updates the caller's names or e-mail. */
+  /** Updates the caller's names (the e-mail address changes through `POST /me/email`). */
   @Patch('me')
-  @Response<ProblemDetails>(409, 'The e-mail belongs to another account')
   @Response<ProblemDetails>(422, 'Invalid body')
   public async updateMe(
     @Request() req: ExpressRequest,
@@ -54,11 +55,45 @@ export class AccountController extends Controller {
     return toProfile(await this.deps.auth.updateProfile(principalOf(req).id, body));
   }
 
-  /** Changes the password; every other session ends. */
+  /**
+   * Asks to change the e-mail address: needs the current password (an account without one:
+   * a login a few minutes ago). A single-use link goes to the new address and a notice to the
+   * current one; the address changes only when the link is opened (`POST /email/change/confirm`).
+   * The answer is 202 whether or not the new address belongs to another account.
+   */
+  @Post('me/email')
+  @SuccessResponse(202, 'Link sent to the new address (if it can be used)')
+  @Response<ProblemDetails>(403, 'Current password missing or wrong, or the login is too old')
+  @Response<ProblemDetails>(422, 'Invalid body, or the new address is the current one')
+  @Response<ProblemDetails>(429, 'Too many requests, or too many wrong passwords')
+  public async requestEmailChange(
+    @Request() req: ExpressRequest,
+    @Body() body: EmailChangeRequest,
+  ): Promise<void> {
+    const p = principalOf(req);
+    await this.deps.auth.requestEmailChange(p.id, p.sessionId, body, clientOf(req));
+    this.setStatus(202);
+  }
+
+  /** Mails a new verification link to the caller's address (older links stop working). */
+  @Post('me/email/verification')
+  @SuccessResponse(202, 'Link sent')
+  @Response<ProblemDetails>(409, 'The address is already verified')
+  @Response<ProblemDetails>(429, 'Too many requests')
+  public async resendVerification(@Request() req: ExpressRequest): Promise<void> {
+    await this.deps.auth.resendVerification(principalOf(req).id, clientOf(req));
+    this.setStatus(202);
+  }
+
+  /**
+   * Changes the password; every other session ends. Wrong current passwords count against a
+   * lockout (LOGIN_MAX_FAILURES, then 429 for LOGIN_LOCKOUT_SECONDS).
+   */
   @Put('password')
   @SuccessResponse(204, 'Password changed')
   @Response<ProblemDetails>(403, 'The current password is wrong')
   @Response<ProblemDetails>(422, 'Invalid body or weak password')
+  @Response<ProblemDetails>(429, 'Too many wrong current passwords')
   public async changePassword(
     @Request() req: ExpressRequest,
     @Body() body: ChangePasswordRequest,

@@ -15,6 +15,7 @@ import type { Dependencies } from '../wiring';
 import { clientOf, principalOf } from './request';
 import { toProfile } from './views';
 import type {
+  EmailTokenRequest,
   LoginRequest,
   PasswordResetConfirm,
   PasswordResetRequest,
@@ -31,7 +32,10 @@ export class AuthController extends Controller {
     super();
   }
 
-  /** Creates an account with the role public_user. Publishes `user.registered`. */
+  /**
+   * Creates an account with the role public_user, its address not yet verified: a link to
+   * verify it is mailed (and in the `user.registered` event).
+   */
   @Post('register')
   @SuccessResponse(201, 'Created')
   @Response<ProblemDetails>(409, 'An account with this e-mail exists')
@@ -106,6 +110,27 @@ export class AuthController extends Controller {
   ): Promise<void> {
     await this.deps.auth.requestPasswordReset(body.email, clientOf(req));
     this.setStatus(202);
+  }
+
+  /** Confirms the account's address with the token of the link mailed on register. */
+  @Post('email/verify')
+  @SuccessResponse(204, 'Address verified')
+  @Response<ProblemDetails>(400, 'Invalid, used or expired link')
+  @Response<ProblemDetails>(422, 'Invalid body')
+  public async verifyEmail(@Body() body: EmailTokenRequest): Promise<void> {
+    await this.deps.auth.verifyEmail(body.token);
+    this.setStatus(204);
+  }
+
+  /** Completes an e-mail change with the token of the link mailed to the new address. */
+  @Post('email/change/confirm')
+  @SuccessResponse(204, 'Address changed')
+  @Response<ProblemDetails>(400, 'Invalid, used or expired link')
+  @Response<ProblemDetails>(409, 'Another account took the address meanwhile')
+  @Response<ProblemDetails>(422, 'Invalid body')
+  public async confirmEmailChange(@Body() body: EmailTokenRequest): Promise<void> {
+    await this.deps.auth.confirmEmailChange(body.token);
+    this.setStatus(204);
   }
 
   /** Sets a new password with the reset token; every session of the account ends. */

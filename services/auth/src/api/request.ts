@@ -7,6 +7,11 @@ export function clientOf(req: Request): ClientInfo {
   return { ip: req.ip, userAgent: req.get('user-agent')?.slice(0, 512) };
 }
 
+/** Who calls an admin use case (the use case reads their current roles). */
+export function actorOf(req: Request): { id: string } {
+  return { id: principalOf(req).id };
+}
+
 /** The principal `@Security('jwt')` put on the request. */
 export function principalOf(req: Request): Principal {
   return (req as Request & { user: Principal }).user;

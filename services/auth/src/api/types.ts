@@ -56,14 +56,36 @@ export interface UserProfile {
   email: string;
   firstName: string | null;
   lastName: string | null;
+  /** The address was confirmed by a link sent to it (or by the OpenID provider). */
+  emailVerified: boolean;
   roles: string[];
   createdAt: Date;
 }
 
+/** Names only: the e-mail address changes through `POST /me/email`. */
 export interface UpdateProfileRequest {
-  email?: Email;
   firstName?: Name | null;
   lastName?: Name | null;
+}
+
+export interface EmailChangeRequest {
+  newEmail: Email;
+  /**
+   * Required when the account has a password. An account without one (Google login) must have
+   * logged in a few minutes ago instead (REAUTH_MAX_AGE_SECONDS).
+   * @minLength 1
+   * @maxLength 128
+   */
+  currentPassword?: string;
+}
+
+/** A single-use token from a mailed link (the part after `#token=`). */
+export interface EmailTokenRequest {
+  /**
+   * @minLength 20
+   * @maxLength 200
+   */
+  token: string;
 }
 
 export interface ChangePasswordRequest {

@@ -6,6 +6,7 @@ export const toProfile = (u: User): UserProfile => ({
   email: u.email,
   firstName: u.firstName,
   lastName: u.lastName,
+  emailVerified: u.emailVerified,
   roles: u.roles,
   createdAt: u.createdAt,
 });

@@ -20,6 +20,9 @@ import {
   type ClientInfo,
   type EventKey,
   type Limiter,
+  type Links,
+  type Mail,
+  type Mailer,
   type LoginHistoryEntry,
   type OutboxNotifier,
   type Page,
@@ -36,7 +39,33 @@ export interface AuthSettings {
   refreshTokenTtlSeconds: number;
   refreshReuseGraceSeconds: number;
   passwordResetTtlSeconds: number;
+  /** Lifetime of the link that verifies an account's address. */
+  verifyEmailTtlSeconds: number;
+  /** Lifetime of the link that confirms a new address. */
+  emailChangeTtlSeconds: number;
+  /** An account without a password changes its address only this soon after logging in. */
+  reauthMaxAgeSeconds: number;
 }
+
+/** Sends the account mails (verification, e-mail change, reset) and builds their links. */
+export interface AccountMail {
+  mailer: Mailer;
+  links: Links;
+}
+
+const NO_MAIL: AccountMail = {
+  mailer: { send: () => undefined },
+  links: {
+    verifyEmail: (t) => `#token=${t}`,
+    confirmEmailChange: (t) => `#token=${t}`,
+    resetPassword: (t) => `#token=${t}`,
+  },
+};
+
+/** Roles that may manage roles, read from the database on every call (not from the token). */
+const ROLE_MANAGERS = ['admin', 'super_user'];
+/** Roles an account gets only once its address is verified. */
+const PRIVILEGED_ROLES = ['admin', 'super_user'];
 
 export interface TokenPair {
   accessToken: string;
@@ -46,10 +75,9 @@ export interface TokenPair {
   expiresIn: number;
 }
 
-/** Who calls an admin use case. */
+/** Who calls an admin use case (their roles are read from the database). */
 export interface Actor {
   id: string;
-  roles: string[];
 }
 
 export interface OAuthIdentity {
@@ -84,7 +112,12 @@ export class AuthService {
     private readonly limiter: Limiter,
     private readonly settings: AuthSettings,
     private readonly notifyOutbox: OutboxNotifier = () => undefined,
+    private readonly mail: AccountMail = NO_MAIL,
   ) {}
+
+  private send(mail: Mail): void {
+    this.mail.mailer.send(mail);
+  }
 
   /* ---------- accounts ---------- */
 
@@ -97,6 +130,9 @@ export class AuthService {
     await this.limiter.hitAccount('register', email);
     checkPassword(input.password, 'body.password', email);
     const passwordHash = await this.hasher.hash(input.password);
+    const token = newToken();
+    const expiresAt = this.expiry(this.settings.verifyEmailTtlSeconds);
+    const link = this.mail.links.verifyEmail(token);
     const user = await this.store.transaction(async (tx) => {
       const created = await tx.users.create({
         email,
@@ -105,17 +141,181 @@ export class AuthService {
         lastName: input.lastName ?? null,
         roles: [DEFAULT_ROLE],
       });
+      await tx.emailTokens.create(hashToken(token), {
+        userId: created.id,
+        purpose: 'verify',
+        email: created.email,
+        expiresAt,
+      });
       await this.event(tx, 'user.registered', {
         user_id: created.id,
         email: created.email,
         first_name: created.firstName,
         last_name: created.lastName,
         method: 'password',
+        email_verified: false,
+        verification_token: token,
+        verification_url: link,
+        verification_expires_at: expiresAt.toISOString(),
       });
       return created;
     });
     this.notifyOutbox();
+    this.send({ kind: 'verify_email', to: user.email, link, expiresAt });
     return user;
+  }
+
+  private expiry(seconds: number): Date {
+    return new Date(Date.now() + seconds * 1000);
+  }
+
+  /* ---------- e-mail verification and change ---------- */
+
+  /** Mails a new verification link (the older ones stop working). */
+  async resendVerification(userId: string, client: ClientInfo): Promise<void> {
+    await this.limiter.hitIp('verify_email', client.ip ?? 'unknown');
+    await this.limiter.hitAccount('verify_email', userId);
+    const user = await this.store.users.byId(userId);
+    if (!user) throw new NotFoundError('no such user');
+    if (user.emailVerified) throw new ConflictError('the e-mail address is already verified');
+    const token = newToken();
+    const expiresAt = this.expiry(this.settings.verifyEmailTtlSeconds);
+    const link = this.mail.links.verifyEmail(token);
+    await this.store.transaction(async (tx) => {
+      await tx.emailTokens.create(hashToken(token), {
+        userId,
+        purpose: 'verify',
+        email: user.email,
+        expiresAt,
+      });
+      await this.event(tx, 'user.email_verification_requested', {
+        user_id: userId,
+        email: user.email,
+        verification_token: token,
+        verification_url: link,
+        expires_at: expiresAt.toISOString(),
+      });
+    });
+    this.notifyOutbox();
+    this.send({ kind: 'verify_email', to: user.email, link, expiresAt });
+  }
+
+  /** Confirms an address with the single-use link mailed to it. */
+  async verifyEmail(token: string): Promise<void> {
+    const ok = await this.store.transaction(async (tx) => {
+      const t = await tx.emailTokens.consume(hashToken(token), 'verify');
+      // The address may have changed since the link was sent: it proves nothing then.
+      if (!t || !(await tx.users.markEmailVerified(t.userId, t.email))) return false;
+      await this.event(tx, 'user.email_verified', { user_id: t.userId, email: t.email });
+      return true;
+    });
+    if (!ok) throw new BadRequestError('the verification link is invalid, used or expired');
+    this.notifyOutbox();
+  }
+
+  /**
+   * Asks to change the address. Needs the current password (an account without one: a login
+   * less than reauthMaxAgeSeconds ago). Nothing changes until the link mailed to the new address
+   * is opened; the current address is told. The answer is the same whether or not the new
+   * address belongs to another account (which then gets no link).
+   */
+  async requestEmailChange(
+    userId: string,
+    sessionId: string | undefined,
+    input: { newEmail: string; currentPassword?: string },
+    client: ClientInfo,
+  ): Promise<void> {
+    await this.limiter.hitIp('email_change', client.ip ?? 'unknown');
+    await this.limiter.hitAccount('email_change', userId);
+    const user = await this.store.users.byId(userId);
+    if (!user) throw new NotFoundError('no such user');
+    await this.reauthenticate(user, sessionId, input.currentPassword);
+    const newEmail = normalizeEmail(input.newEmail);
+    if (newEmail === user.email) {
+      throw new ValidationError('the new e-mail address is the current one', {
+        'body.newEmail': { message: 'is the current address', value: input.newEmail },
+      });
+    }
+    const taken = Boolean(await this.store.users.byEmail(newEmail));
+    const token = newToken();
+    const expiresAt = this.expiry(this.settings.emailChangeTtlSeconds);
+    const link = this.mail.links.confirmEmailChange(token);
+    await this.store.transaction(async (tx) => {
+      if (!taken) {
+        await tx.emailTokens.create(hashToken(token), {
+          userId,
+          purpose: 'email_change',
+          email: newEmail,
+          expiresAt,
+        });
+      }
+      await this.event(tx, 'user.email_change_requested', {
+        user_id: userId,
+        email: user.email,
+        new_email: newEmail,
+        expires_at: expiresAt.toISOString(),
+        // A taken address gets no link (the requester is not told: no enumeration).
+        ...(taken ? {} : { confirm_token: token, confirm_url: link }),
+      });
+    });
+    this.notifyOutbox();
+    if (!taken) this.send({ kind: 'email_change_confirm', to: newEmail, link, expiresAt });
+    this.send({ kind: 'email_change_notice', to: user.email, newEmail });
+  }
+
+  /** Opens the link mailed to the new address: the account takes it, verified. */
+  async confirmEmailChange(token: string): Promise<void> {
+    const changed = await this.store.transaction(async (tx) => {
+      const t = await tx.emailTokens.consume(hashToken(token), 'email_change');
+      if (!t) return undefined;
+      const user = await tx.users.byId(t.userId);
+      if (!user) return undefined;
+      // ConflictError (another account took the address meanwhile) rolls the use back.
+      await tx.users.changeEmail(user.id, t.email);
+      // Links sent to the old address open nothing any more.
+      await tx.resets.revokeAll(user.id);
+      await tx.emailTokens.revokeAll(user.id, 'verify');
+      await this.event(tx, 'user.email_changed', {
+        user_id: user.id,
+        email: t.email,
+        old_email: user.email,
+      });
+      return user.email;
+    });
+    if (!changed) throw new BadRequestError('the confirmation link is invalid, used or expired');
+    this.notifyOutbox();
+  }
+
+  /**
+   * Proves the caller is the account's owner before a sensitive change: the current password
+   * (each evaluation reserved against the lockout first), or, for an account without one, a
+   * login of this session less than reauthMaxAgeSeconds ago.
+   */
+  private async reauthenticate(
+    user: User & { passwordHash: string | null },
+    sessionId: string | undefined,
+    currentPassword: string | undefined,
+  ): Promise<void> {
+    if (user.passwordHash) {
+      if (!currentPassword) throw new ForbiddenError('the current password is required');
+      await this.limiter.reserveAttempt(`reauth:${user.id}`);
+      if (!(await this.hasher.verify(user.passwordHash, currentPassword))) {
+        throw new ForbiddenError('the current password is wrong');
+      }
+      await this.limiter.attemptSucceeded(`reauth:${user.id}`);
+      return;
+    }
+    const session = sessionId ? await this.store.sessions.byId(sessionId) : undefined;
+    const maxAge = this.settings.reauthMaxAgeSeconds;
+    if (
+      !session ||
+      session.userId !== user.id ||
+      session.createdAt.getTime() < Date.now() - maxAge * 1000
+    ) {
+      throw new ForbiddenError(
+        `log in again (less than ${Math.round(maxAge / 60)} minutes ago) to make this change`,
+      );
+    }
   }
 
   async profile(userId: string): Promise<User> {
@@ -124,13 +324,14 @@ export class AuthService {
     return withoutSecret(user);
   }
 
+  /** Names only: the address changes through requestEmailChange. */
   async updateProfile(
     userId: string,
-    fields: { email?: string; firstName?: string | null; lastName?: string | null },
+    fields: { firstName?: string | null; lastName?: string | null },
   ): Promise<User> {
     const user = await this.store.users.update(userId, {
-      ...fields,
-      email: fields.email === undefined ? undefined : normalizeEmail(fields.email),
+      firstName: fields.firstName,
+      lastName: fields.lastName,
     });
     if (!user) throw new NotFoundError('no such user');
     return user;
@@ -145,9 +346,13 @@ export class AuthService {
   ): Promise<void> {
     const user = await this.store.users.byId(userId);
     if (!user) throw new NotFoundError('no such user');
-    if (!user.passwordHash || !(await this.hasher.verify(user.passwordHash, currentPassword))) {
+    if (!user.passwordHash) throw new ForbiddenError('the current password is wrong');
+    // Each evaluation is reserved first: repeated wrong passwords lock the change (429).
+    await this.limiter.reserveAttempt(`reauth:${user.id}`);
+    if (!(await this.hasher.verify(user.passwordHash, currentPassword))) {
       throw new ForbiddenError('the current password is wrong');
     }
+    await this.limiter.attemptSucceeded(`reauth:${user.id}`);
     checkPassword(newPassword, 'body.newPassword', user.email);
     const hash = await this.hasher.hash(newPassword);
     await this.store.transaction(async (tx) => {
@@ -161,7 +366,8 @@ export class AuthService {
   async login(email: string, password: string, client: ClientInfo): Promise<TokenPair> {
     const normalized = normalizeEmail(email);
     await this.limiter.hitIp('login', client.ip ?? 'unknown');
-    await this.limiter.checkLockout(normalized);
+    // Counted before the evaluation (refunded on success): parallel attempts cannot overrun it.
+    await this.limiter.reserveAttempt(normalized);
     const user = await this.store.users.byEmail(normalized);
     // Same work and same answer for an unknown user, an account without a password, a wrong
     // password and a disabled account.
@@ -169,7 +375,6 @@ export class AuthService {
     if (user?.passwordHash) ok = await this.hasher.verify(user.passwordHash, password);
     else await this.hasher.verifyDummy(password);
     if (!ok || !user || !user.isActive) {
-      await this.limiter.loginFailed(normalized);
       if (user) {
         await this.store.history.add({
           userId: user.id,
@@ -182,7 +387,7 @@ export class AuthService {
       }
       throw new UnauthorizedError(INVALID_LOGIN);
     }
-    await this.limiter.loginSucceeded(normalized);
+    await this.limiter.attemptSucceeded(normalized);
     return this.startSession(withoutSecret(user), client, 'password');
   }
 
@@ -197,6 +402,15 @@ export class AuthService {
       const email = normalizeEmail(identity.email);
       const existing = await tx.users.byEmail(email);
       if (existing) {
+        // Anyone can register any address: only a proven one may be taken over by the provider
+        // (else an attacker's pre-registered account would get the victim's Google login).
+        if (!existing.emailVerified) {
+          throw new ForbiddenError(
+            `an account with ${email} exists but its address is not verified: log in with its ` +
+              `password and confirm the address (or reset the password) before signing in ` +
+              `with ${identity.provider}`,
+          );
+        }
         await tx.users.linkSocial(identity.provider, identity.subject, existing.id, email);
         return { user: withoutSecret(existing), created: false };
       }
@@ -206,6 +420,7 @@ export class AuthService {
         firstName: identity.firstName ?? null,
         lastName: identity.lastName ?? null,
         roles: [DEFAULT_ROLE],
+        emailVerified: true,
       });
       await tx.users.linkSocial(identity.provider, identity.subject, fresh.id, email);
       await this.event(tx, 'user.registered', {
@@ -214,6 +429,7 @@ export class AuthService {
         first_name: fresh.firstName,
         last_name: fresh.lastName,
         method: identity.provider,
+        email_verified: true,
       });
       return { user: fresh, created: true };
     });
@@ -311,6 +527,7 @@ export class AuthService {
       sid: sessionId,
       roles: user.roles,
       email: user.email,
+      email_verified: user.emailVerified,
     });
     return {
       accessToken,
@@ -366,17 +583,20 @@ export class AuthService {
     const user = await this.store.users.byEmail(normalized);
     if (!user || !user.isActive) return;
     const token = newToken();
-    const expiresAt = new Date(Date.now() + this.settings.passwordResetTtlSeconds * 1000);
+    const expiresAt = this.expiry(this.settings.passwordResetTtlSeconds);
+    const link = this.mail.links.resetPassword(token);
     await this.store.transaction(async (tx) => {
       await tx.resets.create(hashToken(token), user.id, expiresAt);
       await this.event(tx, 'user.password_reset_requested', {
         user_id: user.id,
         email: user.email,
         reset_token: token,
+        reset_url: link,
         expires_at: expiresAt.toISOString(),
       });
     });
     this.notifyOutbox();
+    this.send({ kind: 'password_reset', to: user.email, link, expiresAt });
   }
 
   /** Sets a new password with a single-use token and ends every session of the account. */
@@ -388,24 +608,47 @@ export class AuthService {
       if (!userId) return undefined;
       await tx.users.setPassword(userId, hash);
       await tx.sessions.revokeAll(userId, 'password reset');
-      return (await tx.users.byId(userId))?.email;
+      const email = (await tx.users.byId(userId))?.email;
+      // The token was mailed to the current address (an address change ends reset tokens):
+      // opening it proves the address too.
+      if (email) await tx.users.markEmailVerified(userId, email);
+      return email;
     });
     if (!email) throw new BadRequestError('the reset token is invalid, used or expired');
-    await this.limiter.loginSucceeded(email);
+    await this.limiter.attemptSucceeded(email);
   }
 
   /* ---------- roles ---------- */
 
-  listRoles(): Promise<Role[]> {
+  /**
+   * The caller's roles as they are now in the database (a token's roles are up to 15 minutes
+   * old: a demoted admin must not act on them).
+   */
+  private async requireRoleManager(actor: Actor): Promise<string[]> {
+    const roles = await this.store.roles.rolesOf(actor.id);
+    if (!roles.some((r) => ROLE_MANAGERS.includes(r))) {
+      throw new ForbiddenError('requires the role admin or super_user');
+    }
+    return roles;
+  }
+
+  async listRoles(actor: Actor): Promise<Role[]> {
+    await this.requireRoleManager(actor);
     return this.store.roles.list();
   }
 
-  async createRole(name: string, description: string): Promise<Role> {
+  async createRole(actor: Actor, name: string, description: string): Promise<Role> {
+    await this.requireRoleManager(actor);
     return this.store.roles.create(name, description);
   }
 
-  async updateRole(id: string, fields: { name?: string; description?: string }): Promise<Role> {
+  async updateRole(
+    actor: Actor,
+    id: string,
+    fields: { name?: string; description?: string },
+  ): Promise<Role> {
     assertUuid(id, 'roleId');
+    await this.requireRoleManager(actor);
     const role = await this.store.roles.byId(id);
     if (!role) throw new NotFoundError('no such role');
     if (role.system && fields.name !== undefined && fields.name !== role.name) {
@@ -414,30 +657,46 @@ export class AuthService {
     return (await this.store.roles.update(id, fields))!;
   }
 
-  async deleteRole(id: string): Promise<void> {
+  /** Deletes a role; the users who had it lose it, and their sessions end. */
+  async deleteRole(actor: Actor, id: string): Promise<void> {
     assertUuid(id, 'roleId');
+    await this.requireRoleManager(actor);
     const role = await this.store.roles.byId(id);
     if (!role) throw new NotFoundError('no such role');
     if (role.system) throw new ConflictError(`the system role ${role.name} cannot be deleted`);
-    await this.store.roles.remove(id);
+    await this.store.transaction(async (tx) => {
+      const holders = await tx.roles.holders(id);
+      await tx.roles.remove(id);
+      for (const userId of holders) await tx.sessions.revokeAll(userId, 'roles changed');
+    });
   }
 
-  async userRoles(userId: string): Promise<string[]> {
+  async userRoles(actor: Actor, userId: string): Promise<string[]> {
     assertUuid(userId, 'userId');
+    await this.requireRoleManager(actor);
     if (!(await this.store.users.byId(userId))) throw new NotFoundError('no such user');
     return this.store.roles.rolesOf(userId);
   }
 
   /**
    * Grants a role. Only a super_user grants super_user or changes the roles of a super_user
-   * (so an admin can never demote one).
+   * (so an admin can never demote one); admin and super_user go only to verified addresses.
+   * The user's sessions end: their next login carries the new roles.
    */
   async assignRole(actor: Actor, userId: string, roleName: string): Promise<string[]> {
-    const { target, role } = await this.roleChange(actor, userId, roleName);
-    await this.store.roles.assign(target, role.id);
-    return this.store.roles.rolesOf(target);
+    const { target, role, targetRoles, verified } = await this.roleChange(actor, userId, roleName);
+    if (targetRoles.includes(role.name)) return targetRoles;
+    if (PRIVILEGED_ROLES.includes(role.name) && !verified) {
+      throw new ConflictError(`${role.name} needs a verified e-mail address`);
+    }
+    return this.store.transaction(async (tx) => {
+      await tx.roles.assign(target, role.id);
+      await tx.sessions.revokeAll(target, 'roles changed');
+      return tx.roles.rolesOf(target);
+    });
   }
 
+  /** Revokes a role; the user's sessions end (the old roles are in their tokens). */
   async revokeRole(actor: Actor, userId: string, roleName: string): Promise<string[]> {
     const { target, role, targetRoles } = await this.roleChange(actor, userId, roleName);
     if (role.name === DEFAULT_ROLE) {
@@ -448,21 +707,30 @@ export class AuthService {
     if (role.name === 'super_user' && actor.id === target) {
       throw new ConflictError('a super_user cannot demote themself');
     }
-    await this.store.roles.revoke(target, role.id);
-    return this.store.roles.rolesOf(target);
+    return this.store.transaction(async (tx) => {
+      await tx.roles.revoke(target, role.id);
+      await tx.sessions.revokeAll(target, 'roles changed');
+      return tx.roles.rolesOf(target);
+    });
   }
 
   private async roleChange(actor: Actor, userId: string, roleName: string) {
     assertUuid(userId, 'userId');
+    const actorRoles = await this.requireRoleManager(actor);
     const user = await this.store.users.byId(userId);
     if (!user) throw new NotFoundError('no such user');
     const role = await this.store.roles.byName(roleName);
     if (!role) throw new NotFoundError(`no role named ${roleName}`);
-    const actorIsSuper = actor.roles.includes('super_user');
+    const actorIsSuper = actorRoles.includes('super_user');
     if (!actorIsSuper && (role.name === 'super_user' || user.roles.includes('super_user'))) {
       throw new ForbiddenError('only a super_user can change super_user roles');
     }
-    return { target: user.id, role, targetRoles: user.roles };
+    return {
+      target: user.id,
+      role,
+      targetRoles: user.roles,
+      verified: user.emailVerified,
+    };
   }
 
   private async event(

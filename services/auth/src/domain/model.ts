@@ -10,6 +10,8 @@ export interface User {
   firstName: string | null;
   lastName: string | null;
   isActive: boolean;
+  /** The address was proven by a link sent to it (or vouched for by an OpenID provider). */
+  emailVerified: boolean;
   roles: string[];
   createdAt: Date;
 }
@@ -70,7 +72,26 @@ export interface ClientInfo {
 
 /** Routing keys of `auth.events` (docs/contracts.md). */
 export type EventKey =
-  'user.registered' | 'user.password_reset_requested' | 'user.login_new_device';
+  | 'user.registered'
+  | 'user.password_reset_requested'
+  | 'user.login_new_device'
+  | 'user.email_verification_requested'
+  | 'user.email_verified'
+  | 'user.email_change_requested'
+  | 'user.email_changed';
+
+/**
+ * Payload fields holding a secret (a single-use token, or a link carrying it): scrubbed from the
+ * outbox as soon as the broker confirmed the event, never logged.
+ */
+export const SECRET_EVENT_FIELDS = [
+  'reset_token',
+  'reset_url',
+  'verification_token',
+  'verification_url',
+  'confirm_token',
+  'confirm_url',
+] as const;
 
 export interface UsersRepository {
   create(u: {
@@ -79,6 +100,7 @@ export interface UsersRepository {
     firstName?: string | null;
     lastName?: string | null;
     roles: string[];
+    emailVerified?: boolean;
   }): Promise<User>;
   byId(id: string): Promise<UserWithSecret | undefined>;
   byEmail(email: string): Promise<UserWithSecret | undefined>;
@@ -87,6 +109,10 @@ export interface UsersRepository {
     fields: { email?: string; firstName?: string | null; lastName?: string | null },
   ): Promise<User | undefined>;
   setPassword(id: string, hash: string): Promise<void>;
+  /** Marks the address verified if it is still `email` (it may have changed since). */
+  markEmailVerified(id: string, email: string): Promise<boolean>;
+  /** Sets a new, verified address (ConflictError when another account has it). */
+  changeEmail(id: string, email: string): Promise<void>;
   bySocial(provider: string, subject: string): Promise<UserWithSecret | undefined>;
   linkSocial(provider: string, subject: string, userId: string, email: string): Promise<void>;
 }
@@ -101,6 +127,8 @@ export interface RolesRepository {
   rolesOf(userId: string): Promise<string[]>;
   assign(userId: string, roleId: string): Promise<void>;
   revoke(userId: string, roleId: string): Promise<boolean>;
+  /** Users who have the role. */
+  holders(roleId: string): Promise<string[]>;
 }
 
 export interface SessionsRepository {
@@ -129,6 +157,24 @@ export interface ResetTokensRepository {
   create(hash: Buffer, userId: string, expiresAt: Date): Promise<void>;
   /** Marks a valid token used and answers its user, atomically; undefined if not usable. */
   consume(hash: Buffer): Promise<string | undefined>;
+  /** Ends every outstanding token of the user (the address they were sent to changed). */
+  revokeAll(userId: string): Promise<void>;
+}
+
+export type EmailTokenPurpose = 'verify' | 'email_change';
+
+export interface EmailTokensRepository {
+  /** Stores a new link; the user's older links of the same purpose stop working. */
+  create(
+    hash: Buffer,
+    t: { userId: string; purpose: EmailTokenPurpose; email: string; expiresAt: Date },
+  ): Promise<void>;
+  /** Marks a valid token used and answers it, atomically; undefined if not usable. */
+  consume(
+    hash: Buffer,
+    purpose: EmailTokenPurpose,
+  ): Promise<{ userId: string; email: string } | undefined>;
+  revokeAll(userId: string, purpose: EmailTokenPurpose): Promise<void>;
 }
 
 export interface LoginHistoryRepository {
@@ -160,6 +206,7 @@ export interface Repositories {
   roles: RolesRepository;
   sessions: SessionsRepository;
   resets: ResetTokensRepository;
+  emailTokens: EmailTokensRepository;
   history: LoginHistoryRepository;
   devices: DevicesRepository;
   outbox: OutboxRepository;
@@ -182,22 +229,46 @@ export interface AccessClaims {
   sid: string;
   roles: string[];
   email: string;
+  email_verified: boolean;
 }
 
 export interface AccessTokenSigner {
   sign(claims: AccessClaims): Promise<string>;
 }
 
-export type LimitedAction = 'login' | 'register' | 'reset';
+export type LimitedAction = 'login' | 'register' | 'reset' | 'email_change' | 'verify_email';
 
 /** Rate limits and lockout; each method throws TooManyRequestsError when over the limit. */
 export interface Limiter {
   hitIp(action: LimitedAction, ip: string): Promise<void>;
   hitAccount(action: LimitedAction, email: string): Promise<void>;
-  /** Throws while the account is locked out after repeated failures. */
-  checkLockout(email: string): Promise<void>;
-  loginFailed(email: string): Promise<void>;
-  loginSucceeded(email: string): Promise<void>;
+  /**
+   * Reserves one password evaluation for `key` (an account's e-mail, or `<purpose>:<user id>`)
+   * before it runs, atomically: once `LOGIN_MAX_FAILURES` are reserved without a success, every
+   * further attempt is refused (429) for the lockout period, however many run in parallel.
+   */
+  reserveAttempt(key: string): Promise<void>;
+  /** The password was right: the failures of `key` are forgotten. */
+  attemptSucceeded(key: string): Promise<void>;
+}
+
+/** Mails auth sends itself until the notifications service takes them over (AUTH_MAIL). */
+export type Mail =
+  | { kind: 'verify_email'; to: string; link: string; expiresAt: Date }
+  | { kind: 'email_change_confirm'; to: string; link: string; expiresAt: Date }
+  | { kind: 'email_change_notice'; to: string; newEmail: string }
+  | { kind: 'password_reset'; to: string; link: string; expiresAt: Date };
+
+export interface Mailer {
+  /** Sends in the background; never throws, never logs the message body (it holds secrets). */
+  send(mail: Mail): void;
+}
+
+/** Builds the links mailed to users (the web app's pages post the token to the API). */
+export interface Links {
+  verifyEmail(token: string): string;
+  confirmEmailChange(token: string): string;
+  resetPassword(token: string): string;
 }
 
 /** Called after a commit that added events, so the publisher sends them without waiting. */
