@@ -4,20 +4,36 @@
  * `expressAuthentication` of @cinema/auth uses its `verifier`). Each adapter registers its own
  * shutdown hook on the lifecycle (they run last-registered first).
  *
- * Sections, each additive: PostgreSQL -> RabbitMQ -> channels -> use cases -> consumers.
+ * Sections, each additive: PostgreSQL -> RabbitMQ -> channels -> use cases -> background work
+ * (consumers and the delivery worker, started by `start()` after the server listens).
  */
+import { randomBytes } from 'node:crypto';
 import { createTokenVerifier, startRevocationFeed, type AuthDependencies } from '@cinema/auth';
 import { jwksUrlOf } from '@cinema/config';
 import type { Lifecycle, ReadinessCheck, ServiceRuntime } from '@cinema/http';
 import type { Logger } from '@cinema/logging';
 import { ping, type Pool } from '@cinema/pg';
-import { AmqpConnection } from './adapters/amqp';
+import { AmqpConnection, type QueueConsumer } from './adapters/amqp';
+import { createAuthEventsConsumer } from './adapters/auth-events.consumer';
 import { createSchemaPool, runMigrations } from './adapters/db';
+import { PgDeliveriesRepository } from './adapters/deliveries.repository';
 import { PgInboxFeed } from './adapters/inbox.feed';
 import { PgInboxRepository } from './adapters/inbox.repository';
+import { PgPreferencesRepository } from './adapters/preferences.repository';
+import { PgRecipientsRepository } from './adapters/recipients.repository';
+import { createHttpSmsGateway } from './adapters/sms.gateway';
+import { createSmtpMailer } from './adapters/smtp.mailer';
 import { SseStreams } from './adapters/sse.streams';
+import { FileTemplates } from './adapters/templates';
+import { createUnsubscribeTokens } from './adapters/unsubscribe.tokens';
 import type { Config } from './config';
+import { AuthEventsHandler } from './domain/auth-events';
 import { InboxService } from './domain/inbox';
+import { systemClock, type Category, type Clock, type TemplateRenderer } from './domain/model';
+import { Notifier } from './domain/notifier';
+import { parseQuietHours } from './domain/preferences';
+import { SettingsService } from './domain/settings';
+import { DeliveryWorker } from './domain/worker';
 
 export interface Dependencies extends AuthDependencies {
   config: Pick<Config, 'CORS_ORIGINS' | 'BODY_LIMIT'>;
@@ -30,6 +46,15 @@ export interface Dependencies extends AuthDependencies {
   inbox: InboxService;
   /** Open SSE streams (ended on shutdown). */
   streams: SseStreams;
+  /** Preferences, locale, time zone, quiet hours; one-click unsubscribe. */
+  settings: SettingsService;
+  /** One notification to one user on the allowed channels (events, campaigns). */
+  notifier: Notifier;
+  templates: TemplateRenderer;
+  deliveries: PgDeliveriesRepository;
+  recipients: PgRecipientsRepository;
+  worker: DeliveryWorker;
+  consumers: { authEvents: QueueConsumer };
   /**
    * Starts the background work (consumers, delivery worker) after the server listens; their
    * shutdown hooks, registered then, run before the server's graceful close.
@@ -37,8 +62,17 @@ export interface Dependencies extends AuthDependencies {
   start(): Promise<void>;
 }
 
-export async function wire(runtime: ServiceRuntime<Readonly<Config>>): Promise<Dependencies> {
+export interface WireOptions {
+  /** The clock of the use cases (tests pass a fake one). */
+  clock?: Clock;
+}
+
+export async function wire(
+  runtime: ServiceRuntime<Readonly<Config>>,
+  options: WireOptions = {},
+): Promise<Dependencies> {
   const { config, logger, lifecycle } = runtime;
+  const clock = options.clock ?? systemClock;
 
   // PostgreSQL (migrated at start unless NOTIFICATIONS_MIGRATE_ON_START=false).
   const pool = await connectPostgres(config, logger);
@@ -49,8 +83,13 @@ export async function wire(runtime: ServiceRuntime<Readonly<Config>>): Promise<D
   await amqp.start();
   lifecycle.onShutdown('amqp', () => amqp.close());
 
-  // In-app inbox: PostgreSQL, live to open streams through LISTEN/NOTIFY.
+  // Stores.
+  const recipients = new PgRecipientsRepository(pool);
+  const preferences = new PgPreferencesRepository(pool);
+  const deliveries = new PgDeliveriesRepository(pool);
   const inboxItems = new PgInboxRepository(pool);
+
+  // In-app inbox, live to open streams through LISTEN/NOTIFY.
   const feed = new PgInboxFeed({
     url: config.DATABASE_URL,
     schema: config.NOTIFICATIONS_DB_SCHEMA,
@@ -61,6 +100,59 @@ export async function wire(runtime: ServiceRuntime<Readonly<Config>>): Promise<D
   lifecycle.onShutdown('inbox-feed', () => feed.close());
   const streams = new SseStreams();
   const inbox = new InboxService(inboxItems, feed);
+
+  // Channels: templates, SMTP, SMS gateway, unsubscribe links.
+  const templates = new FileTemplates();
+  const mailer = config.SMTP_URL
+    ? createSmtpMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM })
+    : undefined;
+  if (mailer) lifecycle.onShutdown('smtp', () => mailer.close());
+  else logger.warn('SMTP_URL is not set: e-mail deliveries fail');
+  const sms = config.SMS_GATEWAY_URL ? createHttpSmsGateway(config.SMS_GATEWAY_URL) : undefined;
+  if (!config.UNSUBSCRIBE_SECRET) {
+    logger.warn('UNSUBSCRIBE_SECRET is not set: unsubscribe links stop working at restart');
+  }
+  const unsubscribe = createUnsubscribeTokens(
+    config.UNSUBSCRIBE_SECRET ?? randomBytes(32).toString('hex'),
+  );
+
+  // Use cases.
+  const worker = new DeliveryWorker({
+    deliveries,
+    templates,
+    mailer,
+    sms,
+    unsubscribe,
+    publicUrl: config.NOTIFICATIONS_PUBLIC_URL,
+    clock,
+    ratePerSecond: { email: config.EMAIL_RATE_PER_SECOND, sms: config.SMS_RATE_PER_SECOND },
+    maxAttempts: config.DELIVERY_MAX_ATTEMPTS,
+    pollMs: config.DELIVERY_POLL_MS,
+    log: logger,
+  });
+  const notifier = new Notifier({
+    recipients,
+    preferences,
+    deliveries,
+    templates,
+    clock,
+    smsCategories: config.SMS_CATEGORIES as Category[],
+    smsEnabled: Boolean(sms),
+    defaultQuietHours: parseQuietHours(config.DEFAULT_QUIET_HOURS),
+    wake: worker.wake,
+  });
+  const settings = new SettingsService(recipients, preferences, unsubscribe);
+
+  // Consumers.
+  const authEvents = createAuthEventsConsumer({
+    connection: amqp,
+    exchange: config.AUTH_EVENTS_EXCHANGE,
+    queuePrefix: config.NOTIFICATIONS_QUEUE_PREFIX,
+    retryDelaysMs: config.RETRY_DELAYS_MS,
+    prefetch: config.CONSUMER_PREFETCH,
+    logger,
+    handler: new AuthEventsHandler(recipients, notifier),
+  });
 
   // Ended sessions (logout, ...) are refused within about a second.
   const revocations = startRevocationFeed(config, { logger, lifecycle });
@@ -80,8 +172,20 @@ export async function wire(runtime: ServiceRuntime<Readonly<Config>>): Promise<D
     amqp,
     inbox,
     streams,
+    settings,
+    notifier,
+    templates,
+    deliveries,
+    recipients,
+    worker,
+    consumers: { authEvents },
     start: async () => {
+      // Stopped in reverse: consumers, worker, then the open streams end.
       lifecycle.onShutdown('sse-streams', () => streams.close());
+      worker.start();
+      lifecycle.onShutdown('delivery-worker', () => worker.stop());
+      await authEvents.start();
+      lifecycle.onShutdown('auth-events-consumer', () => authEvents.stop());
     },
     readiness: {
       postgres: () => ping(pool),

@@ -1,0 +1,175 @@
+/**
+ * The delivery worker: per channel (e-mail, SMS), takes due deliveries from the queue, the
+ * transactional ones first (priority), at the channel's rate, renders and sends each, and
+ * records the outcome: sent; back in the queue with backoff; or failed with the reason after the
+ * last attempt (or at once when the channel refuses for good). Several replicas share the queue
+ * (claims skip locked rows); a crashed worker's lease expires and its deliveries are queued again.
+ */
+import { TokenBucket } from './rate';
+import {
+  PermanentSendError,
+  isTransactional,
+  type Channel,
+  type Clock,
+  type DeliveriesRepository,
+  type Delivery,
+  type Mailer,
+  type SmsProvider,
+  type TemplateRenderer,
+  type UnsubscribeTokens,
+} from './model';
+
+export interface WorkerOptions {
+  deliveries: DeliveriesRepository;
+  templates: TemplateRenderer;
+  mailer?: Mailer;
+  sms?: SmsProvider;
+  unsubscribe: UnsubscribeTokens;
+  /** `${base}/api/v1/notifications/unsubscribe?token=` is the one-click link. */
+  publicUrl: string;
+  clock: Clock;
+  ratePerSecond: Record<'email' | 'sms', number>;
+  maxAttempts: number;
+  pollMs: number;
+  batchSize?: number;
+  leaseMs?: number;
+  log: {
+    warn(obj: object, msg: string): void;
+    error(obj: object, msg: string): void;
+  };
+}
+
+export interface WorkerStats {
+  sent: number;
+  retried: number;
+  failed: number;
+}
+
+const backoffMs = (attempt: number) => Math.min(600_000, 5_000 * 2 ** Math.max(0, attempt - 1));
+
+export class DeliveryWorker {
+  readonly stats: Record<'email' | 'sms', WorkerStats> = {
+    email: { sent: 0, retried: 0, failed: 0 },
+    sms: { sent: 0, retried: 0, failed: 0 },
+  };
+  private readonly buckets: Record<'email' | 'sms', TokenBucket>;
+  private readonly wakers = new Map<Channel, () => void>();
+  private running = false;
+  private loops: Promise<void>[] = [];
+
+  constructor(private readonly o: WorkerOptions) {
+    this.buckets = {
+      email: new TokenBucket(o.ratePerSecond.email),
+      sms: new TokenBucket(o.ratePerSecond.sms),
+    };
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loops = (['email', 'sms'] as const).map((channel) => this.loop(channel));
+  }
+
+  /** Lets the in-flight message finish, then stops. */
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const wake of this.wakers.values()) wake();
+    await Promise.allSettled(this.loops);
+  }
+
+  wake = (channel: Channel): void => {
+    this.wakers.get(channel)?.();
+  };
+
+  /** Sends what is due now on one channel (tests, and the loop). Answers how many it took. */
+  async runOnce(channel: 'email' | 'sms'): Promise<number> {
+    const now = this.o.clock();
+    await this.o.deliveries.releaseExpired(now);
+    const bucket = this.buckets[channel];
+    const limit = Math.max(1, Math.min(this.o.batchSize ?? 20, bucket.available()));
+    const batch = await this.o.deliveries.claim(channel, now, limit, this.o.leaseMs ?? 120_000);
+    for (const delivery of batch) {
+      const wait = bucket.take();
+      if (wait > 0) await sleep(wait);
+      await this.deliver(channel, delivery);
+    }
+    return batch.length;
+  }
+
+  private async loop(channel: 'email' | 'sms'): Promise<void> {
+    while (this.running) {
+      let took = 0;
+      try {
+        took = await this.runOnce(channel);
+      } catch (err) {
+        this.o.log.warn({ err, channel }, 'delivery worker: a round failed');
+      }
+      if (!this.running) break;
+      if (took > 0) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, this.o.pollMs);
+        timer.unref();
+        function done() {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.wakers.set(channel, done);
+      });
+      this.wakers.delete(channel);
+    }
+  }
+
+  private async deliver(channel: 'email' | 'sms', d: Delivery): Promise<void> {
+    try {
+      if (channel === 'email') await this.sendMail(d);
+      else await this.sendSms(d);
+      await this.o.deliveries.markSent(d.id, this.o.clock());
+      this.stats[channel].sent++;
+    } catch (err) {
+      const reason = String((err as Error)?.message ?? err).slice(0, 1000);
+      const permanent =
+        err instanceof PermanentSendError || (err as { status?: number }).status === 422;
+      if (permanent || d.attempts >= this.o.maxAttempts) {
+        await this.o.deliveries.markFailed(d.id, reason);
+        this.stats[channel].failed++;
+        this.o.log.error(
+          { err, deliveryId: d.id, channel, attempts: d.attempts },
+          'delivery failed',
+        );
+      } else {
+        await this.o.deliveries.markRetry(
+          d.id,
+          reason,
+          new Date(this.o.clock().getTime() + backoffMs(d.attempts)),
+        );
+        this.stats[channel].retried++;
+        this.o.log.warn(
+          { err, deliveryId: d.id, channel, attempts: d.attempts },
+          'delivery will be retried',
+        );
+      }
+    }
+  }
+
+  private async sendMail(d: Delivery): Promise<void> {
+    if (!this.o.mailer) throw new PermanentSendError('no SMTP server configured (SMTP_URL)');
+    const unsubscribeUrl = isTransactional(d.category)
+      ? undefined
+      : `${this.o.publicUrl.replace(/\/+$/, '')}/api/v1/notifications/unsubscribe?token=${encodeURIComponent(
+          this.o.unsubscribe.sign({ userId: d.recipient, category: d.category }),
+        )}`;
+    const rendered = await this.o.templates.email(d.template, d.locale, {
+      ...d.vars,
+      unsubscribe_url: unsubscribeUrl ?? null,
+    });
+    await this.o.mailer.send({ ...rendered, to: d.address!, unsubscribeUrl, deliveryId: d.id });
+  }
+
+  private async sendSms(d: Delivery): Promise<void> {
+    if (!this.o.sms) throw new PermanentSendError('no SMS provider configured (SMS_GATEWAY_URL)');
+    const text = this.o.templates.sms(d.template, d.locale, d.vars);
+    await this.o.sms.send({ to: d.address!, text, category: d.category, deliveryId: d.id });
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
