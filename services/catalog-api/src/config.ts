@@ -41,13 +41,7 @@ export const configSchema = z.object({
   JWT_AUDIENCE: z.string().default('cinema'),
 });
 
-export type Config = z.infer<typeof configSchema> & {
-  /**
-   * @deprecated KAFKA_TOPIC_PREFIX (not a variable of its own), under the name wiring.ts still
-   * passes to the page-view producer; goes once the wiring passes `config.KAFKA_TOPIC_PREFIX`.
-   */
-  PAGE_VIEW_TOPIC_PREFIX: string;
-};
+export type Config = z.infer<typeof configSchema>;
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
   const config = loadConfig(configSchema, env);
@@ -57,5 +51,5 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   if (!config.AUTH_JWKS_URL && !config.AUTH_URL) {
     throw new ConfigError(['AUTH_JWKS_URL: AUTH_JWKS_URL or AUTH_URL is required (not set)']);
   }
-  return Object.freeze({ ...config, PAGE_VIEW_TOPIC_PREFIX: config.KAFKA_TOPIC_PREFIX });
+  return config;
 }

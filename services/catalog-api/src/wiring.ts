@@ -9,6 +9,7 @@ import * as client from 'prom-client';
 import { createTokenVerifier, startRevocationFeed, type AuthDependencies } from '@cinema/auth';
 import { jwksUrlOf } from '@cinema/config';
 import type { Lifecycle, ReadinessCheck, ServiceRuntime } from '@cinema/http';
+import { createKafka } from '@cinema/kafka';
 import type { Logger } from '@cinema/logging';
 import { RedisAnswerCache, type SerialisedAnswers } from './adapters/cache.repository';
 import { PageViewProducer } from './adapters/page-views.producer';
@@ -65,9 +66,10 @@ export async function wire({
 
   const pageViews = new PageViewProducer(
     {
-      brokers: config.KAFKA_BROKERS,
-      clientId: config.KAFKA_CLIENT_ID,
-      topicPrefix: config.PAGE_VIEW_TOPIC_PREFIX,
+      kafka: createKafka(config, logger),
+      topicPrefix: config.KAFKA_TOPIC_PREFIX,
+      partitions: config.KAFKA_TOPIC_PARTITIONS,
+      replicationFactor: config.KAFKA_TOPIC_REPLICATION,
       bufferSize: config.PAGE_VIEW_BUFFER_SIZE,
       flushMs: config.PAGE_VIEW_FLUSH_MS,
     },
