@@ -75,13 +75,31 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   else throw new Error('createTokenVerifier needs jwksUrl or jwks');
   const verify = verifySignature(keys, options);
   const feed = options.revocations;
-  const verifier = withDenyList(cached(verify, options.cacheSize ?? 10_000), feed?.denyList);
+  const verifier = cached(verify, options.cacheSize ?? 10_000, feed?.denyList);
   if (feed) verifier.registerMetrics = (registry) => feed.registerMetrics(registry);
   return verifier;
 }
 
-function cached(verify: TokenVerifier, cacheSize: number): TokenVerifier {
-  if (cacheSize <= 0) return verify;
+const ended = () => new UnauthorizedError('the session has ended');
+
+/**
+ * The verified-token cache; with a deny list, tokens of ended sessions are refused whether
+ * verified now or answered from the cache (one Map lookup on a hit).
+ */
+function cached(
+  verify: TokenVerifier,
+  cacheSize: number,
+  denyList?: Pick<DenyList, 'has'>,
+): TokenVerifier {
+  const denied = (p: Principal) => p.sessionId !== undefined && denyList!.has(p.sessionId);
+  if (cacheSize <= 0) {
+    if (!denyList) return verify;
+    return async (token) => {
+      const principal = await verify(token);
+      if (denied(principal)) throw ended();
+      return principal;
+    };
+  }
   // Insertion-ordered Map as a small LRU: a hit moves the entry to the end, the oldest goes first.
   const cache = new Map<string, Principal>();
   return async (token) => {
@@ -89,25 +107,15 @@ function cached(verify: TokenVerifier, cacheSize: number): TokenVerifier {
     if (hit) {
       cache.delete(token);
       if (hit.claims.exp! * 1000 > Date.now()) {
+        if (denyList && denied(hit)) throw ended();
         cache.set(token, hit);
         return hit;
       }
     }
     const principal = await verify(token);
+    if (denyList && denied(principal)) throw ended();
     if (cache.size >= cacheSize) cache.delete(cache.keys().next().value!);
     cache.set(token, principal);
-    return principal;
-  };
-}
-
-/** Refuses the tokens of ended sessions, whether verified now or answered from the cache. */
-function withDenyList(verify: TokenVerifier, denyList?: Pick<DenyList, 'has'>): TokenVerifier {
-  if (!denyList) return verify;
-  return async (token) => {
-    const principal = await verify(token);
-    if (principal.sessionId !== undefined && denyList.has(principal.sessionId)) {
-      throw new UnauthorizedError('the session has ended');
-    }
     return principal;
   };
 }

@@ -114,7 +114,8 @@ export class RevocationFeed {
   reconnects = 0;
   private running = false;
   private loop?: Promise<void>;
-  private conn?: amqp.ChannelModel;
+  /** Closes the current connection (never waits on a dead one: amqplib's close would hang). */
+  private closeConn?: () => Promise<void>;
   private lostAt?: number;
   private lastLiveAt?: number;
   private lastError?: string;
@@ -144,7 +145,7 @@ export class RevocationFeed {
   async close(): Promise<void> {
     this.running = false;
     this.wake?.();
-    await this.conn?.close().catch(() => undefined);
+    await this.closeConn?.();
     await this.loop;
     this.state = this.configured ? 'closed' : 'not-configured';
   }
@@ -234,8 +235,18 @@ export class RevocationFeed {
       url.searchParams.set('heartbeat', String(this.o.heartbeatSeconds ?? 5));
     }
     const conn = await amqp.connect(url.toString(), { timeout: 5000 });
-    this.conn = conn;
-    const closed = new Promise<void>((resolve) => conn.once('close', () => resolve()));
+    let isClosed = false;
+    const closed = new Promise<void>((resolve) =>
+      conn.once('close', () => {
+        isClosed = true;
+        resolve();
+      }),
+    );
+    this.closeConn = async () => {
+      if (isClosed) return;
+      const timer = new Promise<void>((r) => setTimeout(r, 2000).unref());
+      await Promise.race([conn.close().catch(() => undefined), timer]);
+    };
     conn.on('error', (err) => {
       this.lastError = err?.message;
       this.o.logger.warn({ err }, 'revocation feed: RabbitMQ connection error');
@@ -266,8 +277,9 @@ export class RevocationFeed {
       if (this.running) this.o.logger.warn('revocation feed: connection closed');
     } finally {
       if (this.state === 'live') this.lastLiveAt = Date.now();
-      this.conn = undefined;
-      await conn.close().catch(() => undefined);
+      const close = this.closeConn;
+      this.closeConn = undefined;
+      await close?.();
     }
   }
 

@@ -4,6 +4,7 @@
  * them for a verifier that catches up. A RevocationFeed of @cinema/auth (what every service runs)
  * follows the real RabbitMQ.
  */
+import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import request from 'supertest';
@@ -41,9 +42,41 @@ async function until(cond: () => boolean, timeoutMs: number, what: string): Prom
   return Date.now() - started;
 }
 
-function feed(): RevocationFeed {
+/** A TCP relay to RabbitMQ that the test can cut (every connection dropped, new ones refused). */
+async function relay() {
+  const target = new URL(process.env.AMQP_URL!);
+  const sockets = new Set<net.Socket>();
+  let open = true;
+  const srv = net.createServer((client) => {
+    if (!open) return client.destroy();
+    const upstream = net.connect(Number(target.port || 5672), target.hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => undefined);
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const url = new URL(target);
+  url.hostname = '127.0.0.1';
+  url.port = String((srv.address() as AddressInfo).port);
+  return {
+    url: url.toString(),
+    cut() {
+      open = false;
+      for (const s of sockets) s.destroy();
+    },
+    restore() {
+      open = true;
+    },
+    close: () => new Promise((r) => srv.close(r)),
+  };
+}
+
+function feed(amqpUrl = process.env.AMQP_URL!): RevocationFeed {
   const f = new RevocationFeed({
-    amqpUrl: process.env.AMQP_URL!,
+    amqpUrl,
     exchange: s.config.AUTH_EVENTS_EXCHANGE,
     catchUpUrl: `${base}/api/v1/auth/revocations`,
     logger,
@@ -139,5 +172,36 @@ describe('session revocation feed', () => {
     const late = feed();
     await until(() => late.state === 'live', 10_000, 'a live feed');
     expect(late.denyList.has(a.sid)).toBe(true);
+  });
+
+  it('says it is lost (readiness, metric) when RabbitMQ goes away, and catches up on reconnecting', async () => {
+    const r = await relay();
+    try {
+      const f = feed(r.url);
+      await until(() => f.state === 'live', 10_000, 'a live feed');
+      const email = await account();
+      const a = await login(email);
+
+      r.cut();
+      await until(() => f.state === 'lost', 5_000, 'the feed to notice');
+      await expect(f.check()).rejects.toThrow(/revocation feed lost since/);
+      const registry = new (await import('prom-client')).Registry();
+      f.registerMetrics(registry);
+      expect(await registry.metrics()).toMatch(/^auth_revocation_feed_up 0$/m);
+      // Ended while the feed is away: its event reaches no queue of this verifier.
+      await request(s.app).post('/api/v1/auth/logout').set('Authorization', `Bearer ${a.access}`);
+      await new Promise((res) => setTimeout(res, 300));
+      expect(f.denyList.has(a.sid)).toBe(false);
+
+      r.restore();
+      const ms = await until(() => f.state === 'live', 15_000, 'the feed back');
+      expect(f.denyList.has(a.sid)).toBe(true);
+      expect(f.reconnects).toBeGreaterThan(0);
+      await expect(f.check()).resolves.toEqual({ detail: expect.stringMatching(/^live/) });
+      console.log(`feed back and caught up ${ms} ms after RabbitMQ was reachable again`);
+    } finally {
+      r.cut();
+      await r.close();
+    }
   });
 });
