@@ -1,8 +1,14 @@
 /**
  * The auth service's login and refresh API (docs/contracts.md): `POST /api/v1/auth/login` with
  * `{ email, password }` and `POST /api/v1/auth/refresh` with `{ refreshToken }`, both answering
- * `{ accessToken, refreshToken, tokenType, expiresIn }`.
+ * `{ accessToken, refreshToken, tokenType, expiresIn }`; `POST /api/v1/auth/logout` ends the
+ * session of an access token.
+ *
+ * The admin panel is a proxy of auth: each call carries the browser's address in
+ * `X-Forwarded-For` and its `User-Agent`, so auth's rate limits, lockout and login history see
+ * the real client, not this service's pod (auth's TRUSTED_PROXIES must include catalog-admin).
  */
+import { isIP } from 'node:net';
 import { ServiceUnavailableError, UnauthorizedError } from '@cinema/errors';
 
 export interface Tokens {
@@ -11,19 +17,40 @@ export interface Tokens {
   expiresIn?: number;
 }
 
+/** The browser behind an admin-panel request. */
+export interface ClientInfo {
+  /** Its address as this service resolved it (`req.ip`, through the trusted gateway). */
+  ip?: string;
+  userAgent?: string;
+}
+
 export interface AuthClient {
-  login(email: string, password: string): Promise<Tokens>;
-  refresh(refreshToken: string): Promise<Tokens>;
+  login(email: string, password: string, client?: ClientInfo): Promise<Tokens>;
+  refresh(refreshToken: string, client?: ClientInfo): Promise<Tokens>;
+  /** Ends the session of `accessToken` at auth (best effort: the cookies go anyway). */
+  logout(accessToken: string, client?: ClientInfo): Promise<void>;
+}
+
+/** Headers telling auth who the client is (only well-formed values are forwarded). */
+export function clientHeaders(client?: ClientInfo): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (client?.ip && isIP(client.ip)) headers['x-forwarded-for'] = client.ip;
+  if (client?.userAgent) headers['user-agent'] = client.userAgent.slice(0, 512);
+  return headers;
 }
 
 export function createAuthClient(baseUrl: string, timeoutMs = 5000): AuthClient {
   const base = baseUrl.replace(/\/+$/, '');
-  async function post(path: string, body: object): Promise<Tokens> {
+  async function post(path: string, body: object, client?: ClientInfo): Promise<Tokens> {
     let res: Response;
     try {
       res = await fetch(`${base}${path}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json',
+          ...clientHeaders(client),
+        },
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(timeoutMs),
       });
@@ -53,7 +80,15 @@ export function createAuthClient(baseUrl: string, timeoutMs = 5000): AuthClient 
     };
   }
   return {
-    login: (email, password) => post('/api/v1/auth/login', { email, password }),
-    refresh: (refreshToken) => post('/api/v1/auth/refresh', { refreshToken }),
+    login: (email, password, client) => post('/api/v1/auth/login', { email, password }, client),
+    refresh: (refreshToken, client) => post('/api/v1/auth/refresh', { refreshToken }, client),
+    async logout(accessToken, client) {
+      const res = await fetch(`${base}/api/v1/auth/logout`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${accessToken}`, ...clientHeaders(client) },
+        signal: AbortSignal.timeout(timeoutMs),
+      }).catch(() => undefined);
+      await res?.body?.cancel();
+    },
   };
 }

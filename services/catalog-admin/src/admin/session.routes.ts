@@ -8,11 +8,17 @@
  * and the same value in a hidden form field).
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { Router, type CookieOptions, type RequestHandler, type Response } from 'express';
+import {
+  Router,
+  type CookieOptions,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from 'express';
 import type { Principal, TokenVerifier } from '@cinema/auth';
 import { DomainError, UnauthorizedError } from '@cinema/errors';
 import type { Logger } from '@cinema/logging';
-import type { AuthClient, Tokens } from '../adapters/auth.client';
+import type { AuthClient, ClientInfo, Tokens } from '../adapters/auth.client';
 import { errorPage, field, handle, sendPage, viewContext } from './pages';
 import * as views from './views';
 
@@ -116,7 +122,7 @@ export function adminSession(deps: SessionDeps): AdminSession {
       let principal: Principal;
       let tokens: Tokens;
       try {
-        tokens = await deps.auth.login(email, password.slice(0, 1024));
+        tokens = await deps.auth.login(email, password.slice(0, 1024), clientOf(req));
         principal = await deps.verifier(tokens.accessToken);
       } catch (err) {
         if (err instanceof UnauthorizedError) return again(401, err.message);
@@ -133,16 +139,22 @@ export function adminSession(deps: SessionDeps): AdminSession {
     }),
   );
 
-  routes.post('/logout', (_req, res) => {
-    clearTokens(res);
-    res.redirect(303, '/admin/login');
-  });
+  routes.post(
+    '/logout',
+    handle(deps.logger, async (req, res) => {
+      // The session ends at auth too (every service then refuses its tokens), not only here.
+      const token = (req.cookies as Record<string, string | undefined> | undefined)?.[
+        COOKIE.access
+      ];
+      if (token) await deps.auth.logout(token, clientOf(req));
+      clearTokens(res);
+      res.redirect(303, '/admin/login');
+    }),
+  );
 
   /** The signed-in principal, refreshing an expired access token; undefined when none. */
-  const signedIn = async (
-    cookies: Record<string, string | undefined> | undefined,
-    res: Response,
-  ): Promise<Principal | undefined> => {
+  const signedIn = async (req: Request, res: Response): Promise<Principal | undefined> => {
+    const cookies = req.cookies as Record<string, string | undefined> | undefined;
     const token = cookies?.[COOKIE.access];
     if (token) {
       try {
@@ -154,7 +166,7 @@ export function adminSession(deps: SessionDeps): AdminSession {
     const refreshToken = cookies?.[COOKIE.refresh];
     if (refreshToken) {
       try {
-        const tokens = await deps.auth.refresh(refreshToken);
+        const tokens = await deps.auth.refresh(refreshToken, clientOf(req));
         const principal = await deps.verifier(tokens.accessToken);
         setTokens(res, tokens);
         return principal;
@@ -166,7 +178,7 @@ export function adminSession(deps: SessionDeps): AdminSession {
   };
 
   const requireAdmin: RequestHandler = (req, res, next) => {
-    signedIn(req.cookies as Record<string, string | undefined> | undefined, res).then(
+    signedIn(req, res).then(
       (principal) => {
         if (!principal) {
           clearTokens(res);
@@ -189,4 +201,12 @@ export function adminSession(deps: SessionDeps): AdminSession {
   };
 
   return { csrf, routes, requireAdmin };
+}
+
+/**
+ * The browser behind a request, forwarded to auth: `req.ip` is the address Express resolved
+ * through the proxies this service trusts (the gateway), the socket's address otherwise.
+ */
+function clientOf(req: Request): ClientInfo {
+  return { ip: req.ip, userAgent: req.header('user-agent') };
 }
