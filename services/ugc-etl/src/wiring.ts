@@ -9,6 +9,7 @@ import { createClickHouse, type ClickHouseClient } from '@cinema/clickhouse';
 import { jwksUrlOf } from '@cinema/config';
 import { UnauthorizedError } from '@cinema/errors';
 import type { Lifecycle, ReadinessCheck, ServiceRuntime } from '@cinema/http';
+import { createKafka, type KafkaClientConfig } from '@cinema/kafka';
 import type { Logger } from '@cinema/logging';
 import { AnalyticsRepository } from './adapters/analytics.repository';
 import { ClickHouseSink } from './adapters/clickhouse.sink';
@@ -31,6 +32,7 @@ export type LoaderConfig = Pick<
   | 'BATCH_MAX_ROWS'
   | 'BATCH_MAX_WAIT_MS'
 > &
+  KafkaClientConfig &
   Partial<Pick<Config, 'KAFKA_FETCH_MAX_BYTES' | 'KAFKA_FETCH_MAX_BYTES_PER_PARTITION'>>;
 
 /** The loader's adapters over one ClickHouse client. */
@@ -117,8 +119,8 @@ export async function wireLoader(config: LoaderConfig, logger: Logger): Promise<
     logger,
   });
   const consumer = new EventLoader({
-    brokers: config.KAFKA_BROKERS,
-    clientId: config.KAFKA_CLIENT_ID,
+    // The client with the config's timeouts and retries (KAFKA_* of @cinema/kafka).
+    kafka: createKafka(config, logger),
     groupId: config.KAFKA_GROUP_ID,
     topicPrefix: config.KAFKA_TOPIC_PREFIX,
     partitions: config.KAFKA_TOPIC_PARTITIONS,
