@@ -85,6 +85,7 @@ kubectl -n "$NS" wait mongodbcommunity/cinema-mongodb --for=jsonpath='{.status.p
 kubectl -n "$NS" wait chi/cinema --for=jsonpath='{.status.status}'=Completed --timeout=900s
 kubectl -n "$NS" rollout status statefulset/cinema-postgres --timeout=300s
 kubectl -n "$NS" rollout status deploy/cinema-redis --timeout=300s
+kubectl -n "$NS" rollout status deploy/cinema-auth-redis --timeout=300s
 
 if [[ "$INFRA_ONLY" == 1 ]]; then
   say "infrastructure ready; now: skaffold dev   (or: tilt up -f tilt/Tiltfile)"

@@ -16,6 +16,7 @@ import { createGoogleOAuth, type OAuthLogin } from './adapters/google.oauth';
 import { OutboxPublisher } from './adapters/outbox.publisher';
 import { createPasswordHasher } from './adapters/password.hasher';
 import { createLimiter } from './adapters/rate-limits';
+import { redisReadiness } from './adapters/redis.policy';
 import { SessionsRepository } from './adapters/sessions.repository';
 import { KeyStore } from './adapters/signing-keys.repository';
 import { createSmtpMailer, noMailer } from './adapters/smtp.mailer';
@@ -190,7 +191,8 @@ export function wireDependencies(
     lifecycle,
     readiness: {
       postgres: () => ping(pool),
-      redis: () => redis.ping(),
+      // Ready only on a Redis that never evicts (lockouts and limits must not vanish).
+      redis: redisReadiness(redis),
     },
     auth,
     keys,

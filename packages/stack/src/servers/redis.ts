@@ -11,7 +11,11 @@ import {
   type ServerDefinition,
 } from '../core';
 
-/** Redis from Debian's `redis-server` package, no persistence, on loopback. */
+/**
+ * Redis from Debian's `redis-server` package, no persistence, on loopback. Never evicts
+ * (`noeviction`, no memory limit): auth's lockouts and rate limits live here with the catalog
+ * cache, whose entries all expire. In a cluster auth has a noeviction Redis of its own.
+ */
 export const redis: ServerDefinition = {
   name: 'redis',
   envKey: 'REDIS_URL',
@@ -33,6 +37,8 @@ export const redis: ServerDefinition = {
         '',
         '--appendonly',
         'no',
+        '--maxmemory-policy',
+        'noeviction',
         '--daemonize',
         'no',
       ],
