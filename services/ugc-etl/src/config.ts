@@ -1,3 +1,4 @@
+import { revocationFeedShape } from '@cinema/auth';
 import { baseShape, duration, loadConfig, port, z } from '@cinema/config';
 import { kafkaShape } from '@cinema/kafka';
 
@@ -38,6 +39,8 @@ export const configSchema = z.object({
   /** JWKS of the auth service, to verify the analysts' access tokens. */
   AUTH_JWKS_URL: z.string().url().optional(),
   AUTH_URL: z.string().url().optional(),
+  /** The session revocation feed (AUTH_REVOCATIONS_*; unset: not configured). */
+  ...revocationFeedShape,
   JWT_ISSUER: z.string().default('cinema-auth'),
   JWT_AUDIENCE: z.string().default('cinema'),
 });

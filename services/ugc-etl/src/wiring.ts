@@ -4,7 +4,12 @@
  * server URL or embedded chDB), the schema, the batched sink, the Kafka consumer and the
  * analytics reader over the same client (one chDB path per process).
  */
-import { createTokenVerifier, type AuthDependencies, type TokenVerifier } from '@cinema/auth';
+import {
+  createTokenVerifier,
+  startRevocationFeed,
+  type AuthDependencies,
+  type TokenVerifier,
+} from '@cinema/auth';
 import { createClickHouse, type ClickHouseClient } from '@cinema/clickhouse';
 import { jwksUrlOf } from '@cinema/config';
 import { UnauthorizedError } from '@cinema/errors';
@@ -66,6 +71,8 @@ export async function wire({
   lifecycle.onShutdown('loader', () => loader.stop());
   const jwks = jwksUrlOf(config);
   if (!jwks) logger.warn('no AUTH_JWKS_URL or AUTH_URL: the analytics API answers 401');
+  // Ended sessions (logout, ...) are refused within about a second.
+  const revocations = jwks ? startRevocationFeed(config, { logger, lifecycle }) : undefined;
   return {
     config,
     logger,
@@ -76,6 +83,7 @@ export async function wire({
           jwksUrl: jwks,
           issuer: config.JWT_ISSUER,
           audience: config.JWT_AUDIENCE,
+          revocations,
         })
       : noVerifier,
     loader: {
@@ -91,6 +99,7 @@ export async function wire({
       clickhouse: async () => {
         if (!(await loader.ch.ping()).success) throw new Error('clickhouse ping failed');
       },
+      ...(revocations && { revocations: revocations.check }),
     },
   };
 }
