@@ -94,13 +94,13 @@ describe('charts/build-schemas.mjs', () => {
   });
 
   it('picks up a new chart by its import-values line, with its own additions', () => {
-    const dir = path.join(tmp, 'notifications');
+    const dir = path.join(tmp, 'newsletter');
     fs.mkdirSync(dir);
     fs.writeFileSync(
       path.join(dir, 'Chart.yaml'),
       [
         'apiVersion: v2',
-        'name: notifications',
+        'name: newsletter',
         'type: application',
         'version: 0.1.0',
         'dependencies:',
@@ -121,13 +121,13 @@ describe('charts/build-schemas.mjs', () => {
         },
       }),
     );
-    expect(run(['--check', '--charts', tmp]).out).toContain('notifications');
+    expect(run(['--check', '--charts', tmp]).out).toContain('newsletter');
     expect(run(['--charts', tmp]).status).toBe(0);
 
     const schema = readJson(path.join(dir, 'values.schema.json'));
     const common = readJson(path.join(tmp, 'cinema-common', 'service.schema.json'));
-    expect(schema.title).toBe('notifications chart values');
-    expect(schema.$comment).toContain('notifications/values.schema.extra.json');
+    expect(schema.title).toBe('newsletter chart values');
+    expect(schema.$comment).toContain('newsletter/values.schema.extra.json');
     expect(schema.required).toEqual([...common.required, 'smtp']);
     expect(schema.properties.smtp.required).toEqual(['host']);
     // Objects merge deeply: the common workload properties stay, kind is the chart's.
