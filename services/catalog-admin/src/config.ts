@@ -1,5 +1,5 @@
 import { revocationFeedShape } from '@cinema/auth';
-import { baseShape, bool, loadConfig, port, z } from '@cinema/config';
+import { baseShape, bool, duration, loadConfig, port, z } from '@cinema/config';
 
 export const configSchema = z.object({
   ...baseShape,
@@ -18,6 +18,15 @@ export const configSchema = z.object({
   ADMIN_COOKIE_SECURE: bool(false),
   /** Apply the `content` schema migrations at start. */
   MIGRATE_ON_START: bool(true),
+  /**
+   * RabbitMQ, where the outbox publisher relays the catalog's events (`film.published`); unset:
+   * events wait in `content.outbox` (readiness says so) until a publisher with a URL runs.
+   */
+  AMQP_URL: z.string().url().optional(),
+  /** The topic exchange of the catalog's events (docs/contracts.md). */
+  CATALOG_EVENTS_EXCHANGE: z.string().min(1).default('catalog.events'),
+  /** The outbox publisher's poll interval (it is also woken after each commit with events). */
+  OUTBOX_POLL_MS: duration(1000),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -10,6 +10,7 @@ import type { Logger } from '@cinema/logging';
 import { createPool, ping } from '@cinema/pg';
 import { createAuthClient, type AuthClient } from './adapters/auth.client';
 import { PgCatalogRepository } from './adapters/catalog.repository';
+import { OutboxPublisher } from './adapters/outbox.publisher';
 import type { Config } from './config';
 import { CatalogService } from './domain/catalog.service';
 import { migrateContent } from './schema';
@@ -37,14 +38,39 @@ export async function wire({
     const { applied } = await migrateContent(pool, (m) => logger.info(m));
     logger.info({ applied }, 'content schema up to date');
   }
+  // The catalog's events (film.published): written to content.outbox in the film's transaction,
+  // relayed to RabbitMQ with publisher confirms.
+  const outbox = config.AMQP_URL
+    ? new OutboxPublisher({
+        pool,
+        amqpUrl: config.AMQP_URL,
+        exchange: config.CATALOG_EVENTS_EXCHANGE,
+        logger,
+        pollMs: config.OUTBOX_POLL_MS,
+        appId: 'catalog-admin',
+      })
+    : undefined;
+  if (outbox) {
+    outbox.start();
+    lifecycle.onShutdown('outbox-publisher', () => outbox.stop());
+  } else logger.warn('AMQP_URL is not set: catalog events wait in content.outbox');
   // Ended sessions (logout, ...) are refused within about a second.
   const revocations = startRevocationFeed(config, { logger, lifecycle });
   return {
     config,
     logger,
     lifecycle,
-    readiness: { postgres: () => ping(pool), revocations: revocations.check },
-    catalog: new CatalogService(new PgCatalogRepository(pool)),
+    readiness: {
+      postgres: () => ping(pool),
+      revocations: revocations.check,
+      outbox: async () =>
+        outbox
+          ? {
+              detail: `${outbox.connected ? 'connected' : 'not connected'}; ${await outbox.backlog()} waiting`,
+            }
+          : { detail: 'AMQP_URL not set: events wait in content.outbox' },
+    },
+    catalog: new CatalogService(new PgCatalogRepository(pool, { onEvents: outbox?.notify })),
     verifier: createTokenVerifier({
       jwksUrl: jwksUrlOf(config),
       issuer: config.JWT_ISSUER,

@@ -10,7 +10,7 @@ import {
   ServiceUnavailableError,
   ValidationError,
 } from '@cinema/errors';
-import type { Pool } from '@cinema/pg';
+import type { Pool, PoolClient } from '@cinema/pg';
 import {
   isUuid,
   type Film,
@@ -27,6 +27,7 @@ import {
   type PersonRole,
 } from '../domain/catalog';
 import type { CatalogRepository } from '../domain/ports';
+import { announceFilmIfDated } from './film-events.outbox';
 
 interface PgError {
   code?: string;
@@ -93,8 +94,43 @@ const MOVIE_SELECT = `
       .join(',\n    ')}
   FROM content.film_work f`;
 
+export interface CatalogRepositoryOptions {
+  /** Called after a commit that wrote events to the outbox (wakes the outbox publisher). */
+  onEvents?: () => void;
+}
+
 export class PgCatalogRepository implements CatalogRepository {
-  constructor(private readonly pool: Pool) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly options: CatalogRepositoryOptions = {},
+  ) {}
+
+  /**
+   * Runs `work` in one transaction (the catalog write and its outbox events commit together);
+   * driver errors are mapped like every query's.
+   */
+  private async transaction<T>(
+    work: (client: PoolClient) => Promise<{ result: T; events: boolean }>,
+  ): Promise<T> {
+    let client: PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      mapDbError(err);
+    }
+    try {
+      await client.query('BEGIN');
+      const { result, events } = await work(client);
+      await client.query('COMMIT');
+      if (events) this.options.onEvents?.();
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      mapDbError(err);
+    } finally {
+      client.release();
+    }
+  }
 
   private async query<R extends object>(sql: string, params: unknown[] = []): Promise<R[]> {
     try {
@@ -185,48 +221,59 @@ export class PgCatalogRepository implements CatalogRepository {
     return { ...film, genres, persons };
   }
 
+  /** The film, and its `film.published` event when it has a release date, in one transaction. */
   async createFilm(input: FilmInput): Promise<string> {
     const id = randomUUID();
-    await this.query(
-      `INSERT INTO content.film_work
-         (id, title, description, creation_date, rating, type, certificate, file_path)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [
-        id,
-        input.title,
-        input.description,
-        input.creationDate,
-        input.rating,
-        input.type,
-        input.certificate,
-        input.filePath,
-      ],
-    );
-    return id;
+    return this.transaction(async (client) => {
+      await client.query(
+        `INSERT INTO content.film_work
+           (id, title, description, creation_date, rating, type, certificate, file_path)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        [
+          id,
+          input.title,
+          input.description,
+          input.creationDate,
+          input.rating,
+          input.type,
+          input.certificate,
+          input.filePath,
+        ],
+      );
+      return { result: id, events: await announceFilmIfDated(client, id) };
+    });
   }
 
+  /**
+   * The change, and `film.published` when the film is first given a release date, in one
+   * transaction.
+   */
   async updateFilm(id: string, input: FilmInput): Promise<void> {
     const filmId = PgCatalogRepository.id(id, 'film');
-    // Only a real change writes (and so moves `modified`, which the ETL follows).
-    const rows = await this.query(
-      `UPDATE content.film_work SET title = $2, description = $3, creation_date = $4, rating = $5,
-              type = $6, certificate = $7, file_path = $8
-        WHERE id = $1
-          AND (title, description, creation_date, rating, type, certificate, file_path)
-              IS DISTINCT FROM ($2, $3, $4::date, $5::double precision, $6, $7, $8)
-        RETURNING id`,
-      [
-        filmId,
-        input.title,
-        input.description,
-        input.creationDate,
-        input.rating,
-        input.type,
-        input.certificate,
-        input.filePath,
-      ],
-    );
-    if (!rows.length) await this.getFilm(filmId); // unchanged, or not found
+    const changed = await this.transaction(async (client) => {
+      // Only a real change writes (and so moves `modified`, which the ETL follows).
+      const { rows } = await client.query(
+        `UPDATE content.film_work SET title = $2, description = $3, creation_date = $4, rating = $5,
+                type = $6, certificate = $7, file_path = $8
+          WHERE id = $1
+            AND (title, description, creation_date, rating, type, certificate, file_path)
+                IS DISTINCT FROM ($2, $3, $4::date, $5::double precision, $6, $7, $8)
+          RETURNING id`,
+        [
+          filmId,
+          input.title,
+          input.description,
+          input.creationDate,
+          input.rating,
+          input.type,
+          input.certificate,
+          input.filePath,
+        ],
+      );
+      const events = rows.length > 0 && (await announceFilmIfDated(client, filmId));
+      return { result: rows.length > 0, events };
+    });
+    if (!changed) await this.getFilm(filmId); // unchanged, or not found
   }
 
   async deleteFilm(id: string): Promise<void> {
