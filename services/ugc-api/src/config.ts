@@ -27,6 +27,15 @@ export const configSchema = z
     LOCK_LEASE_MS: duration(10_000),
     /** How long a write waits for a busy lock before answering 503. */
     LOCK_WAIT_MS: duration(5_000),
+    /**
+     * RabbitMQ, where the relay publishes the reviews' events (`review.liked`) from the votes'
+     * outbox entries; unset: the entries wait on their votes (readiness says so).
+     */
+    AMQP_URL: z.string().url().optional(),
+    /** The topic exchange of the ugc events (docs/contracts.md). */
+    UGC_EVENTS_EXCHANGE: z.string().min(1).default('ugc.events'),
+    /** The relay's poll interval (it is also woken after each vote that wrote an event). */
+    OUTBOX_POLL_MS: duration(1000),
   })
   .refine((c) => c.AUTH_JWKS_URL !== undefined || c.AUTH_URL !== undefined, {
     message: 'set AUTH_JWKS_URL or AUTH_URL',

@@ -11,6 +11,7 @@ import { MongoBookmarkRepository } from './adapters/bookmark.repository';
 import { MongoLocks } from './adapters/lock.repository';
 import { collections, connectMongo, ensureIndexes } from './adapters/mongo';
 import { MongoRatingRepository } from './adapters/rating.repository';
+import { ReviewEventsRelay } from './adapters/review-events.outbox';
 import { MongoReviewRepository } from './adapters/review.repository';
 import type { Config } from './config';
 import { BookmarksService } from './domain/bookmarks';
@@ -38,11 +39,26 @@ export async function wire({
 }: ServiceRuntime<Config>): Promise<Dependencies> {
   const { client, db } = await connectMongo(config.MONGODB_URL, config.MONGODB_DB);
   lifecycle.onShutdown('mongodb', () => client.close());
+  // review.liked: written into the vote's own document (the outbox entry), relayed to RabbitMQ.
+  const relay = config.AMQP_URL
+    ? new ReviewEventsRelay({
+        collections: collections(db),
+        amqpUrl: config.AMQP_URL,
+        exchange: config.UGC_EVENTS_EXCHANGE,
+        logger,
+        pollMs: config.OUTBOX_POLL_MS,
+      })
+    : undefined;
   const useCases = await wireUseCases(db, {
     lockLeaseMs: config.LOCK_LEASE_MS,
     lockWaitMs: config.LOCK_WAIT_MS,
     logger,
+    onReviewEvent: relay?.notify,
   });
+  if (relay) {
+    relay.start();
+    lifecycle.onShutdown('review-events-relay', () => relay.stop());
+  } else logger.warn('AMQP_URL is not set: review events wait on their votes');
   // Ended sessions (logout, ...) are refused within about a second.
   const revocations = startRevocationFeed(config, { logger, lifecycle });
   const verifier = createTokenVerifier({
@@ -57,7 +73,16 @@ export async function wire({
     logger,
     lifecycle,
     verifier,
-    readiness: { mongodb: () => db.command({ ping: 1 }), revocations: revocations.check },
+    readiness: {
+      mongodb: () => db.command({ ping: 1 }),
+      revocations: revocations.check,
+      outbox: async () =>
+        relay
+          ? {
+              detail: `${relay.connected ? 'connected' : 'not connected'}; ${await relay.backlog()} waiting`,
+            }
+          : { detail: 'AMQP_URL not set: review events wait on their votes' },
+    },
   };
 }
 
@@ -65,6 +90,8 @@ export interface UseCaseOptions {
   lockLeaseMs?: number;
   lockWaitMs?: number;
   logger?: Logger;
+  /** Called after a vote wrote an outbox event (wakes the relay). */
+  onReviewEvent?: () => void;
 }
 
 export async function wireUseCases(db: Db, options: UseCaseOptions = {}): Promise<UseCases> {
@@ -79,6 +106,10 @@ export async function wireUseCases(db: Db, options: UseCaseOptions = {}): Promis
   return {
     bookmarks: new BookmarksService(new MongoBookmarkRepository(c)),
     ratings: new RatingsService(ratings, locks),
-    reviews: new ReviewsService(new MongoReviewRepository(c), ratings, locks),
+    reviews: new ReviewsService(
+      new MongoReviewRepository(c, { onEvent: options.onReviewEvent }),
+      ratings,
+      locks,
+    ),
   };
 }

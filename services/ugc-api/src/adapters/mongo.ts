@@ -65,6 +65,23 @@ export interface ReviewVoteDoc {
   userId: string;
   value: 'like' | 'dislike';
   createdAt: Date;
+  /**
+   * The vote's outbox entry (review-events.outbox.ts): the event written in the same document
+   * write as the vote (FerretDB has no multi-document transactions), relayed to RabbitMQ.
+   */
+  outbox?: OutboxEntry;
+  /** True while `outbox` waits to be published (the relay's query). */
+  outboxPending?: boolean;
+}
+
+export interface OutboxEntry {
+  /** The AMQP message id and the payload's `message_id`. */
+  messageId: string;
+  routingKey: string;
+  payload: Record<string, unknown>;
+  createdAt: Date;
+  attempts: number;
+  lastError?: string;
 }
 
 export interface LockDoc {
@@ -119,7 +136,13 @@ const INDEXES: Array<[keyof Collections, IndexSpecs]> = [
       { key: { filmId: 1, likes: -1, _id: -1 }, name: 'film_most_liked' },
     ],
   ],
-  ['reviewVotes', [{ key: { reviewId: 1, userId: 1 }, name: 'review_user_unique', unique: true }]],
+  [
+    'reviewVotes',
+    [
+      { key: { reviewId: 1, userId: 1 }, name: 'review_user_unique', unique: true },
+      { key: { outboxPending: 1, createdAt: 1 }, name: 'outbox_pending' },
+    ],
+  ],
 ];
 
 /**

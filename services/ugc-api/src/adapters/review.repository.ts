@@ -1,8 +1,15 @@
 import { ObjectId } from 'mongodb';
 import type { Position } from '../domain/cursor';
 import type { Review, ReviewSort, VoteValue } from '../domain/model';
-import type { PendingChange, ReviewRepository, Slice, StoredReview } from '../domain/ports';
+import type {
+  PendingChange,
+  ReviewEvent,
+  ReviewRepository,
+  Slice,
+  StoredReview,
+} from '../domain/ports';
 import { after, guard, type Collections, type ReviewDoc } from './mongo';
+import { outboxFields } from './review-events.outbox';
 
 const OBJECT_ID = /^[0-9a-f]{24}$/;
 const objectId = (id: string): ObjectId | null => (OBJECT_ID.test(id) ? new ObjectId(id) : null);
@@ -19,8 +26,16 @@ const toReview = (d: ReviewDoc): Review => ({
 });
 
 /** Reviews and their votes; callers hold the review's lock for every write but create. */
+export interface ReviewRepositoryOptions {
+  /** Called after a vote wrote an outbox event (wakes the relay). */
+  onEvent?: () => void;
+}
+
 export class MongoReviewRepository implements ReviewRepository {
-  constructor(private readonly c: Collections) {}
+  constructor(
+    private readonly c: Collections,
+    private readonly options: ReviewRepositoryOptions = {},
+  ) {}
 
   async create(authorId: string, filmId: string, text: string, now: Date): Promise<Review> {
     const doc: ReviewDoc = {
@@ -108,20 +123,26 @@ export class MongoReviewRepository implements ReviewRepository {
     userId: string,
     value: VoteValue | null,
     now: Date,
+    event?: ReviewEvent,
   ): Promise<void> {
     const _id = objectId(reviewId);
     if (!_id) return;
     if (value === null) {
+      // A withdrawn vote takes its unpublished event with it (the like is no more).
       await guard(() => this.c.reviewVotes.deleteOne({ reviewId: _id, userId }));
       return;
     }
     await guard(() =>
       this.c.reviewVotes.updateOne(
         { reviewId: _id, userId },
-        { $set: { value }, $setOnInsert: { createdAt: now } },
+        {
+          $set: { value, ...(event ? outboxFields(event, now) : {}) },
+          $setOnInsert: { createdAt: now },
+        },
         { upsert: true },
       ),
     );
+    if (event) this.options.onEvent?.();
   }
 
   async markPending(reviewId: string, pending: PendingChange<VoteValue>): Promise<void> {

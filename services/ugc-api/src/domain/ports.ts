@@ -73,7 +73,29 @@ export interface ReviewRepository {
     after?: Position,
   ): Promise<Slice<Review>>;
   getVote(reviewId: string, userId: string): Promise<VoteValue | null>;
-  setVote(reviewId: string, userId: string, value: VoteValue | null, now: Date): Promise<void>;
+  /**
+   * Sets or withdraws the vote; `event`, when given, is written in the same document write as
+   * the vote (the outbox entry the relay publishes), so the two cannot part.
+   */
+  setVote(
+    reviewId: string,
+    userId: string,
+    value: VoteValue | null,
+    now: Date,
+    event?: ReviewEvent,
+  ): Promise<void>;
   markPending(reviewId: string, pending: PendingChange<VoteValue>): Promise<void>;
   storeCounters(reviewId: string, likes: number, dislikes: number): Promise<void>;
+}
+
+/** An event of the reviews for the outbox (docs/contracts.md, exchange `ugc.events`). */
+export interface ReviewEvent {
+  routingKey: 'review.liked';
+  payload: {
+    review_id: string;
+    film_id: string;
+    author_id: string;
+    liker_id: string;
+    liked_at: string;
+  };
 }

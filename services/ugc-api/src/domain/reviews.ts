@@ -79,7 +79,23 @@ export class ReviewsService {
         throw new NotFoundError('you have not voted on this review');
       if (previous === value) return;
       await this.reviews.markPending(id, { userId: actor.id, from: previous, to: value });
-      await this.reviews.setVote(id, actor.id, value, this.clock());
+      const now = this.clock();
+      // A new like tells the author (notifications digests them): the event rides in the vote's
+      // own document write.
+      const event =
+        value === 'like'
+          ? ({
+              routingKey: 'review.liked',
+              payload: {
+                review_id: id,
+                film_id: review.filmId,
+                author_id: review.authorId,
+                liker_id: actor.id,
+                liked_at: now.toISOString(),
+              },
+            } as const)
+          : undefined;
+      await this.reviews.setVote(id, actor.id, value, now, event);
       const next = applyVote(review, previous, value);
       await this.reviews.storeCounters(id, next.likes, next.dislikes);
     });
