@@ -15,25 +15,20 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from '@elastic/elasticsearch';
 import { Redis } from 'ioredis';
-import * as client from 'prom-client';
 import request from 'supertest';
 import { startApp, startFakeAuth, type FakeAuth } from '../../services/catalog-admin/test/helpers';
-import { CacheGeneration } from '../../services/catalog-etl/src/adapters/cache.invalidator';
-import { ContentRepository } from '../../services/catalog-etl/src/adapters/content.repository';
-import { SearchIndex } from '../../services/catalog-etl/src/adapters/search.index';
-import { StateRepository } from '../../services/catalog-etl/src/adapters/state.repository';
-import { Etl } from '../../services/catalog-etl/src/domain/etl';
-import { EtlMetrics, Runner } from '../../services/catalog-etl/src/runner';
+import { Lifecycle } from '@cinema/http';
+import { PAGE_VIEW_TOPICS, topicNamesOf } from '@cinema/kafka';
+import { deleteTestTopics, suffix } from '@cinema/testing';
+import { logger, makeApi } from '../../services/catalog-api/test/support';
+import { readConfig as etlConfig } from '../../services/catalog-etl/src/config';
+import { wire as wireEtl } from '../../services/catalog-etl/src/wiring';
 import {
   createTestDatabase,
   seedCatalog,
-  suffix,
   type Catalog,
   type TestDatabase,
 } from '../../services/catalog-etl/test/helpers';
-import { PAGE_VIEW_TOPICS, topicNamesOf } from '@cinema/kafka';
-import { logger, makeApi } from '../../services/catalog-api/test/support';
-import { deleteTestTopics } from '../../packages/testing/src/kafka';
 
 const sfx = suffix();
 const prefix = `e2e_${sfx}_`;
@@ -50,12 +45,12 @@ let catalog: Catalog;
 let auth: FakeAuth;
 let admin: Awaited<ReturnType<typeof startApp>>;
 let api: ReturnType<typeof makeApi>;
-let runner: Runner;
+// catalog-etl built by its own wiring, as its main.ts does; the lifecycle stops it (drain first).
+const etlLife = new Lifecycle(logger);
 let viewerToken: string;
 
 beforeAll(async () => {
   db = await createTestDatabase('catalog_e2e');
-  await StateRepository.migrate(db.pool);
   catalog = await seedCatalog(db.pool, {
     films: 40,
     genres: 3,
@@ -64,24 +59,24 @@ beforeAll(async () => {
   });
   auth = await startFakeAuth({ 'editor@test': { password: 'editor-pass', roles: ['admin'] } });
   admin = await startApp({ url: db.url, pool: db.pool, drop: () => Promise.resolve() }, auth);
-  const metrics = new EtlMetrics(new client.Registry());
-  const sink = new SearchIndex(es, prefix, 'standard');
-  await sink.ensureIndices();
-  runner = new Runner(
-    new Etl({
-      source: new ContentRepository(db.pool, 300),
-      state: new StateRepository(db.pool, prefix),
-      sink,
-      cache: new CacheGeneration(redis, generationKey, logger),
-      observer: metrics,
-      batchSize: 100,
+  const etl = await wireEtl({
+    config: etlConfig({
+      DATABASE_URL: db.url,
+      ELASTICSEARCH_URL: process.env.ELASTICSEARCH_URL,
+      REDIS_URL: process.env.REDIS_URL,
+      ES_INDEX_PREFIX: prefix,
+      CACHE_GENERATION_KEY: generationKey,
+      ETL_BATCH_SIZE: '100',
+      ETL_POLL_INTERVAL_MS: '200',
+      ETL_SETTLE_MS: '300',
+      ETL_RETRY_MIN_MS: '50',
+      ETL_RETRY_MAX_MS: '500',
     }),
-    { pollIntervalMs: 200, retryMinMs: 50, retryMaxMs: 500, retries: 3 },
     logger,
-    metrics,
-  );
-  await runner.once();
-  runner.start();
+    lifecycle: etlLife,
+  });
+  await etl.runner.once();
+  etl.runner.start();
   api = makeApi({
     prefix,
     jwksUrl: `${auth.url}/.well-known/jwks.json`,
@@ -93,7 +88,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await runner?.stop();
+  await etlLife.shutdown('test done');
   await api?.close();
   await auth?.close();
   // Topics go only after the API that writes to them is closed (a late send would retry its

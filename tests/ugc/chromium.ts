@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
-import { aptInstall, logDir } from '../../packages/stack/src';
+import { aptInstall, logDir } from '@cinema/stack';
 
 export const CHROMIUM = '/usr/bin/chromium';
 

@@ -12,13 +12,12 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createLogger } from '@cinema/logging';
-import { pickPort, repoRoot, stopPid, type RunningServer } from '../../packages/stack/src';
-import { kafka as kafkaServer } from '../../packages/stack/src/servers/kafka';
-import { EventProducer } from '../../services/ugc-collector/src/adapters/events.producer';
+import { Lifecycle } from '@cinema/http';
+import { pickPort, repoRoot, servers, stopPid, type RunningServer } from '@cinema/stack';
+import { startTestIssuer, type TestIssuer } from '@cinema/testing';
 import { buildApp as buildCollector } from '../../services/ugc-collector/src/app';
-import { topicNames } from '../../services/ugc-collector/src/domain/events';
-import { EventIntake } from '../../services/ugc-collector/src/domain/intake';
-import { startTestIssuer, type TestIssuer } from '../../packages/testing/src/jwks';
+import { readConfig as collectorConfig } from '../../services/ugc-collector/src/config';
+import { wire as wireCollector } from '../../services/ugc-collector/src/wiring';
 
 jest.setTimeout(240_000);
 
@@ -33,7 +32,7 @@ async function startPrivateKafka(port: number): Promise<RunningServer> {
   process.env.STACK_HOME = home;
   process.env.STACK_KAFKA_PORT = String(port);
   try {
-    return await kafkaServer.start({});
+    return await servers.find((s) => s.name === 'kafka')!.start({});
   } finally {
     if (saved.home === undefined) delete process.env.STACK_HOME;
     else process.env.STACK_HOME = saved.home;
@@ -46,7 +45,8 @@ describe('UGC pipeline under faults', () => {
   let broker: RunningServer | undefined;
   let brokers: string;
   let issuer: TestIssuer;
-  let producer: EventProducer;
+  // The collector is built by its own wiring (as main.ts does); its lifecycle closes the producer.
+  const collectorLife = new Lifecycle(logger);
   let server: Server;
   let etl: ChildProcess | undefined;
   let etlPort: number;
@@ -84,24 +84,22 @@ describe('UGC pipeline under faults', () => {
     issuer = await startTestIssuer();
     broker = await startPrivateKafka(await pickPort(0));
     brokers = broker.env.KAFKA_BROKERS!;
-    const topics = topicNames();
-    producer = new EventProducer({
-      brokers: [brokers],
-      clientId: 'ugc-fault-collector',
-      logger,
-      topics: Object.values(topics),
-      partitions: 3,
-      replicationFactor: 1,
-      ackTimeoutMs: 3_000,
-      maxPending: 100_000,
-    });
-    await producer.start();
-    const app = buildCollector({
-      config: { CORS_ORIGINS: [], BODY_LIMIT: '1mb', BATCH_MAX_EVENTS: 500 },
-      logger,
-      intake: new EventIntake({ sink: producer, topics }),
-      readiness: {},
-    });
+    // Anonymous viewers only (no JWKS), three partitions, a short Kafka acknowledgement timeout.
+    const app = buildCollector(
+      await wireCollector({
+        config: collectorConfig({
+          KAFKA_BROKERS: brokers,
+          KAFKA_CLIENT_ID: 'ugc-fault-collector',
+          KAFKA_TOPIC_PARTITIONS: '3',
+          KAFKA_TOPIC_REPLICATION: '1',
+          KAFKA_ACK_TIMEOUT_MS: '3000',
+          KAFKA_MAX_PENDING: '100000',
+          BODY_LIMIT: '1mb',
+        }),
+        logger,
+        lifecycle: collectorLife,
+      }),
+    );
     server = await new Promise<Server>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });
@@ -111,7 +109,7 @@ describe('UGC pipeline under faults', () => {
   afterAll(async () => {
     if (etl?.pid) await stopPid(etl.pid, 5_000);
     await new Promise((r) => server?.close(r));
-    await producer?.close();
+    await collectorLife.shutdown('test done');
     if (broker?.pid) await stopPid(broker.pid);
     await issuer?.close();
     fs.rmSync(home, { recursive: true, force: true });

@@ -5,22 +5,26 @@
  * exactly those rows for the signed-in viewer.
  */
 import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import request from 'supertest';
-import { createTokenVerifier } from '@cinema/auth';
+import { createClickHouse } from '@cinema/clickhouse';
+import { Lifecycle } from '@cinema/http';
 import { createLogger } from '@cinema/logging';
-import { EventProducer } from '../../services/ugc-collector/src/adapters/events.producer';
+import { deleteTopicsWithPrefix, startTestIssuer, type TestIssuer } from '@cinema/testing';
 import { buildApp as buildCollector } from '../../services/ugc-collector/src/app';
-import { topicNames } from '../../services/ugc-collector/src/domain/events';
-import { EventIntake } from '../../services/ugc-collector/src/domain/intake';
-import { startTestIssuer, type TestIssuer } from '../../packages/testing/src/jwks';
+import { readConfig as collectorConfig } from '../../services/ugc-collector/src/config';
+import { wire as wireCollector } from '../../services/ugc-collector/src/wiring';
 import { buildApp as buildEtl } from '../../services/ugc-etl/src/app';
-import { createPipeline, type Pipeline } from '../../services/ugc-etl/src/pipeline';
+import { readConfig as etlConfig } from '../../services/ugc-etl/src/config';
+import {
+  wire as wireEtl,
+  type Dependencies as EtlDependencies,
+} from '../../services/ugc-etl/src/wiring';
 import { launchChromium } from './chromium';
-import { deleteTopicsWithPrefix } from '../../packages/testing/src/kafka';
 
 jest.setTimeout(180_000);
 
@@ -36,6 +40,7 @@ const suffix = randomUUID().slice(0, 8);
 const prefix = `e2e-${suffix}.`;
 const database = `ugc_e2e_${suffix}`;
 const logger = createLogger({ service: 'ugc-e2e', level: 'silent' });
+const chdbPath = path.join(os.tmpdir(), `cinema-ugc-chdb-${process.pid}-${suffix}`);
 
 interface Tracked {
   type: string;
@@ -50,65 +55,64 @@ interface Tracked {
 
 describe('player -> collector -> Kafka -> ETL -> ClickHouse', () => {
   let issuer: TestIssuer;
-  let producer: EventProducer;
   let server: Server;
-  let pipeline: Pipeline;
+  let etl: EtlDependencies;
+  // Each service is built by its own wiring from its own config, as its main.ts does; one
+  // lifecycle per service closes its adapters (drain first) when the test ends.
+  const collectorLife = new Lifecycle(logger);
+  const etlLife = new Lifecycle(logger);
   let browser: Awaited<ReturnType<typeof launchChromium>>;
 
   beforeAll(async () => {
     issuer = await startTestIssuer();
-    const verify = createTokenVerifier({
-      jwksUrl: issuer.jwksUrl,
-      issuer: issuer.issuer,
-      audience: issuer.audience,
-    });
-    const topics = topicNames(prefix);
-    producer = new EventProducer({
-      brokers,
-      clientId: 'ugc-e2e',
-      logger,
-      topics: Object.values(topics),
-      partitions: 1,
-      replicationFactor: 1,
-      ackTimeoutMs: 5_000,
-      maxPending: 10_000,
-    });
-    await producer.start();
-    const collector = buildCollector({
-      config: { CORS_ORIGINS: [], BODY_LIMIT: '1mb', BATCH_MAX_EVENTS: 500 },
-      logger,
-      intake: new EventIntake({ sink: producer, topics, verify }),
-      readiness: {},
-    });
+    const common = {
+      KAFKA_BROKERS: brokers.join(','),
+      KAFKA_TOPIC_PREFIX: prefix,
+      KAFKA_TOPIC_PARTITIONS: '1',
+      KAFKA_TOPIC_REPLICATION: '1',
+      AUTH_JWKS_URL: issuer.jwksUrl,
+      JWT_ISSUER: issuer.issuer,
+      JWT_AUDIENCE: issuer.audience,
+    };
+    const collector = buildCollector(
+      await wireCollector({
+        config: collectorConfig({ ...common, KAFKA_CLIENT_ID: 'ugc-e2e', BODY_LIMIT: '1mb' }),
+        logger,
+        lifecycle: collectorLife,
+      }),
+    );
     server = await new Promise<Server>((resolve) => {
       const s = collector.listen(0, '127.0.0.1', () => resolve(s));
     });
-    pipeline = await createPipeline(
-      {
-        KAFKA_BROKERS: brokers,
+    etl = await wireEtl({
+      config: etlConfig({
+        ...common,
         KAFKA_CLIENT_ID: 'ugc-e2e-etl',
         KAFKA_GROUP_ID: `ugc-e2e-${suffix}`,
-        KAFKA_TOPIC_PREFIX: prefix,
-        KAFKA_TOPIC_PARTITIONS: 1,
-        KAFKA_TOPIC_REPLICATION: 1,
         CLICKHOUSE_URL: process.env.CLICKHOUSE_URL,
-        CHDB_PATH: path.join(os.tmpdir(), `cinema-ugc-chdb-${process.pid}`),
+        CHDB_PATH: chdbPath,
         CLICKHOUSE_DATABASE: database,
-        BATCH_MAX_ROWS: 1000,
-        BATCH_MAX_WAIT_MS: 100,
-      },
+        BATCH_MAX_ROWS: '1000',
+        BATCH_MAX_WAIT_MS: '100',
+      }),
       logger,
-    );
-    await pipeline.start();
+      lifecycle: etlLife,
+    });
+    await etl.loader.start();
     browser = await launchChromium();
   });
 
   afterAll(async () => {
     await browser?.close();
     await new Promise((r) => server?.close(r));
-    await producer?.close();
-    await pipeline?.ch.command({ query: `DROP DATABASE IF EXISTS ${database}` });
-    await pipeline?.stop();
+    await collectorLife.shutdown('test done');
+    await etlLife.shutdown('test done');
+    // The test's own ClickHouse database: a server's is dropped, an embedded one's folder removed.
+    if (process.env.CLICKHOUSE_URL) {
+      const ch = createClickHouse({ url: process.env.CLICKHOUSE_URL });
+      await ch.command({ query: `DROP DATABASE IF EXISTS ${database}` });
+      await ch.close();
+    } else fs.rmSync(chdbPath, { recursive: true, force: true });
     await issuer?.close();
     await deleteTopicsWithPrefix(prefix);
   });
@@ -172,20 +176,10 @@ describe('player -> collector -> Kafka -> ETL -> ClickHouse', () => {
     expect(quality).toMatchObject({ from_quality: '360p', to_quality: '720p' });
     expect(Math.abs(quality.position_sec! - pause.position_sec!)).toBeLessThan(0.1);
 
-    const etl = buildEtl({
-      config: { CORS_ORIGINS: [], BODY_LIMIT: '100kb' },
-      logger,
-      analytics: pipeline.analytics,
-      verifier: createTokenVerifier({
-        jwksUrl: issuer.jwksUrl,
-        issuer: issuer.issuer,
-        audience: issuer.audience,
-      }),
-      readiness: {},
-    });
+    const etlApp = buildEtl(etl);
     const analyst = await issuer.token(randomUUID(), ['admin']);
     const api = (p: string) =>
-      request(etl)
+      request(etlApp)
         .get(`/api/v1/analytics/films/${film}/${p}`)
         .set('Authorization', `Bearer ${analyst}`)
         .expect(200);
