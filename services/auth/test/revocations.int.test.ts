@@ -10,6 +10,7 @@ import type { Server } from 'node:http';
 import request from 'supertest';
 import { createTokenVerifier, RevocationFeed } from '@cinema/auth';
 import { createLogger } from '@cinema/logging';
+import { createStore } from '../src/adapters/db';
 import { dropSchema, startService, suffix, type TestService } from './helpers';
 
 let s: TestService;
@@ -203,5 +204,46 @@ describe('session revocation feed', () => {
       r.cut();
       await r.close();
     }
+  });
+
+  it('publishes a password change (the other sessions end) and nothing for a rolled-back revocation', async () => {
+    const live = feed();
+    await until(() => live.state === 'live', 10_000, 'a live feed');
+    const email = await account();
+    const a = await login(email);
+    const b = await login(email);
+    const changed = await request(s.app)
+      .put('/api/v1/auth/password')
+      .set('Authorization', `Bearer ${a.access}`)
+      .send({ currentPassword: password, newPassword: 'another horse battery' });
+    expect(changed.status).toBeLessThan(300);
+    await until(() => live.denyList.has(b.sid), 2000, 'the password change');
+    expect(live.denyList.has(a.sid)).toBe(false); // the session that changed it goes on
+
+    // A transaction that ends sessions and rolls back publishes nothing.
+    const { rows } = await s.c.pool.query<{ user_id: string }>(
+      `SELECT user_id FROM sessions WHERE id = $1`,
+      [a.sid],
+    );
+    let notified = 0;
+    const store = createStore(s.c.pool, {
+      accessTokenTtlSeconds: 900,
+      revoked: () => notified++,
+    });
+    await expect(
+      store.transaction(async (tx) => {
+        await tx.sessions.revokeAll(rows[0]!.user_id, 'rolled back in a test');
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    const rolledBack = await s.c.pool.query(
+      `SELECT count(*)::int AS n FROM outbox WHERE payload->>'reason' = 'rolled back in a test'`,
+    );
+    expect(rolledBack.rows[0].n).toBe(0);
+    expect(notified).toBe(0);
+    expect(
+      (await request(s.app).get('/api/v1/auth/me').set('Authorization', `Bearer ${a.access}`))
+        .status,
+    ).toBe(200);
   });
 });
