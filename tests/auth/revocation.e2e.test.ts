@@ -28,7 +28,7 @@ const schema = `auth_e2e_rev_${sfx}`;
 const exchange = `auth.events.e2e.${sfx}`;
 const mongoDb = `ugc_e2e_rev_${sfx}`;
 const topicPrefix = `test.${sfx}.rev.`;
-const ROUNDS = 10;
+const ROUNDS = 30;
 const DEADLINE_MS = 2_000;
 
 const procs: Record<string, RunningProcess> = {};
