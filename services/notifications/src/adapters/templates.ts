@@ -81,6 +81,15 @@ export class FileTemplates implements TemplateRenderer {
         : Boolean(t['in_app.title'] && t['in_app.body']);
   }
 
+  check(template: string, vars: Record<string, unknown>): void {
+    const byLocale = this.templates.get(template);
+    if (!byLocale) throw new NotFoundError(`no template ${template}`);
+    const all = { unsubscribe_url: null, ...vars };
+    for (const sections of Object.values(byLocale)) {
+      for (const [name, fn] of Object.entries(sections)) this.run(fn, all, name);
+    }
+  }
+
   private sections(template: string, locale: Locale): Compiled {
     const byLocale = this.templates.get(template);
     if (!byLocale) throw new NotFoundError(`no template ${template}`);

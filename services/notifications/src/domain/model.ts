@@ -185,6 +185,8 @@ export interface TemplateRenderer {
     vars: Record<string, unknown>,
   ): { title: string; body: string; link: string | null };
   has(template: string, part: 'email' | 'sms' | 'in_app'): boolean;
+  /** Runs every part of every locale with `vars` (no MJML): ValidationError for a missing variable. */
+  check(template: string, vars: Record<string, unknown>): void;
   names(): string[];
 }
 

@@ -83,6 +83,8 @@ export class Notifier {
     const deliveries: PlannedDelivery[] = [];
     const inbox: NewInboxItem[] = [];
     const outcomes: ChannelOutcome[] = [];
+    // A variable missing in any part or locale is a 4xx now, not a failed delivery later.
+    this.o.templates.check(request.template, request.vars);
     for (const channel of [...new Set(request.channels)]) {
       if (!this.o.templates.has(request.template, channel === 'in_app' ? 'in_app' : channel)) {
         throw new ValidationError(`template ${request.template} has no ${channel} part`);
@@ -120,8 +122,6 @@ export class Notifier {
         outcomes.push({ channel, status: 'sent' });
         continue;
       }
-      // Fail early (4xx) on a template that cannot render, instead of in the worker.
-      if (channel === 'sms') this.o.templates.sms(request.template, locale, request.vars);
       const address =
         channel === 'email' ? (request.emailTo ?? recipient!.email!) : recipient!.phone!;
       const quiet = delayedByQuietHours(request.category, channel)
