@@ -25,7 +25,7 @@ import {
   ValidationError,
   type ProblemDetails,
 } from './errors';
-import { headersSetBy, logAccess, requestIdOf } from './fast-path';
+import { logAccess, requestIdOf } from './request-log';
 import { provideDependencies } from './ioc';
 import { closeServerGracefully, Lifecycle } from './lifecycle';
 
@@ -158,7 +158,10 @@ export function createApp(options: AppOptions): Express {
           ]);
           // A check may say more than "up" (e.g. "revocation feed not configured"): { detail }.
           const detail = (value as { detail?: unknown } | undefined)?.detail;
-          return [name, detail === undefined ? { status: 'up' } : { status: 'up', detail }] as const;
+          return [
+            name,
+            detail === undefined ? { status: 'up' } : { status: 'up', detail },
+          ] as const;
         } catch (err) {
           return [name, { status: 'down', error: (err as Error).message }] as const;
         } finally {
@@ -220,10 +223,6 @@ export function createApp(options: AppOptions): Express {
     exposedHeaders: ['X-Request-Id', 'Retry-After'],
   });
   app.use(corsHeaders);
-  // For fast paths (fast-path.ts): what these two set on a GET without Origin, and the duration
-  // histogram, so an answer given ahead of Express carries the same headers and is counted.
-  app.locals.staticHeaders = headersSetBy([security, corsHeaders]);
-  app.locals.requestDuration = duration;
   app.use(express.json({ limit: options.bodyLimit ?? '100kb' }));
   app.use(express.urlencoded({ extended: false, limit: options.bodyLimit ?? '100kb' }));
 

@@ -2,6 +2,6 @@ export * from './app';
 export * from './errors';
 export * from './lifecycle';
 export * from './docs';
-export * from './fast-path';
+export * from './request-log';
 export * from './ioc';
 export * from './service';
