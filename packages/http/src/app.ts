@@ -91,7 +91,6 @@ export function createApp(options: AppOptions): Express {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
-  app.locals.registry = registry;
   if (options.dependencies) {
     provideDependencies(app, options.dependencies);
     // Dependencies that keep metrics of their own (the verifier's revocation feed) add them here.
