@@ -136,4 +136,48 @@ describe('events through the outbox', () => {
     expect(got.map((m) => m.body.email).sort()).toEqual([...emails].sort());
     expect(new Set(got.map((m) => m.id)).size).toBe(5);
   });
+
+  it('a reset token waiting through a broker outage is scrubbed once expired; the event still goes out (item 8)', async () => {
+    await until(() => s.c.publisher.connected);
+    await proxy.down();
+    await until(() => !s.c.publisher.connected, 5000);
+    const email = `scrub-${suffix()}@example.com`;
+    await request(s.app).post('/api/v1/auth/register').send({ email, password }).expect(201);
+    await request(s.app).post('/api/v1/auth/password-reset/request').send({ email }).expect(202);
+    const row = async () =>
+      (
+        await s.c.pool.query(
+          `SELECT id, published_at, payload FROM outbox
+           WHERE routing_key = 'user.password_reset_requested' AND payload->>'email' = $1`,
+          [email],
+        )
+      ).rows[0];
+    const waiting = await row();
+    expect(waiting.published_at).toBeNull();
+    expect(waiting.payload.reset_token).toEqual(expect.any(String)); // needed until it is sent
+    // The outage outlasts the token (PASSWORD_RESET_TTL_SECONDS): the token opens nothing now
+    // and must not stay at rest.
+    await s.c.pool.query(
+      `UPDATE outbox SET payload = jsonb_set(payload, '{expires_at}', to_jsonb((now() - interval '1 minute')::text))
+       WHERE id = $1`,
+      [waiting.id],
+    );
+    await s.c.publisher.cleanup();
+    const scrubbed = await row();
+    expect(scrubbed.published_at).toBeNull();
+    expect(scrubbed.payload).not.toHaveProperty('reset_token');
+    expect(scrubbed.payload).not.toHaveProperty('reset_url');
+    expect(JSON.stringify(scrubbed.payload)).not.toContain(waiting.payload.reset_token);
+
+    await proxy.up();
+    await until(() =>
+      received.some((m) => m.body.email === email && m.key === 'user.password_reset_requested'),
+    );
+    const sent = received.find(
+      (m) => m.body.email === email && m.key === 'user.password_reset_requested',
+    )!;
+    expect(sent.body.reset_token).toBeUndefined();
+    expect(sent.body.user_id).toEqual(expect.any(String));
+    expect(s.logs.join('')).not.toContain(waiting.payload.reset_token);
+  });
 });
