@@ -43,11 +43,19 @@ export function runProcess(command: string, args: string[], options: RunOptions 
 /** The repository's `tsx`, to run a service's TypeScript entry point without a build. */
 export const TSX = path.resolve(__dirname, '../../../node_modules/.bin/tsx');
 
-/** Runs `src/main.ts` of the service in `serviceDir` under tsx with the given environment. */
+/**
+ * Runs `src/main.ts` of the service in `serviceDir` with the given environment: `node --import
+ * tsx`, so signals reach the service's own process (the `tsx` command runs it as a child and
+ * kills it when it does not acknowledge a relayed signal within 30 ms, which a loaded machine
+ * turns into an exit 143 instead of the graceful exit 0 under test).
+ */
 export function runServiceMain(
   serviceDir: string,
   env: Record<string, string | undefined>,
   args: string[] = [],
 ): RunningProcess {
-  return runProcess(TSX, ['src/main.ts', ...args], { cwd: serviceDir, env });
+  return runProcess(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+    cwd: serviceDir,
+    env,
+  });
 }
