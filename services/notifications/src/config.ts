@@ -73,6 +73,26 @@ export const configSchema = z
       .regex(/^$|^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM-HH:MM or empty')
       .default(''),
 
+    /** Campaigns (mass and scheduled sends): pg-boss's schema (default `<NOTIFICATIONS_DB_SCHEMA>_jobs`). */
+    CAMPAIGN_JOBS_SCHEMA: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,49}$/, 'a lower-case SQL identifier')
+      .optional(),
+    /** Recipients planned per step (one transaction) and notifier calls in flight within it. */
+    CAMPAIGN_BATCH_SIZE: int(500, 1),
+    CAMPAIGN_CONCURRENCY: int(8, 1),
+    /** Campaigns stepped at once by this replica. */
+    CAMPAIGN_WORKERS: int(2, 1),
+    /** A step running longer is taken for dead and retried; maintenance looks this often. */
+    CAMPAIGN_JOB_EXPIRE_SECONDS: int(120, 5),
+    CAMPAIGN_MAINTENANCE_SECONDS: int(60, 1),
+    CAMPAIGN_POLL_SECONDS: z.coerce.number().min(0.5).default(1),
+    /** Largest CSV audience upload (bytes; BODY_LIMIT must allow it) and explicit list. */
+    CAMPAIGN_CSV_MAX_BYTES: int(1_000_000, 1),
+    CAMPAIGN_MAX_LIST: int(100_000, 1),
+    /** The admin panel's cookies get `Secure` (set behind HTTPS). */
+    ADMIN_COOKIE_SECURE: bool(false),
+
     /** Base URL of the auth service (JWKS; the one-time backfill of the recipients). */
     AUTH_URL: z.string().url().optional(),
     AUTH_JWKS_URL: z.string().url().optional(),

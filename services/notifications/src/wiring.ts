@@ -15,12 +15,15 @@ import type { Logger } from '@cinema/logging';
 import { ping, type Pool } from '@cinema/pg';
 import { AmqpConnection, type QueueConsumer } from './adapters/amqp';
 import { createAuthEventsConsumer } from './adapters/auth-events.consumer';
+import { createAuthClient, type AuthClient } from './adapters/auth.client';
+import { PgCampaignsRepository } from './adapters/campaigns.repository';
 import { createSchemaPool, runMigrations } from './adapters/db';
 import { PgDeliveriesRepository } from './adapters/deliveries.repository';
 import { PgInboxFeed } from './adapters/inbox.feed';
 import { PgInboxRepository } from './adapters/inbox.repository';
 import { PgPreferencesRepository } from './adapters/preferences.repository';
 import { PgRecipientsRepository } from './adapters/recipients.repository';
+import { PgBossCampaignJobs, startCampaignRunner } from './adapters/jobs';
 import { createHttpSmsGateway } from './adapters/sms.gateway';
 import { createSmtpMailer } from './adapters/smtp.mailer';
 import { SseStreams } from './adapters/sse.streams';
@@ -28,6 +31,7 @@ import { FileTemplates } from './adapters/templates';
 import { createUnsubscribeTokens } from './adapters/unsubscribe.tokens';
 import type { Config } from './config';
 import { AuthEventsHandler } from './domain/auth-events';
+import { CampaignRunner, CampaignService } from './domain/campaigns';
 import { InboxService } from './domain/inbox';
 import { systemClock, type Category, type Clock, type TemplateRenderer } from './domain/model';
 import { Notifier } from './domain/notifier';
@@ -36,7 +40,7 @@ import { SettingsService } from './domain/settings';
 import { DeliveryWorker } from './domain/worker';
 
 export interface Dependencies extends AuthDependencies {
-  config: Pick<Config, 'CORS_ORIGINS' | 'BODY_LIMIT'>;
+  config: Pick<Config, 'CORS_ORIGINS' | 'BODY_LIMIT' | 'ADMIN_COOKIE_SECURE'>;
   logger: Logger;
   lifecycle?: Lifecycle;
   readiness: Record<string, ReadinessCheck>;
@@ -55,6 +59,12 @@ export interface Dependencies extends AuthDependencies {
   recipients: PgRecipientsRepository;
   worker: DeliveryWorker;
   consumers: { authEvents: QueueConsumer };
+  /** Mass and scheduled sends (API and admin panel); the runner steps them through pg-boss. */
+  campaigns: CampaignService;
+  campaignRunner: CampaignRunner;
+  campaignJobs: PgBossCampaignJobs;
+  /** The admin panel's sign-in (auth's login and refresh API). */
+  authClient: AuthClient;
   /**
    * Starts the background work (consumers, delivery worker) after the server listens; their
    * shutdown hooks, registered then, run before the server's graceful close.
@@ -143,6 +153,39 @@ export async function wire(
   });
   const settings = new SettingsService(recipients, preferences, unsubscribe);
 
+  // Campaigns: stored in PostgreSQL, stepped by pg-boss (its own schema) through the notifier.
+  const campaignsRepository = new PgCampaignsRepository(pool);
+  const campaignJobs = new PgBossCampaignJobs({
+    url: config.DATABASE_URL,
+    schema: config.CAMPAIGN_JOBS_SCHEMA ?? `${config.NOTIFICATIONS_DB_SCHEMA}_jobs`,
+    logger,
+    expireSeconds: config.CAMPAIGN_JOB_EXPIRE_SECONDS,
+    maintenanceSeconds: config.CAMPAIGN_MAINTENANCE_SECONDS,
+    pollSeconds: config.CAMPAIGN_POLL_SECONDS,
+    workers: config.CAMPAIGN_WORKERS,
+  });
+  await campaignJobs.start();
+  lifecycle.onShutdown('campaign-jobs', () => campaignJobs.stop());
+  const campaigns = new CampaignService({
+    campaigns: campaignsRepository,
+    jobs: campaignJobs,
+    templates,
+    clock,
+    limits: { csvMaxBytes: config.CAMPAIGN_CSV_MAX_BYTES, maxListSize: config.CAMPAIGN_MAX_LIST },
+    wake: worker.wake,
+  });
+  const campaignRunner = new CampaignRunner({
+    campaigns: campaignsRepository,
+    notifier,
+    clock,
+    batchSize: config.CAMPAIGN_BATCH_SIZE,
+    concurrency: config.CAMPAIGN_CONCURRENCY,
+    checkMs: 2000,
+  });
+  const authClient = createAuthClient(
+    config.AUTH_URL ?? new URL(config.AUTH_JWKS_URL ?? 'http://127.0.0.1:8001').origin,
+  );
+
   // Consumers.
   const authEvents = createAuthEventsConsumer({
     connection: amqp,
@@ -179,6 +222,10 @@ export async function wire(
     recipients,
     worker,
     consumers: { authEvents },
+    campaigns,
+    campaignRunner,
+    campaignJobs,
+    authClient,
     start: async () => {
       // Stopped in reverse: consumers, worker, then the open streams end.
       lifecycle.onShutdown('sse-streams', () => streams.close());
@@ -186,6 +233,13 @@ export async function wire(
       lifecycle.onShutdown('delivery-worker', () => worker.stop());
       await authEvents.start();
       lifecycle.onShutdown('auth-events-consumer', () => authEvents.stop());
+      await startCampaignRunner({
+        jobs: campaignJobs,
+        runner: campaignRunner,
+        campaigns: campaignsRepository,
+        clock,
+        logger,
+      });
     },
     readiness: {
       postgres: () => ping(pool),
