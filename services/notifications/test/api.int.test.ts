@@ -359,6 +359,27 @@ describe('SSE stream', () => {
     expect(events.map((e) => e.data.title)).toEqual(['missed 1', 'missed 2']);
   });
 
+  test('at most 10 open streams per user: the 11th is a 429, another user is not affected', async () => {
+    const a = await user();
+    const b = await user();
+    const controller = new AbortController();
+    const open = (token: string) =>
+      fetch(`${svc.url}/api/v1/notifications/stream`, {
+        headers: { authorization: `Bearer ${token}` },
+        signal: controller.signal,
+      });
+    try {
+      for (let i = 0; i < 10; i++) expect((await open(a.token)).status).toBe(200);
+      const extra = await open(a.token);
+      expect(extra.status).toBe(429);
+      await extra.text();
+      expect((await open(b.token)).status).toBe(200);
+    } finally {
+      controller.abort();
+    }
+    await waitFor(async () => svc.deps.streams.admits(a.id));
+  });
+
   test('no token: 401; a bad Last-Event-ID: 422', async () => {
     const anonymous = await fetch(`${svc.url}/api/v1/notifications/stream`);
     expect(anonymous.status).toBe(401);

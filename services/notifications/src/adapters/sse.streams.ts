@@ -6,9 +6,14 @@ import type { Response } from 'express';
 
 export class SseStreams {
   private readonly open = new Set<Response>();
+  private readonly perKey = new Map<string, number>();
   private readonly heartbeat: NodeJS.Timeout;
 
-  constructor(heartbeatMs = 25_000) {
+  /** At most `maxPerKey` open streams per user (more tabs get a 429 from the caller). */
+  constructor(
+    heartbeatMs = 25_000,
+    readonly maxPerKey = 10,
+  ) {
     this.heartbeat = setInterval(() => {
       for (const res of this.open) res.write(': keep-alive\n\n');
     }, heartbeatMs);
@@ -19,10 +24,16 @@ export class SseStreams {
     return this.open.size;
   }
 
+  /** Whether `key` (a user id) may open one more stream. */
+  admits(key: string): boolean {
+    return (this.perKey.get(key) ?? 0) < this.maxPerKey;
+  }
+
   /** Starts an event stream on `res`; resolves when the client (or shutdown) ends it. */
   start(
     res: Response,
     onClose: () => void,
+    key = '',
   ): { send: (id: string, event: string, data: unknown) => void; closed: Promise<void> } {
     res.status(200);
     res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
@@ -33,9 +44,13 @@ export class SseStreams {
     res.flushHeaders();
     res.write('retry: 3000\n\n');
     this.open.add(res);
+    this.perKey.set(key, (this.perKey.get(key) ?? 0) + 1);
     const closed = new Promise<void>((resolve) => {
       res.on('close', () => {
         this.open.delete(res);
+        const left = (this.perKey.get(key) ?? 1) - 1;
+        if (left > 0) this.perKey.set(key, left);
+        else this.perKey.delete(key);
         onClose();
         resolve();
       });

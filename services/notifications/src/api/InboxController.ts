@@ -13,7 +13,7 @@ import {
   SuccessResponse,
   Tags,
 } from '@tsoa/runtime';
-import { ValidationError, type ProblemDetails } from '@cinema/http';
+import { TooManyRequestsError, ValidationError, type ProblemDetails } from '@cinema/http';
 import type { Dependencies } from '../wiring';
 import {
   itemDto,
@@ -86,6 +86,7 @@ export class InboxController extends Controller {
    */
   @Get('stream')
   @Response(200, 'text/event-stream')
+  @Response<ProblemDetails>(429, 'Too many open streams of this user')
   async stream(
     @Request() req: ExpressRequest,
     @Header('Last-Event-ID') lastEventId?: string,
@@ -96,6 +97,9 @@ export class InboxController extends Controller {
       });
     }
     const userId = userOf(req).id;
+    if (!this.deps.streams.admits(userId)) {
+      throw new TooManyRequestsError('too many open streams for this user', 5);
+    }
     const res = req.res!;
     // Live items that arrive while the missed ones are read wait, then go after them in order.
     let last = lastEventId ? BigInt(lastEventId) : 0n;
@@ -105,7 +109,7 @@ export class InboxController extends Controller {
       if (replaying) waiting.push(item);
       else push(item);
     });
-    const stream = this.deps.streams.start(res, unsubscribe);
+    const stream = this.deps.streams.start(res, unsubscribe, userId);
     const push = (item: Parameters<typeof itemDto>[0]) => {
       if (BigInt(item.id) <= last) return;
       last = BigInt(item.id);
