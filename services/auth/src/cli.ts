@@ -143,8 +143,14 @@ async function main(argv: string[]): Promise<number> {
             return 65;
           }
         }
+        // Ending the sessions of a promoted account writes their `session.revoked` event to the
+        // outbox, as the service does; the running service's publisher sends it.
+        const store = createStore(pool, {
+          accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+          revoked: () => undefined,
+        });
         const { user, created, sessionsEnded } = await createSuperuser(
-          createStore(pool),
+          store,
           passwordHasherOf(config),
           email,
           password,

@@ -130,6 +130,16 @@ describe('cli', () => {
       expect(promoted.out).toMatch(/promoted .* to super_user/);
       expect(promoted.out).toMatch(/1 session\(s\) ended/);
       expect((await rolesOf(email))!.roles).toEqual(['admin', 'public_user', 'super_user']);
+      // Other services hear of it as of any ended session (the revocation feed of item 5).
+      const sid = JSON.parse(
+        Buffer.from(still.body.accessToken.split('.')[1], 'base64url').toString(),
+      ).sid as string;
+      const feed = await s.c.pool.query(
+        `SELECT payload FROM outbox WHERE routing_key = 'session.revoked'
+         AND payload->'session_ids' ? $1`,
+        [sid],
+      );
+      expect(feed.rows.map((r) => r.payload.reason)).toEqual(['promoted to super_user']);
       // The session opened before the promotion is over: no super_user token from it.
       const after = await request(s.app).post('/api/v1/auth/refresh').send({ refreshToken });
       expect(after.status).toBe(401);
