@@ -22,6 +22,15 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 
+export {
+  captureContext,
+  SpanKind,
+  traceFanIn,
+  withMessageOrigins,
+  type Context,
+  type FanInOptions,
+} from './fan-in';
+
 export interface TelemetryOptions {
   serviceName: string;
   serviceVersion?: string;

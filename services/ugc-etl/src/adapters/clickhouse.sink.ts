@@ -6,11 +6,13 @@
  */
 import type { ClickHouseClient } from '@cinema/clickhouse';
 import type { Logger } from '@cinema/logging';
+import { captureContext, SpanKind, traceFanIn, type Context } from '@cinema/telemetry';
 import type { Row } from '../domain/tables';
 
 interface Waiting {
   rows: Row[];
-  waiters: Array<{ resolve: () => void; reject: (err: Error) => void }>;
+  /** `context`: the caller's trace context, for the insert span (links, mirrors). */
+  waiters: Array<{ resolve: () => void; reject: (err: Error) => void; context: Context }>;
   timer?: NodeJS.Timeout;
 }
 
@@ -51,7 +53,10 @@ export class ClickHouseSink {
     let w = this.waiting.get(table);
     if (!w) this.waiting.set(table, (w = { rows: [], waiters: [] }));
     for (const r of rows) w.rows.push(r);
-    const done = new Promise<void>((resolve, reject) => w.waiters.push({ resolve, reject }));
+    const context = captureContext();
+    const done = new Promise<void>((resolve, reject) =>
+      w.waiters.push({ resolve, reject, context }),
+    );
     if (now || w.rows.length >= this.options.maxRows) this.flush(table);
     else if (!w.timer) w.timer = setTimeout(() => this.flush(table), this.options.maxWaitMs);
     return done;
@@ -77,11 +82,23 @@ export class ClickHouseSink {
     for (let attempt = 1; ; attempt++) {
       const started = Date.now();
       try {
-        await this.ch.insert({
-          table: `${this.options.database}.${table}`,
-          values: w.rows,
-          format: 'JSONEachRow',
-        });
+        const target = `${this.options.database}.${table}`;
+        // One span per insert, serving every waiting batch's trace (see @cinema/telemetry fan-in).
+        await traceFanIn(
+          `clickhouse insert ${target}`,
+          w.waiters.map((x) => x.context),
+          () => this.ch.insert({ table: target, values: w.rows, format: 'JSONEachRow' }),
+          {
+            kind: SpanKind.CLIENT,
+            attributes: {
+              'db.system': 'clickhouse',
+              'db.operation': 'INSERT',
+              'db.namespace': this.options.database,
+              'db.collection.name': table,
+              'db.operation.batch.size': w.rows.length,
+            },
+          },
+        );
         this.stats.inserts++;
         this.stats.rows += w.rows.length;
         this.stats.lastInsertMs = Date.now() - started;

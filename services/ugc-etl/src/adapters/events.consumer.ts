@@ -8,6 +8,7 @@
 import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { ensureTopics, kafkaOf, withAdmin, type KafkaSource } from '@cinema/kafka';
 import type { Logger } from '@cinema/logging';
+import { SpanKind, traceFanIn, withMessageOrigins } from '@cinema/telemetry';
 import { BatchLoader, type RowSink } from '../domain/loading';
 import { DEAD_LETTER_TOPIC, TABLES, type TableSpec } from '../domain/tables';
 
@@ -125,12 +126,30 @@ export class EventLoader {
         if (!spec || !batch.messages.length) return;
         // Short of the partition's end: the fetch size cut the batch and more is waiting.
         const behind = BigInt(batch.highWatermark) - 1n > BigInt(batch.lastOffset());
-        const outcome = await this.batches.load(spec, {
-          topic: batch.topic,
-          partition: batch.partition,
-          messages: batch.messages,
-          behind,
-        });
+        // One span for the batch in the consumer's trace, linked to every producing span (from
+        // the messages' traceparent headers) and mirrored into each producing trace; the sink's
+        // insert span joins them the same way.
+        const outcome = await traceFanIn(
+          `${batch.topic} process`,
+          [withMessageOrigins(batch.messages.map((m) => m.headers))],
+          () =>
+            this.batches.load(spec, {
+              topic: batch.topic,
+              partition: batch.partition,
+              messages: batch.messages,
+              behind,
+            }),
+          {
+            kind: SpanKind.CONSUMER,
+            attributes: {
+              'messaging.system': 'kafka',
+              'messaging.operation': 'process',
+              'messaging.destination.name': batch.topic,
+              'messaging.destination.partition.id': String(batch.partition),
+              'messaging.batch.message_count': batch.messages.length,
+            },
+          },
+        );
         if (outcome.deadLetters) {
           this.stats.deadLetters += outcome.deadLetters;
           this.options.logger.warn(
