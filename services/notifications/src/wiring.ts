@@ -21,6 +21,7 @@ import { createSchemaPool, runMigrations } from './adapters/db';
 import { PgDeliveriesRepository } from './adapters/deliveries.repository';
 import { PgInboxFeed } from './adapters/inbox.feed';
 import { PgInboxRepository } from './adapters/inbox.repository';
+import { NotificationMetrics } from './adapters/metrics';
 import { PgPreferencesRepository } from './adapters/preferences.repository';
 import { PgRecipientsRepository } from './adapters/recipients.repository';
 import { PgBossCampaignJobs, startCampaignRunner } from './adapters/jobs';
@@ -70,6 +71,8 @@ export interface Dependencies extends AuthDependencies {
    * shutdown hooks, registered then, run before the server's graceful close.
    */
   start(): Promise<void>;
+  /** Prometheus metrics of the consumers, the worker and the streams (registered by createApp). */
+  metrics: NotificationMetrics;
 }
 
 export interface WireOptions {
@@ -226,6 +229,7 @@ export async function wire(
     campaignRunner,
     campaignJobs,
     authClient,
+    metrics: new NotificationMetrics({ pool, worker, consumers: { authEvents }, streams }),
     start: async () => {
       // Stopped in reverse: consumers, worker, then the open streams end.
       lifecycle.onShutdown('sse-streams', () => streams.close());

@@ -264,3 +264,16 @@ test('the queues are quorum queues with a retry ladder and a DLQ', async () => {
     await connection.close();
   }
 });
+
+test('metrics: consumer outcomes, deliveries, queue depth and open streams', async () => {
+  const res = await fetch(`${svc.url}/metrics`);
+  const text = await res.text();
+  expect(text).toMatch(
+    /notifications_consumer_messages_total\{queue="[^"]+\.auth-events",outcome="handled"\} [1-9]/,
+  );
+  expect(text).toMatch(
+    /notifications_consumer_messages_total\{[^}]*outcome="dead_lettered"\} [1-9]/,
+  );
+  expect(text).toMatch(/notifications_deliveries_total\{channel="email",outcome="sent"\} [1-9]/);
+  expect(text).toMatch(/notifications_sse_streams 0/);
+});
