@@ -17,9 +17,11 @@ import type { Principal, TokenVerifier } from '@cinema/auth';
 import { DomainError, UnauthorizedError } from '@cinema/errors';
 import type { Logger } from '@cinema/logging';
 import type { AuthClient, Tokens } from '../adapters/auth.client';
+import { ADMIN_PREFIX } from './paths';
 import * as views from './views';
 
-export const ADMIN_PREFIX = '/notifications/admin';
+export { ADMIN_PREFIX };
+
 export const ADMIN_ROLES = ['admin', 'super_user'];
 export const COOKIE = { access: 'na_access', refresh: 'na_refresh', csrf: 'na_csrf' } as const;
 const NO_ADMIN_ROLE = 'This account has neither the admin nor the super_user role.';
