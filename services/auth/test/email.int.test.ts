@@ -191,6 +191,17 @@ describe('e-mail change (item 2)', () => {
     expect(late.status).toBe(400);
   });
 
+  it('a request for a taken address also ends the pending link (the newest request counts)', async () => {
+    const u = await account('pending');
+    const other = await account('taken');
+    const a = address('pending-a');
+    await changeEmail(u.auth, { newEmail: a, currentPassword: password }).expect(202);
+    const link = tokenIn(await mailTo(a, /confirm your new/i));
+    await changeEmail(u.auth, { newEmail: other.email, currentPassword: password }).expect(202);
+    expect((await confirmChange(link)).status).toBe(400);
+    expect((await me(u.auth)).email).toBe(u.email);
+  });
+
   it('the raw tokens of the mailed links leave the outbox once the broker confirms, and are never logged (item 8)', async () => {
     const u = await account('scrub');
     const verifyToken = tokenIn(await mailTo(u.email, /confirm your e-mail address/i));

@@ -241,7 +241,9 @@ export class AuthService {
     const expiresAt = this.expiry(this.settings.emailChangeTtlSeconds);
     const link = this.mail.links.confirmEmailChange(token);
     await this.store.transaction(async (tx) => {
-      if (!taken) {
+      // A newer request ends the older link either way (and costs alike: no timing oracle).
+      if (taken) await tx.emailTokens.revokeAll(userId, 'email_change');
+      else {
         await tx.emailTokens.create(hashToken(token), {
           userId,
           purpose: 'email_change',
