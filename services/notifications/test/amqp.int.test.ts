@@ -96,3 +96,24 @@ test('after the last retry: the DLQ, with the reason and the original routing ke
   });
   await c.stop();
 });
+
+test('the connection is re-established after a network loss and the consumer resumes', async () => {
+  const seen: string[] = [];
+  const { c, exchange } = consumer(async (m) => {
+    seen.push(m.messageId!);
+  });
+  await c.start();
+  await publishJson(channel, exchange, 'thing.before', {}, { messageId: 'before' });
+  await waitFor(async () => seen.includes('before'));
+  // The socket dies under the client (as when the broker restarts or the network drops).
+  const live = (
+    connection as unknown as { connection: { connection: { stream: { destroy(e: Error): void } } } }
+  ).connection;
+  live.connection.stream.destroy(new Error('simulated network loss'));
+  await waitFor(async () => !connection.connected, 5_000);
+  // Published while the consumer is away: waits in the quorum queue.
+  await publishJson(channel, exchange, 'thing.during', {}, { messageId: 'during' });
+  await waitFor(async () => connection.connected, 15_000);
+  await waitFor(async () => seen.includes('during'), 15_000);
+  await c.stop();
+});
