@@ -93,6 +93,17 @@ export const configSchema = z
     /** The admin panel's cookies get `Secure` (set behind HTTPS). */
     ADMIN_COOKIE_SECURE: bool(false),
 
+    /** catalog-admin's exchange of catalog events (`film.published`: new-film announcements). */
+    CATALOG_EVENTS_EXCHANGE: z.string().min(1).default('catalog.events'),
+    /** ugc-api's exchange of ugc events (`review.liked`: the authors' digested in-app notices). */
+    UGC_EVENTS_EXCHANGE: z.string().min(1).default('ugc.events'),
+    /** One review-likes notice per review per this long (an hour). */
+    REVIEW_LIKES_DIGEST_MS: duration(3_600_000),
+    /** How often due review-likes digests are closed and their notices planned. */
+    REVIEW_LIKES_FLUSH_MS: duration(15_000),
+    /** The public site (links to films in announcements: `<site>/player/?film=<id>`). */
+    CINEMA_SITE_URL: z.string().url().default('http://127.0.0.1:8080'),
+
     /** Base URL of the auth service (JWKS; the one-time backfill of the recipients). */
     AUTH_URL: z.string().url().optional(),
     AUTH_JWKS_URL: z.string().url().optional(),

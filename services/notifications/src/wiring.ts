@@ -15,6 +15,11 @@ import type { Logger } from '@cinema/logging';
 import { ping, type Pool } from '@cinema/pg';
 import { AmqpConnection, type QueueConsumer } from './adapters/amqp';
 import { createAuthEventsConsumer } from './adapters/auth-events.consumer';
+import { createCatalogEventsConsumer } from './adapters/catalog-events.consumer';
+import { PgGenreSubscriptionsRepository } from './adapters/genre-subscriptions.repository';
+import { startPeriodic } from './adapters/periodic';
+import { PgReviewLikesRepository } from './adapters/review-likes.repository';
+import { createUgcEventsConsumer } from './adapters/ugc-events.consumer';
 import { createAuthClient, type AuthClient } from './adapters/auth.client';
 import { PgCampaignsRepository } from './adapters/campaigns.repository';
 import { createSchemaPool, runMigrations } from './adapters/db';
@@ -32,6 +37,9 @@ import { FileTemplates } from './adapters/templates';
 import { createUnsubscribeTokens } from './adapters/unsubscribe.tokens';
 import type { Config } from './config';
 import { AuthEventsHandler } from './domain/auth-events';
+import { CatalogEventsHandler } from './domain/catalog-events';
+import { GenresService } from './domain/genres';
+import { ReviewLikesDigest } from './domain/review-likes';
 import { CampaignRunner, CampaignService } from './domain/campaigns';
 import { InboxService } from './domain/inbox';
 import { systemClock, type Category, type Clock, type TemplateRenderer } from './domain/model';
@@ -59,7 +67,11 @@ export interface Dependencies extends AuthDependencies {
   deliveries: PgDeliveriesRepository;
   recipients: PgRecipientsRepository;
   worker: DeliveryWorker;
-  consumers: { authEvents: QueueConsumer };
+  consumers: { authEvents: QueueConsumer; catalogEvents: QueueConsumer; ugcEvents: QueueConsumer };
+  /** The genres a user follows (new-film announcements, campaigns' `genres` audience). */
+  genres: GenresService;
+  /** review.liked digests: one in-app notice per review per hour (`flush()` plans the due ones). */
+  reviewLikes: ReviewLikesDigest;
   /** Mass and scheduled sends (API and admin panel); the runner steps them through pg-boss. */
   campaigns: CampaignService;
   campaignRunner: CampaignRunner;
@@ -200,6 +212,40 @@ export async function wire(
     handler: new AuthEventsHandler(recipients, notifier),
   });
 
+  // catalog.events (film.published -> followers of its genres) and ugc.events (review.liked ->
+  // the author's hourly digest).
+  const genreSubscriptions = new PgGenreSubscriptionsRepository(pool);
+  const genres = new GenresService(genreSubscriptions);
+  const site = config.CINEMA_SITE_URL.replace(/\/+$/, '');
+  const eventQueues = {
+    connection: amqp,
+    queuePrefix: config.NOTIFICATIONS_QUEUE_PREFIX,
+    retryDelaysMs: config.RETRY_DELAYS_MS,
+    prefetch: config.CONSUMER_PREFETCH,
+    logger,
+  };
+  const catalogEvents = createCatalogEventsConsumer({
+    ...eventQueues,
+    exchange: config.CATALOG_EVENTS_EXCHANGE,
+    handler: new CatalogEventsHandler({
+      followers: genreSubscriptions,
+      notifier,
+      filmUrl: (id) => `${site}/player/?film=${encodeURIComponent(id)}`,
+    }),
+  });
+  const reviewLikes = new ReviewLikesDigest({
+    store: new PgReviewLikesRepository(pool),
+    notifier,
+    clock,
+    windowMs: config.REVIEW_LIKES_DIGEST_MS,
+    reviewUrl: (r) => `${site}/api/v1/ugc/reviews/${encodeURIComponent(r.reviewId)}`,
+  });
+  const ugcEvents = createUgcEventsConsumer({
+    ...eventQueues,
+    exchange: config.UGC_EVENTS_EXCHANGE,
+    digest: reviewLikes,
+  });
+
   // Ended sessions (logout, ...) are refused within about a second.
   const revocations = startRevocationFeed(config, { logger, lifecycle });
   const verifier = createTokenVerifier({
@@ -224,12 +270,19 @@ export async function wire(
     deliveries,
     recipients,
     worker,
-    consumers: { authEvents },
+    consumers: { authEvents, catalogEvents, ugcEvents },
+    genres,
+    reviewLikes,
     campaigns,
     campaignRunner,
     campaignJobs,
     authClient,
-    metrics: new NotificationMetrics({ pool, worker, consumers: { authEvents }, streams }),
+    metrics: new NotificationMetrics({
+      pool,
+      worker,
+      consumers: { authEvents, catalogEvents, ugcEvents },
+      streams,
+    }),
     start: async () => {
       // Stopped in reverse: consumers, worker, then the open streams end.
       lifecycle.onShutdown('sse-streams', () => streams.close());
@@ -237,6 +290,17 @@ export async function wire(
       lifecycle.onShutdown('delivery-worker', () => worker.stop());
       await authEvents.start();
       lifecycle.onShutdown('auth-events-consumer', () => authEvents.stop());
+      await catalogEvents.start();
+      lifecycle.onShutdown('catalog-events-consumer', () => catalogEvents.stop());
+      await ugcEvents.start();
+      lifecycle.onShutdown('ugc-events-consumer', () => ugcEvents.stop());
+      const likesFlusher = startPeriodic(
+        'review-likes digest',
+        config.REVIEW_LIKES_FLUSH_MS,
+        () => reviewLikes.flush(),
+        logger,
+      );
+      lifecycle.onShutdown('review-likes-flusher', () => likesFlusher.stop());
       await startCampaignRunner({
         jobs: campaignJobs,
         runner: campaignRunner,

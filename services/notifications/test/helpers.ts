@@ -118,9 +118,10 @@ export async function startService(
     close: async () => {
       server.closeAllConnections();
       await lifecycle.shutdown('test done');
-      const names = deps.consumers.authEvents.names;
-      for (const q of [names.work, ...names.retries, names.dlq])
-        await channel.deleteQueue(q).catch(() => undefined);
+      // Every consumer's queues (auth, catalog and ugc events), with their retry ladders and DLQ.
+      for (const { names } of Object.values(deps.consumers))
+        for (const q of [names.work, ...names.retries, names.dlq])
+          await channel.deleteQueue(q).catch(() => undefined);
       await channel.deleteExchange(exchange).catch(() => undefined);
       await connection.close().catch(() => undefined);
       await issuer.close();
