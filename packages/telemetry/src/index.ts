@@ -21,10 +21,14 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { restoreMessageOrigin } from './fan-in';
 
 export {
   captureContext,
+  messageOrigin,
+  restoreMessageOrigin,
   SpanKind,
+  tagMessage,
   traceFanIn,
   withMessageOrigins,
   type Context,
@@ -82,7 +86,9 @@ export function startTelemetry(options: TelemetryOptions): NodeSDK {
       new PgInstrumentation(),
       new IORedisInstrumentation(),
       new AmqplibInstrumentation(),
-      new KafkaJsInstrumentation(),
+      new KafkaJsInstrumentation({
+        producerHook: (span, { message }) => restoreMessageOrigin(span, message),
+      }),
       new MongoDBInstrumentation(),
     ],
   });

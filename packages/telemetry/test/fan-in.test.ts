@@ -3,9 +3,12 @@ import { ExportResultCode } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import {
   captureContext,
+  messageOrigin,
+  restoreMessageOrigin,
   shutdownTelemetry,
   SpanKind,
   startTelemetry,
+  tagMessage,
   traceFanIn,
   withMessageOrigins,
 } from '@cinema/telemetry';
@@ -125,4 +128,28 @@ test('by default every trace is sampled', async () => {
   for (let i = 0; i < 20; i++) trace.getTracer('test').startSpan(`s${i}`).end();
   await shutdownTelemetry();
   expect(exporter.spans).toHaveLength(20);
+});
+
+test('a message made in a request keeps that request as its parent when a later batch sends it', async () => {
+  const exporter = new Collect();
+  startTelemetry({ serviceName: 'origin-test', exporter });
+  const tracer = trace.getTracer('test');
+  const message = tracer.startActiveSpan('request', (span) => {
+    const m = tagMessage({ key: 'k', value: 'v' }, messageOrigin(captureContext()));
+    span.end();
+    return m as { key: string; value: string; headers?: Record<string, unknown> };
+  });
+  const request = exporter.spans.length; // not exported yet: read the id from the header instead
+  expect(request).toBe(0);
+  const origin = String(message.headers!.traceparent);
+  // The send happens in another context; the instrumentation injects the send's span first.
+  const send = tracer.startSpan('send');
+  propagation.inject(trace.setSpan(ROOT_CONTEXT, send), message.headers);
+  expect(message.headers!.traceparent).not.toBe(origin);
+  restoreMessageOrigin(send, message);
+  send.end();
+  expect(message.headers!.traceparent).toBe(origin);
+  await shutdownTelemetry();
+  const sent = exporter.spans.find((s) => s.name === 'send')!;
+  expect(sent.links.map((l) => l.context.spanId)).toEqual([origin.split('-')[2]]);
 });

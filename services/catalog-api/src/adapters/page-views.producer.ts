@@ -19,6 +19,14 @@ import {
   type PageViewEndpoint,
 } from '@cinema/kafka';
 import type { Logger } from '@cinema/logging';
+import {
+  captureContext,
+  messageOrigin,
+  SpanKind,
+  tagMessage,
+  traceFanIn,
+  type Context,
+} from '@cinema/telemetry';
 
 export { PAGE_VIEW_ENDPOINTS, type PageViewEndpoint };
 
@@ -51,7 +59,8 @@ export class PageViewProducer {
   private readonly kafka: Kafka;
   private readonly producer: Producer;
   private readonly admin: Admin;
-  private buffer: Array<{ topic: string; message: Message }> = [];
+  /** `origin`: the request's trace context (its page view continues that trace). */
+  private buffer: Array<{ topic: string; message: Message; origin: Context }> = [];
   private ready = false;
   private closed = false;
   private sending?: Promise<void>;
@@ -150,9 +159,14 @@ export class PageViewProducer {
       ...event,
       event_time: new Date().toISOString(),
     };
+    const origin = captureContext();
     this.buffer.push({
       topic: this.topic(endpoint),
-      message: { key: event.user_id, value: JSON.stringify(value) },
+      message: tagMessage(
+        { key: event.user_id, value: JSON.stringify(value) },
+        messageOrigin(origin),
+      ),
+      origin,
     });
     this.schedule();
   }
@@ -183,10 +197,23 @@ export class PageViewProducer {
         byTopic.set(topic, list);
       }
       try {
-        await this.producer.sendBatch({
-          acks: -1,
-          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-        });
+        // One send for many requests: its span is shared, each request's trace gets a mirror.
+        await traceFanIn(
+          'kafka publish',
+          batch.map((b) => b.origin),
+          () =>
+            this.producer.sendBatch({
+              acks: -1,
+              topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+            }),
+          {
+            kind: SpanKind.PRODUCER,
+            attributes: {
+              'messaging.system': 'kafka',
+              'messaging.batch.message_count': batch.length,
+            },
+          },
+        );
         this.sent.inc(batch.length);
       } catch (err) {
         this.failed.inc({ reason: 'send_failed' }, batch.length);

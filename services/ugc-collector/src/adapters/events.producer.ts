@@ -20,6 +20,14 @@ import {
 import { ServiceUnavailableError } from '@cinema/http';
 import { ensureTopics, kafkaOf, withAdmin, type KafkaSource } from '@cinema/kafka';
 import type { Logger } from '@cinema/logging';
+import {
+  captureContext,
+  messageOrigin,
+  SpanKind,
+  tagMessage,
+  traceFanIn,
+  type Context,
+} from '@cinema/telemetry';
 import type { EventRecord } from '../domain/events';
 
 /**
@@ -52,6 +60,8 @@ interface Request {
 interface Part {
   records: EventRecord[];
   request: Request;
+  /** The request's trace context: its records carry it to the consumers. */
+  origin: Context;
 }
 
 interface Lane {
@@ -251,13 +261,15 @@ export class EventProducer {
         request.settled = true;
         reject(err);
       };
-      if (parts) for (const [lane, list] of parts) this.enqueue(this.lanes[lane]!, list, request);
-      else this.enqueue(this.lanes[first]!, records, request);
+      const origin = captureContext();
+      if (parts) {
+        for (const [lane, list] of parts) this.enqueue(this.lanes[lane]!, list, request, origin);
+      } else this.enqueue(this.lanes[first]!, records, request, origin);
     });
   }
 
-  private enqueue(lane: Lane, records: EventRecord[], request: Request): void {
-    lane.queue.push({ records, request });
+  private enqueue(lane: Lane, records: EventRecord[], request: Request, origin: Context): void {
+    lane.queue.push({ records, request, origin });
     this.queued += records.length;
     if (!lane.flushing) {
       lane.flushing = true;
@@ -284,10 +296,11 @@ export class EventProducer {
       if (!batch.length) continue;
       const byTopic = new Map<string, TopicMessages>();
       for (const p of batch) {
+        const origin = messageOrigin(p.origin);
         for (const r of p.records) {
           let t = byTopic.get(r.topic);
           if (!t) byTopic.set(r.topic, (t = { topic: r.topic, messages: [] }));
-          t.messages.push({ key: r.key, value: r.value });
+          t.messages.push(tagMessage({ key: r.key, value: r.value }, origin));
         }
       }
       try {
@@ -295,11 +308,21 @@ export class EventProducer {
           await lane.producer.connect();
           lane.connected = true;
         }
-        await lane.producer.sendBatch({
-          topicMessages: [...byTopic.values()],
-          acks: -1,
-          timeout: this.options.ackTimeoutMs,
-        });
+        // One send for many requests: its span is shared, each request's trace gets a mirror.
+        await traceFanIn(
+          'kafka publish',
+          batch.map((p) => p.origin),
+          () =>
+            lane.producer.sendBatch({
+              topicMessages: [...byTopic.values()],
+              acks: -1,
+              timeout: this.options.ackTimeoutMs,
+            }),
+          {
+            kind: SpanKind.PRODUCER,
+            attributes: { 'messaging.system': 'kafka', 'messaging.batch.message_count': count },
+          },
+        );
         lane.connected = true;
         for (const p of batch) p.request.resolve();
       } catch (err) {
