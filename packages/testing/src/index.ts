@@ -1,4 +1,5 @@
 /** Shared test helpers: ports and waits, process runners, a JWKS issuer, Kafka clean-up. */
+export * from './contract';
 export * from './jwks';
 export * from './kafka';
 export * from './net';

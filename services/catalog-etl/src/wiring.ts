@@ -27,7 +27,7 @@ export interface Dependencies {
   /** The ETL's metrics, served at /metrics beside the process metrics. */
   registry: client.Registry;
   /** The ETL loop: `start()` once the server listens, or `once()` in CronJob mode. */
-  runner: Pick<Runner, 'start' | 'once'>;
+  runner: Pick<Runner, 'start' | 'once' | 'status'>;
 }
 
 export async function wire({

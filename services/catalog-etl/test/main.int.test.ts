@@ -1,6 +1,6 @@
 /**
  * The real entry point in its own process: CronJob mode (`--once`) loads and exits 0, continuous
- * mode serves /healthz, /readyz and /metrics and stops cleanly on SIGTERM, bad configuration
+ * mode serves /healthz, /readyz, /metrics, the last pass's status and its spec (/openapi.json, /docs) and stops cleanly on SIGTERM, bad configuration
  * exits 78 naming the variables.
  */
 import * as net from 'node:net';
@@ -77,6 +77,23 @@ it('runs once as a CronJob, then continuously with health and metrics', async ()
     );
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/catalog_etl_lag_seconds \d/);
+    // The last pass, and the spec and Swagger UI like every service's.
+    type Status = { state: string; passes: number; lastPass?: { indexed: object } };
+    const status = async () => {
+      const res = await fetch(`${base}/api/v1/etl/status`);
+      expect(res.status).toBe(200);
+      return (await res.json()) as Status;
+    };
+    expect(await status()).toMatchObject({ state: 'running' });
+    // The pass that indexed the edit may still be publishing (refresh, cache) when its metric shows.
+    await waitFor(async () => (await status()).passes > 0, 15_000, 'a finished pass in the status');
+    expect((await status()).lastPass).toMatchObject({
+      indexed: expect.any(Object),
+      finishedAt: expect.any(String),
+    });
+    const spec = (await (await fetch(`${base}/openapi.json`)).json()) as { paths: object };
+    expect(Object.keys(spec.paths)).toContain('/api/v1/etl/status');
+    expect((await fetch(`${base}/docs/`)).status).toBe(200);
     live.child.kill('SIGTERM');
     expect(await live.exited).toBe(0);
   } finally {

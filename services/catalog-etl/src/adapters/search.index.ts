@@ -12,17 +12,40 @@ export function indexName(prefix: string, name: IndexName): string {
   return `${prefix}${name}`;
 }
 
-/** Explicit mappings: keyword + text subfields, nested genres and persons, numeric rating. */
+/**
+ * Analysis every index is created with: only what a bare Elasticsearch has (no analysis-common
+ * module, no language plugins), so a `lowercase` normalizer for whole-value matches. Language
+ * analyzers (`ES_ANALYZER`, a chart value) apply to the text fields where the cluster has them.
+ */
+export const ANALYSIS: estypes.IndicesIndexSettingsAnalysis = {
+  normalizer: { lowercase: { type: 'custom', filter: ['lowercase'] } },
+};
+
+/**
+ * Explicit mappings: keyword + text subfields, nested genres and persons, numeric rating. Titles
+ * and names also have `exact` (the whole value, lower-cased: an exact title outranks one that
+ * only contains the words) and film titles `suggest` (a completion field for the search box).
+ */
 export function mappings(analyzer: string): Record<IndexName, estypes.MappingTypeMapping> {
   const text = { type: 'text' as const, analyzer };
   const keywordWithText = { type: 'keyword' as const, fields: { text } };
-  const textWithRaw = { ...text, fields: { raw: { type: 'keyword' as const, ignore_above: 512 } } };
+  const raw = { type: 'keyword' as const, ignore_above: 512 };
+  const exact = { type: 'keyword' as const, ignore_above: 512, normalizer: 'lowercase' };
+  const textWithRaw = { ...text, fields: { raw, exact } };
   return {
     films: {
       dynamic: 'strict',
       properties: {
         id: { type: 'keyword' },
-        title: textWithRaw,
+        title: {
+          ...text,
+          fields: {
+            raw,
+            exact,
+            // `standard`, whatever the text analyzer: a suggestion matches what was typed.
+            suggest: { type: 'completion', analyzer: 'standard', max_input_length: 100 },
+          },
+        },
         description: text,
         creation_date: { type: 'date' },
         rating: { type: 'float' },
@@ -109,6 +132,7 @@ export class SearchIndex implements SearchSink {
             number_of_shards: 1,
             number_of_replicas: 0,
             refresh_interval: this.refreshInterval,
+            analysis: ANALYSIS,
           },
           mappings: all[index],
         });

@@ -35,9 +35,30 @@ export interface RunnerLog {
   error(fields: object, message: string): void;
 }
 
+/** What the runner last did, as `GET /api/v1/etl/status` reports it. */
+export interface EtlStatus {
+  /** `idle` before start, `running` while the loop runs, `stopped` once it ended. */
+  state: 'idle' | 'running' | 'stopped';
+  /** Passes finished since the process started. */
+  passes: number;
+  /** Failed attempts (a pass or the setup), each retried with backoff. */
+  failures: number;
+  /** The last pass that finished. */
+  lastPass?: {
+    /** When it finished (ISO 8601). */
+    finishedAt: string;
+    seconds: number;
+    indexed: PassResult['indexed'];
+    deleted: PassResult['deleted'];
+  };
+  /** The last failed attempt. */
+  lastFailure?: { at: string; message: string };
+}
+
 export class Runner {
   private wake?: () => void;
   private running?: Promise<void>;
+  private readonly state: EtlStatus = { state: 'idle', passes: 0, failures: 0 };
 
   constructor(
     private readonly etl: Etl,
@@ -51,7 +72,10 @@ export class Runner {
     return this.retrying(async () => {
       const started = performance.now();
       const result = await this.etl.pass();
-      this.observer?.passed?.((performance.now() - started) / 1000);
+      const seconds = (performance.now() - started) / 1000;
+      this.observer?.passed?.(seconds);
+      this.state.passes += 1;
+      this.state.lastPass = { finishedAt: new Date().toISOString(), seconds, ...result };
       return result;
     });
   }
@@ -81,6 +105,8 @@ export class Runner {
       onFailedAttempt: (error) => {
         if (error instanceof StoppedError || this.etl.stopped) throw error;
         this.observer?.failed?.();
+        this.state.failures += 1;
+        this.state.lastFailure = { at: new Date().toISOString(), message: error.message };
         this.logger.warn(
           { err: error, attempt: error.attemptNumber, retriesLeft: error.retriesLeft },
           'ETL step failed; retrying with backoff',
@@ -113,6 +139,7 @@ export class Runner {
 
   /** Continuous mode: setup, then a pass every poll interval, until stop(). */
   start(): void {
+    this.state.state = 'running';
     this.running = (async () => {
       try {
         await this.setup();
@@ -149,5 +176,11 @@ export class Runner {
     this.etl.stop();
     this.wake?.();
     await this.running;
+    this.state.state = 'stopped';
+  }
+
+  /** What the runner last did (a copy). */
+  status(): EtlStatus {
+    return structuredClone(this.state);
   }
 }
