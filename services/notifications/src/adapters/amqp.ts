@@ -7,6 +7,7 @@
  *     a message that keeps crashing the consumer (redelivered unacked) to the DLQ;
  *   - `<q>.retry.<delay>` per step of the ladder (e.g. 10s, 1m, 10m): a message waits there for
  *     the queue's TTL, then dead-letters back to `<q>` through the default exchange;
+ *   - dead-lettering is `at-least-once` (a message leaves a queue only once the target has it);
  *   - `<q>.dlq`: where a message goes after the last try, or at once when it is malformed, with
  *     the reason in the `x-death-reason` header.
  * The attempt is counted in the `x-attempt` header; the original routing key travels in
@@ -122,6 +123,14 @@ export interface ConsumerQueueNames {
 }
 
 const QUORUM = { 'x-queue-type': 'quorum' };
+/**
+ * Dead-lettering of a quorum queue that loses nothing: the message stays until the target queue
+ * confirmed it (RabbitMQ 3.10+; needs `reject-publish` overflow).
+ */
+const SAFE_DEAD_LETTERING = {
+  'x-dead-letter-strategy': 'at-least-once',
+  'x-overflow': 'reject-publish',
+};
 
 const delayName = (ms: number) =>
   ms % 3_600_000 === 0
@@ -154,6 +163,7 @@ export async function assertConsumerTopology(
     durable: true,
     arguments: {
       ...QUORUM,
+      ...SAFE_DEAD_LETTERING,
       'x-delivery-limit': spec.deliveryLimit ?? 10,
       'x-dead-letter-exchange': '',
       'x-dead-letter-routing-key': names.dlq,
@@ -165,6 +175,7 @@ export async function assertConsumerTopology(
       durable: true,
       arguments: {
         ...QUORUM,
+        ...SAFE_DEAD_LETTERING,
         'x-message-ttl': ms,
         'x-dead-letter-exchange': '',
         'x-dead-letter-routing-key': names.work,
