@@ -14,7 +14,6 @@ import { randomUUID } from 'node:crypto';
 import { Lifecycle } from '@cinema/http';
 import { createLogger } from '@cinema/logging';
 import { createPool } from '@cinema/pg';
-import { startTestIssuer } from '@cinema/testing';
 import { readConfig } from '../src/config';
 import { wire, type Dependencies } from '../src/wiring';
 
@@ -25,16 +24,15 @@ const mb = () => Math.round(process.memoryUsage().rss / 1048576);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function service(rate: string): Promise<{ deps: Dependencies; stop: () => Promise<void> }> {
-  const issuer = await startTestIssuer();
   const config = readConfig({
     ...process.env,
     NOTIFICATIONS_DB_SCHEMA: schema,
     NOTIFICATIONS_QUEUE_PREFIX: `notifications.${schema}`,
-    AUTH_JWKS_URL: issuer.jwksUrl,
+    // No token is verified here: the JWKS is never fetched.
+    AUTH_JWKS_URL: 'http://127.0.0.1:9/.well-known/jwks.json',
     UNSUBSCRIBE_SECRET: 'bench-unsubscribe-secret-0123456789abcdef',
     EMAIL_RATE_PER_SECOND: rate,
     CAMPAIGN_BATCH_SIZE: process.env.CAMPAIGN_BATCH_SIZE ?? '1000',
-    CAMPAIGN_CONCURRENCY: process.env.CAMPAIGN_CONCURRENCY ?? '8',
     CAMPAIGN_POLL_SECONDS: '0.5',
     LOG_LEVEL: 'warn',
   });
@@ -46,7 +44,6 @@ async function service(rate: string): Promise<{ deps: Dependencies; stop: () => 
     deps,
     stop: async () => {
       await lifecycle.shutdown('bench');
-      await issuer.close();
     },
   };
 }

@@ -78,9 +78,8 @@ export const configSchema = z
       .string()
       .regex(/^[a-z_][a-z0-9_]{0,49}$/, 'a lower-case SQL identifier')
       .optional(),
-    /** Recipients planned per step (one transaction) and notifier calls in flight within it. */
-    CAMPAIGN_BATCH_SIZE: int(500, 1),
-    CAMPAIGN_CONCURRENCY: int(8, 1),
+    /** Recipients planned per step (one transaction, one statement per table). */
+    CAMPAIGN_BATCH_SIZE: int(1000, 1),
     /** Campaigns stepped at once by this replica. */
     CAMPAIGN_WORKERS: int(2, 1),
     /** A step running longer is taken for dead and retried; maintenance looks this often. */

@@ -41,6 +41,7 @@ import { CatalogEventsHandler } from './domain/catalog-events';
 import { GenresService } from './domain/genres';
 import { ReviewLikesDigest } from './domain/review-likes';
 import { CampaignRunner, CampaignService } from './domain/campaigns';
+import { CampaignPlanner } from './domain/campaigns.planner';
 import { InboxService } from './domain/inbox';
 import { systemClock, type Category, type Clock, type TemplateRenderer } from './domain/model';
 import { Notifier } from './domain/notifier';
@@ -191,11 +192,16 @@ export async function wire(
   });
   const campaignRunner = new CampaignRunner({
     campaigns: campaignsRepository,
-    notifier,
+    planner: new CampaignPlanner({
+      templates,
+      smsCategories: config.SMS_CATEGORIES as Category[],
+      smsEnabled: Boolean(sms),
+      defaultQuietHours: parseQuietHours(config.DEFAULT_QUIET_HOURS),
+    }),
     clock,
     batchSize: config.CAMPAIGN_BATCH_SIZE,
-    concurrency: config.CAMPAIGN_CONCURRENCY,
     checkMs: 2000,
+    wake: worker.wake,
   });
   const authClient = createAuthClient(
     config.AUTH_URL ?? new URL(config.AUTH_JWKS_URL ?? 'http://127.0.0.1:8001').origin,

@@ -3,6 +3,7 @@ import { ValidationError } from '@cinema/errors';
 import type { Pool, PoolClient } from '@cinema/pg';
 import type {
   Audience,
+  BatchPlan,
   Campaign,
   CampaignDelivery,
   CampaignProgress,
@@ -10,7 +11,15 @@ import type {
   CampaignState,
   NewCampaign,
 } from '../domain/campaigns.model';
-import type { Channel, DeliveryStatus } from '../domain/model';
+import type {
+  Channel,
+  DeliveryStatus,
+  Locale,
+  NewInboxItem,
+  PlannedDelivery,
+  PreferenceSettings,
+  Recipient,
+} from '../domain/model';
 import { inTransaction } from './db';
 
 /**
@@ -287,27 +296,27 @@ export class PgCampaignsRepository implements CampaignsRepository {
     id: string,
     now: Date,
     batch: number,
-    plan: (campaign: Campaign, userIds: string[]) => Promise<Map<string, string>>,
-  ): Promise<{ campaign: Campaign | undefined; planned: number }> {
+    plan: BatchPlan,
+  ): Promise<{ campaign: Campaign | undefined; planned: number; queued: Channel[] }> {
     return inTransaction(this.pool, async (tx) => {
       // Holding the row (FOR SHARE) makes a pause or cancel wait until this batch is planned.
       const res = await tx.query<Row>(`SELECT ${COLUMNS} FROM campaigns WHERE id = $1 FOR SHARE`, [
         id,
       ]);
       const row = res.rows[0];
-      if (!row) return { campaign: undefined, planned: 0 };
+      if (!row) return { campaign: undefined, planned: 0, queued: [] };
       let campaign = toCampaign(row);
-      if (campaign.state !== 'scheduled' && campaign.state !== 'running')
-        return { campaign, planned: 0 };
+      if (campaign.state !== 'scheduled' && campaign.state !== 'running') {
+        return { campaign, planned: 0, queued: [] };
+      }
       const due = await tx.query<{ user_id: string }>(
         `SELECT user_id FROM campaign_recipients
          WHERE campaign_id = $1 AND planned_at IS NULL AND due_at <= $2
          ORDER BY due_at, user_id LIMIT $3 FOR UPDATE SKIP LOCKED`,
         [id, now, batch],
       );
-      if (!due.rows.length) return { campaign, planned: 0 };
+      if (!due.rows.length) return { campaign, planned: 0, queued: [] };
       if (campaign.state === 'scheduled') {
-        // FOR SHARE then UPDATE: another runner's share lock makes this wait (no lost update).
         const started = await tx.query<Row>(
           `UPDATE campaigns SET state = 'running', started_at = COALESCE(started_at, $2), updated_at = $2
            WHERE id = $1 AND state = 'scheduled' RETURNING ${COLUMNS}`,
@@ -316,14 +325,18 @@ export class PgCampaignsRepository implements CampaignsRepository {
         if (started.rows[0]) campaign = toCampaign(started.rows[0]);
       }
       const userIds = due.rows.map((r) => r.user_id);
-      const errors = await plan(campaign, userIds);
+      const { recipients, settings } = await loadRecipients(tx, userIds);
+      const planned = plan(campaign, userIds, recipients, settings);
+      await insertDeliveries(tx, planned.deliveries);
+      await insertInbox(tx, planned.inbox);
       await tx.query(
-        `UPDATE campaign_recipients cr SET planned_at = $2, error = e.error
-         FROM unnest($3::uuid[], $4::text[]) AS e(user_id, error)
-         WHERE cr.campaign_id = $1 AND cr.user_id = e.user_id`,
-        [id, now, userIds, userIds.map((u) => errors.get(u) ?? null)],
+        `UPDATE campaign_recipients SET planned_at = $2 WHERE campaign_id = $1 AND user_id = ANY($3::uuid[])`,
+        [id, now, userIds],
       );
-      return { campaign, planned: userIds.length };
+      const queued = [
+        ...new Set(planned.deliveries.filter((d) => d.status === 'queued').map((d) => d.channel)),
+      ];
+      return { campaign, planned: userIds.length, queued };
     });
   }
 
@@ -411,4 +424,117 @@ export class PgCampaignsRepository implements CampaignsRepository {
     );
     return res.rows;
   }
+}
+
+interface RecipientRow {
+  user_id: string;
+  email: string | null;
+  email_verified: boolean;
+  locale: string;
+  time_zone: string;
+  phone: string | null;
+  phone_verified: boolean;
+  first_name: string | null;
+  roles: string[];
+  quiet_start: string | null;
+  quiet_end: string | null;
+  deleted_at: Date | null;
+}
+
+/** The batch's recipients (the projection's fields, as PgRecipientsRepository maps them) and settings. */
+async function loadRecipients(
+  tx: PoolClient,
+  userIds: string[],
+): Promise<{ recipients: Map<string, Recipient>; settings: Map<string, PreferenceSettings> }> {
+  const rows = await tx.query<RecipientRow>(
+    `SELECT user_id, email, email_verified, locale, time_zone, phone, phone_verified, first_name, roles,
+       quiet_start::text, quiet_end::text, deleted_at
+     FROM recipients WHERE user_id = ANY($1::uuid[])`,
+    [userIds],
+  );
+  const recipients = new Map<string, Recipient>();
+  for (const r of rows.rows) {
+    recipients.set(r.user_id, {
+      userId: r.user_id,
+      email: r.email,
+      emailVerified: r.email_verified,
+      locale: (r.locale === 'ru' ? 'ru' : 'en') as Locale,
+      timeZone: r.time_zone,
+      phone: r.phone,
+      phoneVerified: r.phone_verified,
+      firstName: r.first_name,
+      roles: r.roles,
+      quietHours:
+        r.quiet_start && r.quiet_end
+          ? { start: r.quiet_start.slice(0, 5), end: r.quiet_end.slice(0, 5) }
+          : null,
+      deletedAt: r.deleted_at,
+    });
+  }
+  const prefs = await tx.query<{
+    user_id: string;
+    category: string;
+    channel: string;
+    enabled: boolean;
+  }>(
+    `SELECT user_id, category, channel, enabled FROM preferences WHERE user_id = ANY($1::uuid[])`,
+    [userIds],
+  );
+  const settings = new Map<string, PreferenceSettings>();
+  for (const p of prefs.rows) {
+    const s = settings.get(p.user_id) ?? {};
+    const byChannel = ((s as Record<string, Record<string, boolean>>)[p.category] ??= {});
+    byChannel[p.channel] = p.enabled;
+    settings.set(p.user_id, s);
+  }
+  return { recipients, settings };
+}
+
+/** The batch's deliveries in one statement, each once (the deliveries' unique key). */
+async function insertDeliveries(tx: PoolClient, rows: PlannedDelivery[]): Promise<void> {
+  if (!rows.length) return;
+  await tx.query(
+    `INSERT INTO deliveries (message_id, channel, recipient, category, template, locale, vars, priority,
+       status, reason, not_before, address, campaign_id, sent_at)
+     SELECT d.message_id, d.channel, d.recipient, d.category, d.template, d.locale, d.vars::jsonb, d.priority,
+       d.status, d.reason, d.not_before, d.address, d.campaign_id, CASE WHEN d.status = 'sent' THEN now() END
+     FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[],
+       $8::smallint[], $9::text[], $10::text[], $11::timestamptz[], $12::text[], $13::bigint[])
+       AS d(message_id, channel, recipient, category, template, locale, vars, priority, status, reason,
+            not_before, address, campaign_id)
+     ON CONFLICT (message_id, channel, recipient) DO NOTHING`,
+    [
+      rows.map((d) => d.messageId),
+      rows.map((d) => d.channel),
+      rows.map((d) => d.recipient),
+      rows.map((d) => d.category),
+      rows.map((d) => d.template),
+      rows.map((d) => d.locale),
+      rows.map((d) => JSON.stringify(d.vars)),
+      rows.map((d) => d.priority),
+      rows.map((d) => d.status),
+      rows.map((d) => d.reason ?? null),
+      rows.map((d) => d.notBefore),
+      rows.map((d) => d.address),
+      rows.map((d) => d.campaignId ?? null),
+    ],
+  );
+}
+
+async function insertInbox(tx: PoolClient, items: NewInboxItem[]): Promise<void> {
+  if (!items.length) return;
+  await tx.query(
+    `INSERT INTO inbox (user_id, message_id, category, title, body, link, data)
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[])
+     ON CONFLICT (user_id, message_id) DO NOTHING`,
+    [
+      items.map((i) => i.userId),
+      items.map((i) => i.messageId),
+      items.map((i) => i.category),
+      items.map((i) => i.title),
+      items.map((i) => i.body),
+      items.map((i) => i.link ?? null),
+      items.map((i) => JSON.stringify(i.data ?? {})),
+    ],
+  );
 }

@@ -1,5 +1,13 @@
 /** Mass and scheduled sends: the campaign vocabulary and the ports of its use cases. */
-import type { Category, Channel, DeliveryStatus } from './model';
+import type {
+  Category,
+  Channel,
+  DeliveryStatus,
+  NewInboxItem,
+  PlannedDelivery,
+  PreferenceSettings,
+  Recipient,
+} from './model';
 
 export const CAMPAIGN_STATES = ['scheduled', 'running', 'paused', 'finished', 'cancelled'] as const;
 export type CampaignState = (typeof CAMPAIGN_STATES)[number];
@@ -131,6 +139,17 @@ export interface StepResult {
   state: CampaignState;
 }
 
+/**
+ * Plans a batch (no I/O): the recipients and their settings are loaded by the repository, the
+ * rows it answers are written in the step's transaction.
+ */
+export type BatchPlan = (
+  campaign: Campaign,
+  userIds: string[],
+  recipients: Map<string, Recipient>,
+  settings: Map<string, PreferenceSettings>,
+) => { deliveries: PlannedDelivery[]; inbox: NewInboxItem[] };
+
 export interface CampaignsRepository {
   /**
    * Stores the campaign and its resolved audience in one transaction and calls `inside` in it
@@ -166,8 +185,8 @@ export interface CampaignsRepository {
     id: string,
     now: Date,
     batch: number,
-    plan: (campaign: Campaign, userIds: string[]) => Promise<Map<string, string>>,
-  ): Promise<{ campaign: Campaign | undefined; planned: number }>;
+    plan: BatchPlan,
+  ): Promise<{ campaign: Campaign | undefined; planned: number; queued: Channel[] }>;
   /** Instant of the next unplanned recipient (null: all planned). */
   nextDue(id: string): Promise<Date | null>;
   /** Whether deliveries of the campaign are still queued or being sent. */
@@ -190,17 +209,4 @@ export interface CampaignsRepository {
 export interface CampaignJobs {
   /** Runs a step of the campaign at `at` (at most one waiting job per campaign). */
   schedule(campaignId: string, at: Date, tx?: unknown): Promise<void>;
-}
-
-/** Plans one recipient's message (the notifier; idempotent on message id, channel, recipient). */
-export interface CampaignNotifier {
-  notify(request: {
-    messageId: string;
-    userId: string;
-    category: Category;
-    template: string;
-    vars: Record<string, unknown>;
-    channels: Channel[];
-    campaignId?: string;
-  }): Promise<unknown>;
 }

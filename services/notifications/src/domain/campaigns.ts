@@ -16,13 +16,13 @@ import {
   type CampaignDelivery,
   type CampaignDraft,
   type CampaignJobs,
-  type CampaignNotifier,
   type CampaignProgress,
   type CampaignsRepository,
   type CampaignState,
   type NewCampaign,
   type StepResult,
 } from './campaigns.model';
+import type { CampaignPlanner } from './campaigns.planner';
 import {
   CHANNELS,
   type Channel,
@@ -532,38 +532,46 @@ export class CampaignService {
 
 export interface CampaignRunnerOptions {
   campaigns: CampaignsRepository;
-  notifier: CampaignNotifier;
+  /** The notifier's rules for a batch (campaigns.planner.ts). */
+  planner: CampaignPlanner;
   clock: Clock;
   /** Recipients planned per step (one transaction). */
   batchSize: number;
-  /** Notifier calls in flight within a step. */
-  concurrency: number;
   /** While every recipient is planned but deliveries are in flight: look again after this. */
   checkMs: number;
+  /** Wakes the delivery worker after new deliveries. */
+  wake?: (channel: Channel) => void;
 }
 
 export const campaignMessageId = (campaignId: string): string => `campaign:${campaignId}`;
 
-/** The job handler's use case: one step of a campaign. */
+/**
+ * The job handler's use case: one step of a campaign. A batch is planned and written in one
+ * transaction with the recipients' `planned_at`, so a step that dies plans nothing and a step run
+ * twice plans nothing twice.
+ */
 export class CampaignRunner {
   constructor(private readonly o: CampaignRunnerOptions) {}
 
   async step(campaignId: string): Promise<StepResult> {
     const now = this.o.clock();
-    const { campaign, planned } = await this.o.campaigns.step(
+    const { campaign, planned, queued } = await this.o.campaigns.step(
       campaignId,
       now,
       this.o.batchSize,
-      (c, userIds) => this.plan(c, userIds),
+      (c, userIds, recipients, settings) =>
+        this.o.planner.plan(c, campaignMessageId(c.id), userIds, recipients, settings, now),
     );
+    for (const channel of queued) this.o.wake?.(channel);
     if (!campaign) return { planned: 0, next: null, state: 'cancelled' };
     if (campaign.state !== 'running' && campaign.state !== 'scheduled') {
       return { planned, next: null, state: campaign.state };
     }
     if (planned === this.o.batchSize) return { planned, next: now, state: campaign.state };
     const due = await this.o.campaigns.nextDue(campaignId);
-    if (due)
+    if (due) {
       return { planned, next: due.getTime() <= now.getTime() ? now : due, state: campaign.state };
+    }
     if (await this.o.campaigns.inFlight(campaignId)) {
       return { planned, next: new Date(now.getTime() + this.o.checkMs), state: campaign.state };
     }
@@ -574,33 +582,5 @@ export class CampaignRunner {
       now,
     );
     return { planned, next: null, state: finished?.state ?? campaign.state };
-  }
-
-  /** Plans each recipient; answers the ones the notifier refused, with the reason. */
-  private async plan(campaign: Campaign, userIds: string[]): Promise<Map<string, string>> {
-    const errors = new Map<string, string>();
-    let next = 0;
-    const work = async () => {
-      while (next < userIds.length) {
-        const userId = userIds[next++]!;
-        try {
-          await this.o.notifier.notify({
-            messageId: campaignMessageId(campaign.id),
-            userId,
-            category: campaign.category,
-            template: campaign.template,
-            vars: campaign.vars,
-            channels: campaign.channels,
-            campaignId: campaign.id,
-          });
-        } catch (err) {
-          if (err instanceof ValidationError || err instanceof NotFoundError)
-            errors.set(userId, err.message.slice(0, 500));
-          else throw err;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, this.o.concurrency) }, work));
-    return errors;
   }
 }
