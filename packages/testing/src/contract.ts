@@ -138,6 +138,25 @@ export async function driveContract(target: ContractTarget): Promise<ContractRep
   return report;
 }
 
+/** Serves an Express-like app on a free loopback port for the driver; `close` stops it. */
+export async function serveForContract(app: {
+  listen(port: number, host: string, cb: () => void): import('node:http').Server;
+}): Promise<{ baseUrl: string; close(): Promise<void> }> {
+  let server!: import('node:http').Server;
+  await new Promise<void>((resolve) => {
+    server = app.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as import('node:net').AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
 /** One line per violation, for a failing assertion's message. */
 export function describeViolations(violations: Violation[]): string {
   return violations
