@@ -186,7 +186,16 @@ async function casesOf(
   const security = op.security ?? spec.security ?? [];
   const secured = security.length > 0 && security.every((r) => Object.keys(r).length > 0);
   const roles = [...new Set(security.flatMap((r) => Object.values(r).flat()))];
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = Object.fromEntries(
+    params
+      .filter(
+        (p) =>
+          p.in === 'header' &&
+          (p.required ||
+            (target.values?.[`${id}.${p.name}`] ?? target.values?.[p.name]) !== undefined),
+      )
+      .map((p) => [p.name.toLowerCase(), String(valueOf(p))]),
+  );
   if (secured && target.token) {
     headers.authorization = `Bearer ${await target.token(roles.length ? roles : (target.defaultRoles ?? ['public_user']))}`;
   }
