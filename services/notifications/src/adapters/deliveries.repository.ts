@@ -5,6 +5,7 @@ import {
   type Category,
   type Channel,
   type DeliveriesRepository,
+  type DeliveryStatus,
   type Delivery,
   type Locale,
   type NewInboxItem,
@@ -24,7 +25,7 @@ interface Row {
   locale: Locale;
   vars: Record<string, unknown>;
   priority: number;
-  status: 'queued' | 'sent' | 'skipped';
+  status: DeliveryStatus;
   reason: string | null;
   not_before: Date;
   address: string | null;

@@ -143,8 +143,9 @@ export interface PlannedDelivery {
   campaignId?: string;
 }
 
-export interface Delivery extends PlannedDelivery {
+export interface Delivery extends Omit<PlannedDelivery, 'status'> {
   id: string;
+  status: DeliveryStatus;
   attempts: number;
 }
 
