@@ -1,0 +1,521 @@
+/**
+ * The operator as a process against the stack's real kube-apiserver on etcd (envtest style: no
+ * kubelet, no controller-manager, so no garbage collector; owner references are checked by
+ * reading them, and the other operators are simulated by patching their children's status
+ * subresource). The operators' CRDs are the pinned ones tests/k8s fetches (from the cache), with
+ * stand-ins for the kinds whose CRD is not available (ClickHouse).
+ */
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { parseAllDocuments } from 'yaml';
+import { cacheDir, kubeTools, startStack, type KubeTools, type Stack } from '@cinema/stack';
+import { freePort, runServiceMain, suffix, waitFor, type RunningProcess } from '@cinema/testing';
+import { OWNED_KINDS } from '../src/domain/kinds';
+
+const execFileAsync = promisify(execFile);
+const SERVICE_DIR = path.resolve(__dirname, '..');
+const ROOT = path.resolve(SERVICE_DIR, '..', '..');
+const CRD = path.join(ROOT, 'charts', 'operator', 'crds', 'cinemaplatforms.cinema.dev.yaml');
+const LEASE_MS = 3000;
+
+let stack: Stack;
+let tools: KubeTools;
+let kubeconfig: string;
+const ns = `op-${suffix()}`;
+const operators: RunningProcess[] = [];
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Obj = Record<string, any>;
+
+async function kubectl(args: string[], input?: string): Promise<string> {
+  try {
+    const child = execFileAsync(tools.kubectl, ['--kubeconfig', kubeconfig, ...args], {
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    if (input !== undefined) child.child.stdin?.end(input);
+    return (await child).stdout;
+  } catch (err) {
+    const e = err as Error & { stderr?: string };
+    throw new Error(`kubectl ${args.join(' ')}: ${e.stderr ?? e.message}`);
+  }
+}
+
+const getJson = async (resource: string, name?: string): Promise<Obj> =>
+  JSON.parse(
+    await kubectl([
+      'get',
+      '-n',
+      ns,
+      resource,
+      ...(name ? [name] : []),
+      '-o',
+      'json',
+      '--show-managed-fields',
+    ]),
+  );
+
+const tryGet = (resource: string, name: string) => getJson(resource, name).catch(() => undefined);
+
+const applyJson = (obj: Obj, extra: string[] = []) =>
+  kubectl(['apply', '-n', ns, '-f', '-', ...extra], JSON.stringify(obj));
+
+const patchStatus = (resource: string, name: string, status: Obj) =>
+  kubectl([
+    'patch',
+    '-n',
+    ns,
+    resource,
+    name,
+    '--subresource=status',
+    '--type=merge',
+    '-p',
+    JSON.stringify({ status }),
+  ]);
+
+const platform = (spec: Obj = {}, annotations: Obj = {}): Obj => ({
+  apiVersion: 'cinema.dev/v1alpha1',
+  kind: 'CinemaPlatform',
+  metadata: { name: 'cinema', namespace: ns, annotations },
+  spec: { services: { names: ['ugc-api'] }, ...spec },
+});
+
+const condition = (p: Obj, type: string) =>
+  (p.status?.conditions ?? []).find((c: Obj) => c.type === type);
+
+let ports: Record<string, number> = {};
+function startOperator(name: string): RunningProcess {
+  const op = runServiceMain(SERVICE_DIR, {
+    HOME: process.env.HOME,
+    KUBECONFIG: kubeconfig,
+    WATCH_NAMESPACE: ns,
+    PORT: String(ports[name]),
+    POD_NAME: name,
+    LEASE_DURATION_MS: String(LEASE_MS),
+    LEASE_RENEW_MS: '500',
+    NOT_READY_REQUEUE_MS: '2000',
+    RESYNC_MS: '10000',
+    LOG_LEVEL: 'info',
+  });
+  operators.push(op);
+  return op;
+}
+
+async function metric(name: string, metricName: string): Promise<number | undefined> {
+  const text = await (await fetch(`http://127.0.0.1:${ports[name]}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(metricName));
+  return line ? Number(line.split(' ').pop()) : undefined;
+}
+
+/** The pinned operators' CRDs from the cache tests/k8s fills, else stand-ins of the owned kinds. */
+function crdDocuments(): Obj[] {
+  const dir = path.join(cacheDir(), 'crds');
+  const docs: Obj[] = [];
+  if (fs.existsSync(dir)) {
+    for (const sub of fs.readdirSync(dir)) {
+      for (const f of fs.readdirSync(path.join(dir, sub)).filter((x) => x.endsWith('.yaml'))) {
+        for (const d of parseAllDocuments(fs.readFileSync(path.join(dir, sub, f), 'utf8'))) {
+          const o = d.toJS() as Obj | null;
+          if (o?.kind === 'CustomResourceDefinition') docs.push(o);
+        }
+      }
+    }
+  }
+  const have = new Set(docs.map((d) => d.spec.names.kind));
+  for (const k of OWNED_KINDS) {
+    if (!k.apiVersion.includes('.') || have.has(k.kind)) continue;
+    const [group, version] = k.apiVersion.split('/') as [string, string];
+    docs.push({
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: `${k.plural}.${group}` },
+      spec: {
+        group,
+        scope: 'Namespaced',
+        names: { kind: k.kind, plural: k.plural, singular: k.kind.toLowerCase() },
+        versions: [
+          {
+            name: version,
+            served: true,
+            storage: true,
+            subresources: { status: {} },
+            schema: {
+              openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+            },
+          },
+        ],
+      },
+    });
+  }
+  return docs;
+}
+
+beforeAll(async () => {
+  tools = await kubeTools();
+  stack = await startStack({ only: ['etcd', 'kube-apiserver'] });
+  kubeconfig = stack.env.STACK_KUBECONFIG!;
+  await kubectl(['apply', '--server-side', '--force-conflicts', '-f', CRD]);
+  for (const doc of crdDocuments()) {
+    await kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], JSON.stringify(doc));
+  }
+  await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
+  await kubectl(['create', 'namespace', ns]);
+  ports = { 'op-a': await freePort(), 'op-b': await freePort() };
+}, 10 * 60_000);
+
+afterAll(async () => {
+  await Promise.all(operators.map((o) => o.stop('SIGKILL')));
+  await stack?.stop();
+});
+
+afterAll(() => {
+  // The operators' logs, for a failed run.
+  const file = path.join(os.tmpdir(), `operator-int-${ns}.log`);
+  fs.writeFileSync(file, operators.map((o) => o.output()).join('\n----\n'));
+});
+
+/** kubectl's fully qualified resource name of each owned kind. */
+const RESOURCE: Record<string, string> = Object.fromEntries(
+  OWNED_KINDS.map((k) => [
+    k.kind,
+    k.apiVersion.includes('/') ? `${k.plural}.${k.apiVersion.split('/')[0]}` : k.plural,
+  ]),
+);
+/** Each child kind the dev profile makes. */
+const CHILD_RESOURCES = OWNED_KINDS.filter(
+  (k) => !['PodDisruptionBudget', 'ClickHouseKeeperInstallation'].includes(k.kind),
+).map((k) => RESOURCE[k.kind]!);
+
+async function children(): Promise<Obj[]> {
+  const lists = await Promise.all(
+    CHILD_RESOURCES.map((r) => getJson(r).then((l) => l.items as Obj[])),
+  );
+  return lists.flat().filter((o) => o.metadata.labels?.['cinema.dev/platform'] === 'cinema');
+}
+
+/** Sets every child's status as its operator would, for its current generation. */
+async function simulateOperators(): Promise<void> {
+  const t = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const ready = (type: string) => ({ type, status: 'True', lastTransitionTime: t });
+  for (const o of await children()) {
+    const g = o.metadata.generation;
+    const name = o.metadata.name;
+    const status: Record<string, Obj | undefined> = {
+      Kafka: { observedGeneration: g, conditions: [ready('Ready')] },
+      KafkaTopic: { observedGeneration: g, conditions: [ready('Ready')] },
+      KafkaNodePool: { observedGeneration: g, replicas: o.spec?.replicas, nodeIds: [0] },
+      ClickHouseInstallation: { status: 'Completed' },
+      MongoDBCommunity: {
+        phase: 'Running',
+        mongoUri: '',
+        currentMongoDBMembers: 1,
+        currentStatefulSetReplicas: 1,
+      },
+      Elasticsearch: { observedGeneration: g, health: 'green', phase: 'Ready' },
+      Kibana: { observedGeneration: g, health: 'green' },
+      Beat: { observedGeneration: g, health: 'green' },
+      RabbitmqCluster: {
+        observedGeneration: g,
+        conditions: [ready('AllReplicasReady'), ready('ClusterAvailable')],
+      },
+      Jaeger: { phase: 'Running', version: '1.65.0' },
+      StatefulSet: { observedGeneration: g, replicas: 1, readyReplicas: 1 },
+      Deployment: {
+        observedGeneration: g,
+        replicas: 1,
+        readyReplicas: 1,
+        updatedReplicas: 1,
+        availableReplicas: 1,
+        conditions: [{ type: 'Available', status: 'True' }],
+      },
+    };
+    const s = status[o.kind];
+    if (s) await patchStatus(RESOURCE[o.kind]!, name, s);
+  }
+}
+
+describe('the operator on a real API server', () => {
+  let uid: string;
+
+  it('applies a CinemaPlatform: every child exists with a controller owner reference, made by server-side apply', async () => {
+    startOperator('op-a');
+    await applyJson(platform());
+    uid = (await getJson('cinemaplatform', 'cinema')).metadata.uid;
+    const all = await waitFor(
+      async () => {
+        const c = await children();
+        return c.length >= 32 && c;
+      },
+      90_000,
+      'the children',
+    );
+    const kinds = new Set(all.map((o) => o.kind));
+    for (const k of [
+      'Kafka',
+      'KafkaNodePool',
+      'KafkaTopic',
+      'ClickHouseInstallation',
+      'MongoDBCommunity',
+      'Elasticsearch',
+      'Kibana',
+      'Beat',
+      'RabbitmqCluster',
+      'Jaeger',
+      'StatefulSet',
+      'Deployment',
+      'Service',
+      'Secret',
+      'ServiceAccount',
+    ])
+      expect(kinds).toContain(k);
+    for (const o of all) {
+      expect(o.metadata.ownerReferences).toEqual([
+        expect.objectContaining({ kind: 'CinemaPlatform', name: 'cinema', uid, controller: true }),
+      ]);
+      expect(o.metadata.managedFields).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ manager: 'cinema-operator', operation: 'Apply' }),
+        ]),
+      );
+    }
+    const p = await waitFor(
+      async () => {
+        const x = await getJson('cinemaplatform', 'cinema');
+        return condition(x, 'Ready') && x;
+      },
+      30_000,
+      'a status',
+    );
+    expect(condition(p, 'Ready')).toMatchObject({ status: 'False' });
+    expect(p.status.secrets).toEqual(
+      expect.arrayContaining(['cinema-postgres', 'cinema-postgres-app']),
+    );
+    // kubectl get: the printer columns.
+    const table = await kubectl(['get', '-n', ns, 'cinemaplatform', 'cinema']);
+    expect(table.split('\n')[0]).toMatch(/^NAME\s+READY\s+REASON\s+PROFILE\s+AGE/);
+    expect(table.split('\n')[1]).toMatch(/^cinema\s+False\s+\w+NotReady\s+dev\s+/);
+  }, 180_000);
+
+  it('Ready=True with the current observedGeneration once the children report ready', async () => {
+    // The Helm chart's Deployment of the one expected service.
+    await applyJson({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'cinema-ugc-api' },
+      spec: {
+        selector: { matchLabels: { app: 'ugc-api' } },
+        template: {
+          metadata: { labels: { app: 'ugc-api' } },
+          spec: { containers: [{ name: 'c', image: 'x' }] },
+        },
+      },
+    });
+    await patchStatus('deployment', 'cinema-ugc-api', {
+      observedGeneration: 1,
+      conditions: [{ type: 'Available', status: 'True' }],
+    });
+    await simulateOperators();
+    const p = await waitFor(
+      async () => {
+        const x = await getJson('cinemaplatform', 'cinema');
+        return condition(x, 'Ready')?.status === 'True' && x;
+      },
+      60_000,
+      'Ready=True',
+    );
+    expect(p.status.observedGeneration).toBe(p.metadata.generation);
+    expect(condition(p, 'Reconciling')).toMatchObject({ status: 'False' });
+    expect(Object.values(p.status.components).every((c: any) => c.ready)).toBe(true);
+    const events = await getJson('events');
+    expect(events.items.map((e: Obj) => e.reason)).toEqual(expect.arrayContaining(['ReadyTrue']));
+  }, 120_000);
+
+  it('a size change reaches the child; Reconciling until its operator catches up, then Ready', async () => {
+    await kubectl([
+      'patch',
+      '-n',
+      ns,
+      'cinemaplatform',
+      'cinema',
+      '--type=merge',
+      '-p',
+      JSON.stringify({ spec: { kafka: { size: { storage: '7Gi' } } } }),
+    ]);
+    await waitFor(
+      async () => {
+        const pool = await getJson('kafkanodepools.kafka.strimzi.io', 'dual-role');
+        return pool.spec.storage.volumes[0].size === '7Gi';
+      },
+      30_000,
+      'the new storage size',
+    );
+    const p = await waitFor(
+      async () => {
+        const x = await getJson('cinemaplatform', 'cinema');
+        return (
+          condition(x, 'Reconciling')?.status === 'True' &&
+          x.status.observedGeneration === x.metadata.generation &&
+          x
+        );
+      },
+      30_000,
+      'Reconciling=True',
+    );
+    expect(condition(p, 'Ready')).toMatchObject({ status: 'False', reason: 'KafkaNotReady' });
+    expect(p.status.components.kafka.reason).toBe('Stale');
+    await simulateOperators();
+    await waitFor(
+      async () => condition(await getJson('cinemaplatform', 'cinema'), 'Ready')?.status === 'True',
+      30_000,
+      'Ready again',
+    );
+  }, 90_000);
+
+  it('repairs drift: a deleted child comes back, an edited field is set back', async () => {
+    const before = await getJson('secret', 'cinema-postgres-app');
+    await kubectl(['delete', '-n', ns, 'secret', 'cinema-postgres-app']);
+    await kubectl([
+      'patch',
+      '-n',
+      ns,
+      'kafkanodepools.kafka.strimzi.io',
+      'dual-role',
+      '--type=merge',
+      '-p',
+      '{"spec":{"replicas":5}}',
+    ]);
+    const restored = await waitFor(
+      () => tryGet('secret', 'cinema-postgres-app'),
+      30_000,
+      'the Secret back',
+    );
+    expect(restored.data).toEqual(before.data); // the password is kept, not rotated
+    await waitFor(
+      async () =>
+        (await getJson('kafkanodepools.kafka.strimzi.io', 'dual-role')).spec.replicas === 1,
+      30_000,
+      'replicas set back',
+    );
+  }, 90_000);
+
+  it('paused: nothing is changed (Paused=True); unpaused: repaired again', async () => {
+    await kubectl([
+      'annotate',
+      '-n',
+      ns,
+      'cinemaplatform',
+      'cinema',
+      'cinema.dev/pause-reconciliation=true',
+    ]);
+    await waitFor(
+      async () => condition(await getJson('cinemaplatform', 'cinema'), 'Paused')?.status === 'True',
+      30_000,
+      'Paused=True',
+    );
+    await kubectl(['delete', '-n', ns, 'secret', 'cinema-auth-secrets']);
+    await new Promise((r) => setTimeout(r, 4000));
+    expect(await tryGet('secret', 'cinema-auth-secrets')).toBeUndefined();
+    await kubectl([
+      'annotate',
+      '-n',
+      ns,
+      'cinemaplatform',
+      'cinema',
+      'cinema.dev/pause-reconciliation-',
+    ]);
+    await waitFor(() => tryGet('secret', 'cinema-auth-secrets'), 30_000, 'the Secret back');
+    await waitFor(
+      async () =>
+        condition(await getJson('cinemaplatform', 'cinema'), 'Paused')?.status === 'False',
+      30_000,
+      'Paused=False',
+    );
+  }, 90_000);
+
+  it('two instances: only the lease holder reconciles; the other takes over when it dies', async () => {
+    const b = startOperator('op-b');
+    await waitFor(
+      async () => (await fetch(`http://127.0.0.1:${ports['op-b']}/healthz`)).ok,
+      60_000,
+      'op-b up',
+    );
+    const lease = await getJson('lease', 'cinema-operator');
+    expect(lease.spec.holderIdentity).toBe('op-a');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await metric('op-b', 'operator_leader')).toBe(0);
+    expect(await metric('op-b', 'operator_reconciles_total')).toBeUndefined();
+    const a = operators[0]!;
+    await a.stop('SIGKILL');
+    const killedAt = Date.now();
+    await waitFor(
+      async () => (await getJson('lease', 'cinema-operator')).spec.holderIdentity === 'op-b',
+      LEASE_MS + 15_000,
+      'op-b holds the lease',
+    );
+    expect(Date.now() - killedAt).toBeLessThan(LEASE_MS + 10_000);
+    await kubectl(['delete', '-n', ns, 'secret', 'cinema-postgres-app']);
+    await waitFor(() => tryGet('secret', 'cinema-postgres-app'), 30_000, 'op-b repairs');
+    expect(await metric('op-b', 'operator_leader')).toBe(1);
+    expect(b.output()).toContain('became the leader');
+  }, 120_000);
+
+  it('recovers when the API server restarts mid-watch', async () => {
+    try {
+      await stack.restart('kube-apiserver');
+    } catch (err) {
+      // A stack started by another process (reused) cannot be restarted from here.
+      console.warn(`skipped the restart: ${String(err)}`);
+      return;
+    }
+    await waitFor(
+      () => kubectl(['get', '--raw', '/readyz']).then(() => true),
+      60_000,
+      'API server back',
+    );
+    await kubectl(['delete', '-n', ns, 'service', 'cinema-redis']);
+    await waitFor(
+      () => tryGet('service', 'cinema-redis'),
+      60_000,
+      'the Service back after the restart',
+    );
+  }, 150_000);
+
+  it('refuses invalid specs (CRD schema and CEL rules)', async () => {
+    const bad = async (spec: Obj) =>
+      kubectl(
+        ['apply', '--dry-run=server', '-n', ns, '-f', '-'],
+        JSON.stringify({ ...platform(spec), metadata: { name: 'bad', namespace: ns } }),
+      ).then(
+        () => 'accepted',
+        (err: Error) => err.message,
+      );
+    expect(await bad({ profile: 'staging' })).toMatch(/Unsupported value: "staging"/);
+    expect(await bad({ kafka: { size: { replicas: 0 } } })).toMatch(
+      /should be greater than or equal to 1/,
+    );
+    expect(await bad({ kafka: { size: { storage: 'lots' } } })).toMatch(
+      /spec\.kafka\.size\.storage/,
+    );
+    expect(await bad({ redis: { version: 'latest' } })).toMatch(/spec\.redis\.version/);
+    expect(await bad({ profile: 'production', kafka: { size: { replicas: 1 } } })).toMatch(
+      /at least 3 Kafka brokers/,
+    );
+    expect(await bad({ profile: 'production', elasticsearch: { size: { replicas: 2 } } })).toMatch(
+      /at least 3 Elasticsearch nodes/,
+    );
+    expect(await bad({ mongodb: { size: { replicas: 2 } } })).toMatch(/odd number of members/);
+    expect(await bad({ elasticsearch: { enabled: false } })).toMatch(
+      /kibana and filebeat need elasticsearch/,
+    );
+    expect(await bad({ postgresql: { size: { replicas: 2 } } })).toMatch(/one instance/);
+    expect(await bad({ services: { names: ['Not_A_Name'] } })).toMatch(/spec\.services\.names/);
+    expect(
+      await bad({
+        profile: 'production',
+        elasticsearch: { enabled: false, kibana: { enabled: false }, filebeat: { enabled: false } },
+      }),
+    ).toBe('accepted');
+  }, 60_000);
+});
