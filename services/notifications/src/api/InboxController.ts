@@ -118,10 +118,15 @@ export class InboxController extends Controller {
     try {
       if (lastEventId)
         for (const item of await this.deps.inbox.missed(userId, lastEventId)) push(item);
-    } finally {
-      replaying = false;
-      for (const item of waiting.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1))) push(item);
+    } catch (err) {
+      // The answer has begun: end the stream; the client reconnects with its Last-Event-ID.
+      this.deps.logger.warn({ err }, 'inbox stream: reading missed items failed');
+      res.end();
+      await stream.closed;
+      return;
     }
+    replaying = false;
+    for (const item of waiting.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1))) push(item);
     await stream.closed;
   }
 }
