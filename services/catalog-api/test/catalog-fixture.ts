@@ -65,15 +65,30 @@ export function generateCatalog(options: {
 
 const text = { type: 'text' as const, analyzer: 'standard' };
 const keywordWithText = { type: 'keyword' as const, fields: { text } };
-const textWithRaw = { ...text, fields: { raw: { type: 'keyword' as const, ignore_above: 512 } } };
+const raw = { type: 'keyword' as const, ignore_above: 512 };
+const exact = { type: 'keyword' as const, ignore_above: 512, normalizer: 'lowercase' };
+const textWithRaw = { ...text, fields: { raw, exact } };
 
-/** catalog-etl's mappings (services/catalog-etl/src/adapters/search.index.ts). */
+/**
+ * catalog-etl's index analysis and mappings (services/catalog-etl/src/adapters/search.index.ts,
+ * `ANALYSIS` and `mappings('standard')`): keep the two in step.
+ */
+const ANALYSIS: estypes.IndicesIndexSettingsAnalysis = {
+  normalizer: { lowercase: { type: 'custom', filter: ['lowercase'] } },
+};
 const MAPPINGS: Record<'films' | 'genres' | 'persons', estypes.MappingTypeMapping> = {
   films: {
     dynamic: 'strict',
     properties: {
       id: { type: 'keyword' },
-      title: textWithRaw,
+      title: {
+        ...text,
+        fields: {
+          raw,
+          exact,
+          suggest: { type: 'completion', analyzer: 'standard', max_input_length: 100 },
+        },
+      },
       description: text,
       creation_date: { type: 'date' },
       rating: { type: 'float' },
@@ -145,7 +160,11 @@ export class IndexedCatalog {
   /** Creates the indices and writes every document (refreshed, so searchable at once). */
   async load(): Promise<void> {
     for (const [name, mappings] of Object.entries(MAPPINGS)) {
-      await this.es.indices.create({ index: `${this.prefix}${name}`, mappings });
+      await this.es.indices.create({
+        index: `${this.prefix}${name}`,
+        settings: { analysis: ANALYSIS },
+        mappings,
+      });
     }
     const modified = new Date().toISOString();
     const operations = [

@@ -13,6 +13,7 @@ const passThrough: AnswerCache = { through: (_n, _p, compute) => compute() };
 const search = {
   films: jest.fn(async () => ({ items: [], page_number: 1, page_size: 1, total: 0 })),
   film: jest.fn(async () => null),
+  suggestFilms: jest.fn(async () => [{ id: 'f', title: 'Star Wars', rating: 8 }]),
 } as unknown as CatalogSearch;
 
 describe('CatalogService', () => {
@@ -30,6 +31,18 @@ describe('CatalogService', () => {
     await expect(new CatalogService(search, passThrough).film('x')).rejects.toMatchObject({
       status: 404,
     });
+  });
+
+  it('refuses a blank suggestion prefix before asking the index, and wraps suggestions', async () => {
+    const service = new CatalogService(search, passThrough);
+    await expect(service.suggestFilms({ prefix: '  ', size: 10 })).rejects.toBeInstanceOf(
+      ValidationError,
+    );
+    expect(search.suggestFilms).not.toHaveBeenCalled();
+    await expect(service.suggestFilms({ prefix: 'sta', size: 10 })).resolves.toEqual({
+      items: [{ id: 'f', title: 'Star Wars', rating: 8 }],
+    });
+    expect(search.suggestFilms).toHaveBeenCalledWith({ prefix: 'sta', size: 10 });
   });
 
   it('splits people by role', () => {

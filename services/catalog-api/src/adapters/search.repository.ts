@@ -92,19 +92,45 @@ export class SearchRepository implements CatalogSearch {
     return this.page<FilmSource, FilmShort>(
       'films',
       q,
-      {
-        query: {
-          multi_match: {
-            query: q.query,
-            fields: ['title^3', 'person_names^2', 'description'],
-            fuzziness: 'AUTO',
-            prefix_length: 1,
-          },
-        },
-        sort: ['_score', { id: 'asc' }],
-        _source: SHORT,
-      },
+      { query: filmSearchQuery(q.query), sort: ['_score', { id: 'asc' }], _source: SHORT },
       short,
+    );
+  }
+
+  /**
+   * Titles that start with the prefix (the completion field `title.suggest`). Indices created
+   * before that field existed answer no suggestions (until the ETL recreates them), not an error.
+   */
+  async suggestFilms(q: { prefix: string; size: number }): Promise<FilmShort[]> {
+    let r: estypes.SearchResponse<FilmSource> | null;
+    try {
+      r = await this.call(
+        () =>
+          this.client.search<FilmSource>({
+            index: this.index('films'),
+            _source: SHORT,
+            suggest: {
+              title: { prefix: q.prefix, completion: { field: 'title.suggest', size: q.size } },
+            },
+          }),
+        null,
+      );
+    } catch (err) {
+      if (
+        err instanceof errors.ResponseError &&
+        err.statusCode === 400 &&
+        /no mapping found for field|is not a completion suggest field/.test(
+          JSON.stringify(err.body ?? ''),
+        )
+      ) {
+        return [];
+      }
+      throw err;
+    }
+    const options = r?.suggest?.title?.[0]?.options;
+    if (!Array.isArray(options)) return [];
+    return options.map((o) =>
+      short((o as estypes.SearchCompletionSuggestOption<FilmSource>)._source!),
     );
   }
 
@@ -143,9 +169,7 @@ export class SearchRepository implements CatalogSearch {
       'persons',
       q,
       {
-        query: {
-          match: { full_name: { query: q.query, fuzziness: 'AUTO', prefix_length: 1 } },
-        },
+        query: personSearchQuery(q.query),
         sort: ['_score', { id: 'asc' }],
       },
       (p) => ({ id: p.id, full_name: p.full_name }),
@@ -235,6 +259,86 @@ export class SearchRepository implements CatalogSearch {
       throw unavailable(err);
     }
   }
+}
+
+/**
+ * Typo tolerance: one edit in words of 3 to 7 letters, two from 8 (`AUTO` allows two from 6, which
+ * turns "matrix" into "mario" and "martin").
+ */
+const FUZZINESS = 'AUTO:3,8';
+
+/**
+ * Film search. Every clause needs all the query's words (in one title, or across title, people
+ * and description), so a query never matches on one word of several. The clauses add up, from
+ * the strongest: the whole title (lower-cased), the words as a phrase in the title, the words
+ * as a phrase in the people's names, all the words anywhere (title over people over
+ * description), and only then the typo-tolerant fallback (`FUZZINESS`, description too). The
+ * rating is a tie-breaker: it adds at most 0.1 to a score (a rating of 10).
+ */
+export function filmSearchQuery(query: string): estypes.QueryDslQueryContainer {
+  return {
+    function_score: {
+      query: {
+        bool: {
+          should: [
+            { term: { 'title.exact': { value: query.trim(), boost: 20 } } },
+            { match_phrase: { title: { query, boost: 8 } } },
+            { match_phrase: { person_names: { query, boost: 3 } } },
+            {
+              multi_match: {
+                query,
+                type: 'cross_fields',
+                fields: ['title^3', 'person_names^2', 'description^0.5'],
+                operator: 'and',
+                boost: 2,
+              },
+            },
+            {
+              multi_match: {
+                query,
+                type: 'best_fields',
+                fields: ['title^3', 'person_names^2', 'description^0.5'],
+                operator: 'and',
+                fuzziness: FUZZINESS,
+                prefix_length: 1,
+                fuzzy_transpositions: true,
+                boost: 0.5,
+              },
+            },
+          ],
+          minimum_should_match: 1,
+        },
+      },
+      functions: [{ field_value_factor: { field: 'rating', factor: 0.01, missing: 0 } }],
+      boost_mode: 'sum',
+      score_mode: 'sum',
+    },
+  };
+}
+
+/** Person search by name: the whole name, the words as a phrase, all words, then with typos. */
+export function personSearchQuery(query: string): estypes.QueryDslQueryContainer {
+  return {
+    bool: {
+      should: [
+        { term: { 'full_name.exact': { value: query.trim(), boost: 10 } } },
+        { match_phrase: { full_name: { query, boost: 4 } } },
+        { match: { full_name: { query, operator: 'and', boost: 2 } } },
+        {
+          match: {
+            full_name: {
+              query,
+              operator: 'and',
+              fuzziness: FUZZINESS,
+              prefix_length: 1,
+              boost: 0.5,
+            },
+          },
+        },
+      ],
+      minimum_should_match: 1,
+    },
+  };
 }
 
 function filmsOfQuery(personId: string): Omit<estypes.SearchRequest, 'index'> {

@@ -1,6 +1,6 @@
 import { Controller, Get, Path, Query, Response, Route, Security, Tags } from '@tsoa/runtime';
 import type { ProblemDetails } from '@cinema/http';
-import type { Film, FilmShort, FilmSort, Page, Uuid } from '../domain/catalog';
+import type { Film, FilmShort, FilmSort, FilmSuggestions, Page, Uuid } from '../domain/catalog';
 import type { Dependencies } from '../wiring';
 
 @Route('api/v1/films')
@@ -38,7 +38,9 @@ export class FilmsController extends Controller {
   }
 
   /**
-   * Full-text search over titles, descriptions and person names, tolerant of typos.
+   * Full-text search over titles, person names and descriptions. Every word of the query must
+   * match; the exact title first, then the words as a phrase, then all words anywhere (title over
+   * people over description), then matches with typos; the rating only breaks ties.
    * @param query words to look for
    * @minLength query 1
    * @maxLength query 200
@@ -56,6 +58,22 @@ export class FilmsController extends Controller {
     @Query('page_size') pageSize = 50,
   ): Promise<Page<FilmShort>> {
     return this.deps.catalog.searchFilms({ query, pageNumber, pageSize });
+  }
+
+  /**
+   * Suggestions for a search box: films whose title starts with the prefix (case-insensitive),
+   * at most `size`.
+   * @param prefix what was typed so far
+   * @param size suggestions at most
+   * @minLength prefix 1
+   * @maxLength prefix 100
+   * @isInt size
+   * @minimum size 1
+   * @maximum size 20
+   */
+  @Get('suggest')
+  public async suggestFilms(@Query() prefix: string, @Query() size = 10): Promise<FilmSuggestions> {
+    return this.deps.catalog.suggestFilms({ prefix, size });
   }
 
   /** One film with its genres and its people by role. */

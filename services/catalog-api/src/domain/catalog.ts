@@ -73,6 +73,11 @@ export interface Page<T> {
   total: number;
 }
 
+/** Films whose title starts with what was typed, for a search box. */
+export interface FilmSuggestions {
+  items: FilmShort[];
+}
+
 export interface PageRequest {
   pageNumber: number;
   pageSize: number;
@@ -85,6 +90,7 @@ export interface CatalogSearch {
   films(q: PageRequest & { sort: FilmSort; genre?: string }): Promise<Page<FilmShort>>;
   film(id: string): Promise<Film | null>;
   searchFilms(q: PageRequest & { query: string }): Promise<Page<FilmShort>>;
+  suggestFilms(q: { prefix: string; size: number }): Promise<FilmShort[]>;
   genres(q: PageRequest): Promise<Page<Genre>>;
   genre(id: string): Promise<Genre | null>;
   person(id: string): Promise<Person | null>;
@@ -115,6 +121,17 @@ export class CatalogService {
   async searchFilms(q: PageRequest & { query: string }): Promise<Page<FilmShort>> {
     checkWindow(q);
     return this.cache.through('film-search', q, () => this.search.searchFilms(q));
+  }
+
+  async suggestFilms(q: { prefix: string; size: number }): Promise<FilmSuggestions> {
+    if (!q.prefix.trim()) {
+      throw new ValidationError('the prefix must not be blank', {
+        prefix: { message: 'must contain a character other than white space', value: q.prefix },
+      });
+    }
+    return this.cache.through('film-suggest', q, async () => ({
+      items: await this.search.suggestFilms(q),
+    }));
   }
 
   async genres(q: PageRequest): Promise<Page<Genre>> {
