@@ -6,11 +6,13 @@
  *
  * Fills a private schema with N verified recipients, creates one e-mail campaign for all of them
  * and times the enqueue (every recipient's delivery planned by the pg-boss runner; target < 30 s),
- * then delivers through the stack's SMTP catcher (MailDev, or any SMTP_URL) for a short run at
- * each rate (mails per second, 0 = unlimited) and prints mails/s and the process RSS. The
- * campaign is cancelled and the schemas dropped at the end; MailDev's mails are deleted.
+ * then delivers for a short run at each rate (mails per second, 0 = unlimited) and prints mails/s
+ * and the process RSS. Mails go to a local SMTP sink the bench runs (it counts them; nothing is
+ * stored), or with BENCH_SMTP=stack to the stack's SMTP_URL (MailDev). The campaign is cancelled
+ * and the schemas dropped at the end.
  */
 import { randomUUID } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
 import { Lifecycle } from '@cinema/http';
 import { createLogger } from '@cinema/logging';
 import { createPool } from '@cinema/pg';
@@ -23,6 +25,50 @@ const schema = `notif_bench_${Date.now().toString(36)}`;
 const mb = () => Math.round(process.memoryUsage().rss / 1048576);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A minimal SMTP server that accepts and counts every message (no TLS, no storage). */
+async function startSink(): Promise<{ url: string; count: () => number; close: () => void }> {
+  let count = 0;
+  const server = createServer((socket) => {
+    let data = false;
+    let buffer = '';
+    socket.write('220 sink ESMTP\r\n');
+    socket.on('data', (chunk) => {
+      buffer += chunk.toString('latin1');
+      for (;;) {
+        if (data) {
+          const end = buffer.indexOf('\r\n.\r\n');
+          if (end < 0) return;
+          buffer = buffer.slice(end + 5);
+          data = false;
+          count++;
+          socket.write('250 queued\r\n');
+          continue;
+        }
+        const nl = buffer.indexOf('\r\n');
+        if (nl < 0) return;
+        const line = buffer.slice(0, nl).toUpperCase();
+        buffer = buffer.slice(nl + 2);
+        if (line.startsWith('EHLO') || line.startsWith('HELO'))
+          socket.write('250-sink\r\n250 8BITMIME\r\n');
+        else if (line.startsWith('DATA')) {
+          data = true;
+          socket.write('354 go on\r\n');
+        } else if (line.startsWith('QUIT')) socket.end('221 bye\r\n');
+        else socket.write('250 ok\r\n');
+      }
+    });
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    url: `smtp://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    count: () => count,
+    close: () => server.close(),
+  };
+}
+
+let smtpUrl: string | undefined;
+
 async function service(rate: string): Promise<{ deps: Dependencies; stop: () => Promise<void> }> {
   const config = readConfig({
     ...process.env,
@@ -31,6 +77,7 @@ async function service(rate: string): Promise<{ deps: Dependencies; stop: () => 
     // No token is verified here: the JWKS is never fetched.
     AUTH_JWKS_URL: 'http://127.0.0.1:9/.well-known/jwks.json',
     UNSUBSCRIBE_SECRET: 'bench-unsubscribe-secret-0123456789abcdef',
+    ...(smtpUrl ? { SMTP_URL: smtpUrl } : {}),
     EMAIL_RATE_PER_SECOND: rate,
     CAMPAIGN_BATCH_SIZE: process.env.CAMPAIGN_BATCH_SIZE ?? '1000',
     CAMPAIGN_POLL_SECONDS: '0.5',
@@ -49,6 +96,8 @@ async function service(rate: string): Promise<{ deps: Dependencies; stop: () => 
 }
 
 async function main(): Promise<void> {
+  const sink = process.env.BENCH_SMTP === 'stack' ? undefined : await startSink();
+  smtpUrl = sink?.url;
   const rateList = rates.split(',');
   let svc = await service(rateList[0]!);
   const { pool } = svc.deps;

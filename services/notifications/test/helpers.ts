@@ -127,6 +127,8 @@ export async function startService(
       await issuer.close();
       const pool = createPool(process.env.DATABASE_URL!, { max: 1 });
       await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      // The campaigns' job queue (pg-boss) keeps its own schema.
+      await pool.query(`DROP SCHEMA IF EXISTS "${schema}_jobs" CASCADE`);
       await pool.end();
     },
   };

@@ -83,7 +83,13 @@ export class PgBossCampaignJobs implements CampaignJobs {
         { batchSize: 1, pollingIntervalSeconds: this.o.pollSeconds },
         async ([job]) => {
           if (!job) return;
-          const next = await step(job.data.campaignId);
+          // Steps that are due at once run in this job (a new job per batch would wait for the
+          // next poll), for at most a third of the expiry; then the chain goes on in a new job.
+          const until = Date.now() + (this.o.expireSeconds * 1000) / 3;
+          let next = await step(job.data.campaignId);
+          while (next && next.getTime() <= Date.now() && Date.now() < until && this.started) {
+            next = await step(job.data.campaignId);
+          }
           if (next) await this.schedule(job.data.campaignId, next);
         },
       );
