@@ -126,6 +126,19 @@ describe('createApp', () => {
     expect(replaced.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it('keeps secret query values out of the access log', async () => {
+    const { app, lines } = setup();
+    await request(app).get('/conflict?token=s3cr3t-link&page=2&oauth%5Fcode=abc&x=1').expect(409);
+    const access = lines.filter((l) => (l.req as { url?: string } | undefined)?.url);
+    expect(access).toHaveLength(1);
+    const text = JSON.stringify(access[0]);
+    expect(text).not.toContain('s3cr3t-link');
+    expect(text).not.toContain('abc');
+    expect((access[0]!.req as { url: string }).url).toBe(
+      '/conflict?token=[redacted]&page=2&oauth%5Fcode=[redacted]&x=1',
+    );
+  });
+
   it('allows CORS only for configured origins', async () => {
     const { app } = setup();
     const ok = await request(app)
