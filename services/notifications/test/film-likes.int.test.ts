@@ -143,10 +143,15 @@ describe('film.published', () => {
       occurred_at: new Date().toISOString(),
     };
     await publish(CATALOG, 'film.published', event, messageId);
-    const mail = await mailTo(byName.email, new RegExp(`New on Cinema: The Film ${suffixName}`));
+    // Generous waits: the machine may be shared with other suites.
+    const mail = await mailTo(
+      byName.email,
+      new RegExp(`New on Cinema: The Film ${suffixName}`),
+      30_000,
+    );
     expect(mail.text).toContain(`/player/?film=${filmId}`);
     expect(mail.headers['list-unsubscribe']).toBeTruthy();
-    await mailTo(byId.email, new RegExp(`The Film ${suffixName}`));
+    await mailTo(byId.email, new RegExp(`The Film ${suffixName}`), 30_000);
     await waitFor(async () => (await inboxOf(byName)).length === 1);
     expect((await inboxOf(byName))[0]).toMatchObject({
       category: 'new_films',
