@@ -310,8 +310,11 @@ async function send(baseUrl: string, method: string, template: string, c: Case):
     headers: c.headers,
     body: c.body,
     redirect: 'manual',
+    signal: AbortSignal.timeout(15_000),
   });
-  const text = await res.text();
+  const streamed = /^text\/event-stream/.test(res.headers.get('content-type') ?? '');
+  // A stream (server-sent events) never ends: its status and media type are what is checked.
+  const text = streamed ? (await res.body?.cancel(), '') : await res.text();
   return {
     status: res.status,
     contentType: (res.headers.get('content-type') ?? '').split(';')[0].trim(),

@@ -193,12 +193,14 @@ export class CampaignsController extends Controller {
 
   /** Holds the campaign: no new recipients are planned and its queued deliveries wait. */
   @Post('campaigns/{id}/pause')
+  @Response<ProblemDetails>(404, 'No such campaign')
   @Response<ProblemDetails>(409, 'Not scheduled or running')
   async pause(@Path() id: CampaignId): Promise<CampaignDto> {
     return campaignDto(await this.deps.campaigns.pause(id));
   }
 
   @Post('campaigns/{id}/resume')
+  @Response<ProblemDetails>(404, 'No such campaign')
   @Response<ProblemDetails>(409, 'Not paused')
   async resume(@Path() id: CampaignId): Promise<CampaignDto> {
     return campaignDto(await this.deps.campaigns.resume(id));
@@ -206,6 +208,7 @@ export class CampaignsController extends Controller {
 
   /** Stops for good: queued deliveries become skipped ("campaign cancelled"). */
   @Post('campaigns/{id}/cancel')
+  @Response<ProblemDetails>(404, 'No such campaign')
   @Response<ProblemDetails>(409, 'Finished or cancelled already')
   async cancel(@Path() id: CampaignId): Promise<CampaignDto> {
     return campaignDto(await this.deps.campaigns.cancel(id));
@@ -213,6 +216,7 @@ export class CampaignsController extends Controller {
 
   /** The campaign's deliveries, newest first. */
   @Get('campaigns/{id}/deliveries')
+  @Response<ProblemDetails>(404, 'No such campaign')
   async deliveries(
     @Path() id: CampaignId,
     @Query() status?: 'queued' | 'sending' | 'sent' | 'failed' | 'skipped',
@@ -226,6 +230,7 @@ export class CampaignsController extends Controller {
 
   /** Failed deliveries of the campaign back to the queue (all, or `deliveryId` alone). */
   @Post('campaigns/{id}/retry')
+  @Response<ProblemDetails>(404, 'No such campaign')
   @Response<ProblemDetails>(409, 'Paused or cancelled, or the delivery has not failed')
   async retry(@Path() id: CampaignId, @Query() deliveryId?: string): Promise<{ retried: number }> {
     return this.deps.campaigns.retry(id, deliveryId);

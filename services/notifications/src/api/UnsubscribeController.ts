@@ -32,7 +32,7 @@ export class UnsubscribeController extends Controller {
 
   /** A confirmation page whose button posts the token (nothing changes on GET). */
   @Get()
-  @Response(200, 'text/html page')
+  @Response<string>(200, 'The confirmation page', undefined, 'text/html')
   async page(@Request() req: ExpressRequest, @Query() token: string): Promise<void> {
     const res = req.res!;
     res
