@@ -1,4 +1,10 @@
-import type { User, UserWithSecret, UsersRepository as Port } from '../domain/model';
+import type {
+  Page,
+  ProfileFields,
+  User,
+  UserWithSecret,
+  UsersRepository as Port,
+} from '../domain/model';
 import { mapPgError, type Queryable } from './db';
 
 interface Row {
@@ -9,13 +15,16 @@ interface Row {
   last_name: string | null;
   is_active: boolean;
   email_verified: boolean;
+  locale: string | null;
+  time_zone: string | null;
   created_at: Date;
+  updated_at: Date;
   roles: string[] | null;
 }
 
 const SELECT = `
   SELECT u.id, u.email, u.password_hash, u.first_name, u.last_name, u.is_active,
-         u.email_verified, u.created_at,
+         u.email_verified, u.locale, u.time_zone, u.created_at, u.updated_at,
          (SELECT array_agg(r.name ORDER BY r.name) FROM user_roles ur JOIN roles r ON r.id = ur.role_id
            WHERE ur.user_id = u.id) AS roles
   FROM users u`;
@@ -28,7 +37,10 @@ const toUser = (r: Row): UserWithSecret => ({
   lastName: r.last_name,
   isActive: r.is_active,
   emailVerified: r.email_verified,
+  locale: r.locale,
+  timeZone: r.time_zone,
   createdAt: r.created_at,
+  updatedAt: r.updated_at,
   roles: r.roles ?? [],
 });
 
@@ -71,25 +83,29 @@ export class UsersRepository implements Port {
     return res.rows[0] && toUser(res.rows[0]);
   }
 
-  async update(
-    id: string,
-    fields: { email?: string; firstName?: string | null; lastName?: string | null },
-  ): Promise<User | undefined> {
+  async update(id: string, fields: ProfileFields & { email?: string }): Promise<User | undefined> {
+    const set = (v: unknown) => v !== undefined;
     try {
       const res = await this.db.query(
         `UPDATE users SET
            email = COALESCE($2, email),
            first_name = CASE WHEN $3::boolean THEN $4 ELSE first_name END,
            last_name = CASE WHEN $5::boolean THEN $6 ELSE last_name END,
+           locale = CASE WHEN $7::boolean THEN $8 ELSE locale END,
+           time_zone = CASE WHEN $9::boolean THEN $10 ELSE time_zone END,
            updated_at = now()
          WHERE id = $1`,
         [
           id,
           fields.email ?? null,
-          fields.firstName !== undefined,
+          set(fields.firstName),
           fields.firstName ?? null,
-          fields.lastName !== undefined,
+          set(fields.lastName),
           fields.lastName ?? null,
+          set(fields.locale),
+          fields.locale ?? null,
+          set(fields.timeZone),
+          fields.timeZone ?? null,
         ],
       );
       if (!res.rowCount) return undefined;
@@ -98,6 +114,29 @@ export class UsersRepository implements Port {
     }
     const { passwordHash: _omit, ...user } = (await this.byId(id))!;
     return user;
+  }
+
+  async touch(id: string): Promise<void> {
+    await this.db.query(`UPDATE users SET updated_at = now() WHERE id = $1`, [id]);
+  }
+
+  async page(opts: { page: number; pageSize: number }): Promise<Page<User>> {
+    const [rows, count] = await Promise.all([
+      this.db.query<Row>(`${SELECT} ORDER BY u.created_at, u.id LIMIT $1 OFFSET $2`, [
+        opts.pageSize,
+        (opts.page - 1) * opts.pageSize,
+      ]),
+      this.db.query<{ n: string }>(`SELECT count(*) AS n FROM users`),
+    ]);
+    return {
+      items: rows.rows.map((r) => {
+        const { passwordHash: _omit, ...user } = toUser(r);
+        return user;
+      }),
+      page: opts.page,
+      pageSize: opts.pageSize,
+      total: Number(count.rows[0]!.n),
+    };
   }
 
   async setPassword(id: string, hash: string): Promise<void> {

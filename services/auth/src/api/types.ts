@@ -16,6 +16,19 @@ export type Password = string;
 /** @maxLength 100 */
 export type Name = string;
 
+/**
+ * A BCP 47 language tag: `en`, `ru`, `en-GB` (notifications writes in `ru` or `en`).
+ * @pattern ^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$ must be a language tag such as en, ru or en-GB
+ */
+export type Locale = string;
+
+/**
+ * An IANA time zone name: `Europe/Moscow`, `UTC` (checked against the runtime's zone data).
+ * @minLength 1
+ * @maxLength 64
+ */
+export type TimeZone = string;
+
 export interface RegisterRequest {
   email: Email;
   password: Password;
@@ -59,13 +72,19 @@ export interface UserProfile {
   /** The address was confirmed by a link sent to it (or by the OpenID provider). */
   emailVerified: boolean;
   roles: string[];
+  /** BCP 47 language tag, null when not set. */
+  locale: string | null;
+  /** IANA time zone, null when not set. */
+  timeZone: string | null;
   createdAt: Date;
 }
 
-/** Names only: the e-mail address changes through `POST /me/email`. */
+/** Names, language, time zone (null clears one); the e-mail address changes through `POST /me/email`. */
 export interface UpdateProfileRequest {
   firstName?: Name | null;
   lastName?: Name | null;
+  locale?: Locale | null;
+  timeZone?: TimeZone | null;
 }
 
 export interface EmailChangeRequest {
@@ -169,6 +188,30 @@ export interface UpdateRoleRequest {
 
 export interface AssignRoleRequest {
   role: RoleName;
+}
+
+/** An account as the admin list shows it (docs/contracts.md: notifications' back-fill reads it). */
+export interface UserListItem {
+  id: string;
+  email: string;
+  emailVerified: boolean;
+  firstName: string | null;
+  lastName: string | null;
+  locale: string | null;
+  timeZone: string | null;
+  roles: string[];
+  /** false: the account is disabled (cannot log in). */
+  isActive: boolean;
+  createdAt: Date;
+  /** Last change of the account; orders it against `user.updated` events. */
+  updatedAt: Date;
+}
+
+export interface UserListPage {
+  items: UserListItem[];
+  page: number;
+  pageSize: number;
+  total: number;
 }
 
 export interface UserRoles {

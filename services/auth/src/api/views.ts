@@ -1,5 +1,5 @@
 import type { LoginHistoryEntry, Page, Role, Session, User } from '../domain/model';
-import type { LoginHistoryPage, RoleView, SessionView, UserProfile } from './types';
+import type { LoginHistoryPage, RoleView, SessionView, UserListItem, UserProfile } from './types';
 
 export const toProfile = (u: User): UserProfile => ({
   id: u.id,
@@ -8,7 +8,23 @@ export const toProfile = (u: User): UserProfile => ({
   lastName: u.lastName,
   emailVerified: u.emailVerified,
   roles: u.roles,
+  locale: u.locale,
+  timeZone: u.timeZone,
   createdAt: u.createdAt,
+});
+
+export const toUserListItem = (u: User): UserListItem => ({
+  id: u.id,
+  email: u.email,
+  emailVerified: u.emailVerified,
+  firstName: u.firstName,
+  lastName: u.lastName,
+  locale: u.locale,
+  timeZone: u.timeZone,
+  roles: u.roles,
+  isActive: u.isActive,
+  createdAt: u.createdAt,
+  updatedAt: u.updatedAt,
 });
 
 export const toSessionView = (s: Session, currentId?: string): SessionView => ({

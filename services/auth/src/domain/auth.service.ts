@@ -27,6 +27,7 @@ import {
   type OutboxNotifier,
   type Page,
   type PasswordHasher,
+  type ProfileFields,
   type Repositories,
   type Role,
   type Session,
@@ -207,6 +208,7 @@ export class AuthService {
       // The address may have changed since the link was sent: it proves nothing then.
       if (!t || !(await tx.users.markEmailVerified(t.userId, t.email))) return false;
       await this.event(tx, 'user.email_verified', { user_id: t.userId, email: t.email });
+      await this.userUpdated(tx, t.userId);
       return true;
     });
     if (!ok) throw new BadRequestError('the verification link is invalid, used or expired');
@@ -282,6 +284,7 @@ export class AuthService {
         email: t.email,
         old_email: user.email,
       });
+      await this.userUpdated(tx, user.id);
       return user.email;
     });
     if (!changed) throw new BadRequestError('the confirmation link is invalid, used or expired');
@@ -326,17 +329,34 @@ export class AuthService {
     return withoutSecret(user);
   }
 
-  /** Names only: the address changes through requestEmailChange. */
-  async updateProfile(
-    userId: string,
-    fields: { firstName?: string | null; lastName?: string | null },
-  ): Promise<User> {
-    const user = await this.store.users.update(userId, {
-      firstName: fields.firstName,
-      lastName: fields.lastName,
+  /**
+   * Names, language and time zone (the address changes through requestEmailChange). A change
+   * publishes `user.updated` in the same transaction.
+   */
+  async updateProfile(userId: string, fields: ProfileFields): Promise<User> {
+    checkProfile(fields);
+    const user = await this.store.transaction(async (tx) => {
+      const before = await tx.users.byId(userId);
+      if (!before) return undefined;
+      const after = await tx.users.update(userId, {
+        firstName: fields.firstName,
+        lastName: fields.lastName,
+        locale: fields.locale,
+        timeZone: fields.timeZone,
+      });
+      if (after && profileChanged(before, after))
+        await this.event(tx, 'user.updated', snapshot(after));
+      return after;
     });
     if (!user) throw new NotFoundError('no such user');
+    this.notifyOutbox();
     return user;
+  }
+
+  /** Every account, a page at a time (admin and super_user, as the database says now). */
+  async listUsers(actor: Actor, opts: { page: number; pageSize: number }): Promise<Page<User>> {
+    await this.requireRoleManager(actor);
+    return this.store.users.page(opts);
   }
 
   /** Changes the password and ends every other session of the user. */
@@ -610,13 +630,16 @@ export class AuthService {
       if (!userId) return undefined;
       await tx.users.setPassword(userId, hash);
       await tx.sessions.revokeAll(userId, 'password reset');
-      const email = (await tx.users.byId(userId))?.email;
+      const user = await tx.users.byId(userId);
       // The token was mailed to the current address (an address change ends reset tokens):
       // opening it proves the address too.
-      if (email) await tx.users.markEmailVerified(userId, email);
-      return email;
+      if (user && (await tx.users.markEmailVerified(userId, user.email)) && !user.emailVerified) {
+        await this.userUpdated(tx, userId);
+      }
+      return user?.email;
     });
     if (!email) throw new BadRequestError('the reset token is invalid, used or expired');
+    this.notifyOutbox();
     await this.limiter.attemptSucceeded(email);
   }
 
@@ -669,8 +692,12 @@ export class AuthService {
     await this.store.transaction(async (tx) => {
       const holders = await tx.roles.holders(id);
       await tx.roles.remove(id);
-      for (const userId of holders) await tx.sessions.revokeAll(userId, 'roles changed');
+      for (const userId of holders) {
+        await tx.sessions.revokeAll(userId, 'roles changed');
+        await this.userUpdated(tx, userId);
+      }
     });
+    this.notifyOutbox();
   }
 
   async userRoles(actor: Actor, userId: string): Promise<string[]> {
@@ -691,11 +718,14 @@ export class AuthService {
     if (PRIVILEGED_ROLES.includes(role.name) && !verified) {
       throw new ConflictError(`${role.name} needs a verified e-mail address`);
     }
-    return this.store.transaction(async (tx) => {
+    const roles = await this.store.transaction(async (tx) => {
       await tx.roles.assign(target, role.id);
       await tx.sessions.revokeAll(target, 'roles changed');
+      await this.userUpdated(tx, target);
       return tx.roles.rolesOf(target);
     });
+    this.notifyOutbox();
+    return roles;
   }
 
   /** Revokes a role; the user's sessions end (the old roles are in their tokens). */
@@ -709,11 +739,14 @@ export class AuthService {
     if (role.name === 'super_user' && actor.id === target) {
       throw new ConflictError('a super_user cannot demote themself');
     }
-    return this.store.transaction(async (tx) => {
+    const roles = await this.store.transaction(async (tx) => {
       await tx.roles.revoke(target, role.id);
       await tx.sessions.revokeAll(target, 'roles changed');
+      await this.userUpdated(tx, target);
       return tx.roles.rolesOf(target);
     });
+    this.notifyOutbox();
+    return roles;
   }
 
   private async roleChange(actor: Actor, userId: string, roleName: string) {
@@ -735,6 +768,16 @@ export class AuthService {
     };
   }
 
+  /**
+   * Writes `user.updated` with the account as it is now in the transaction (every field of the
+   * contract, so a consumer never merges partial states), and marks the account changed.
+   */
+  private async userUpdated(tx: Repositories, userId: string): Promise<void> {
+    await tx.users.touch(userId);
+    const user = await tx.users.byId(userId);
+    if (user) await this.event(tx, 'user.updated', snapshot(user));
+  }
+
   private async event(
     tx: Repositories,
     key: EventKey,
@@ -750,6 +793,62 @@ export class AuthService {
 }
 
 export { SYSTEM_ROLES };
+
+/** The payload of `user.updated` (docs/contracts.md): the whole account, never a secret. */
+export function snapshot(u: User): Record<string, unknown> {
+  return {
+    user_id: u.id,
+    email: u.email,
+    email_verified: u.emailVerified,
+    first_name: u.firstName,
+    last_name: u.lastName,
+    locale: u.locale,
+    time_zone: u.timeZone,
+    roles: u.roles,
+    is_active: u.isActive,
+  };
+}
+
+function profileChanged(a: User, b: User): boolean {
+  return (
+    a.firstName !== b.firstName ||
+    a.lastName !== b.lastName ||
+    a.locale !== b.locale ||
+    a.timeZone !== b.timeZone
+  );
+}
+
+/** A BCP 47 language tag, simplified: language, optional script and region (`en`, `en-GB`, `sr-Latn-RS`). */
+const LOCALE = /^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$/;
+
+/** An IANA time zone name the runtime knows (`Europe/Moscow`, `UTC`). */
+export function isTimeZone(zone: string): boolean {
+  if (!zone || zone.length > 64) return false;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** What a schema cannot say about the profile fields. */
+export function checkProfile(fields: ProfileFields): void {
+  const problems: Record<string, { message: string; value?: unknown }> = {};
+  if (typeof fields.locale === 'string' && !LOCALE.test(fields.locale)) {
+    problems['body.locale'] = {
+      message: 'must be a BCP 47 language tag such as en, ru or en-GB',
+      value: fields.locale,
+    };
+  }
+  if (typeof fields.timeZone === 'string' && !isTimeZone(fields.timeZone)) {
+    problems['body.timeZone'] = {
+      message: 'must be an IANA time zone such as Europe/Moscow',
+      value: fields.timeZone,
+    };
+  }
+  if (Object.keys(problems).length) throw new ValidationError('invalid profile', problems);
+}
 
 export function withoutSecret(user: User & { passwordHash?: string | null }): User {
   const { passwordHash: _omit, ...rest } = user;

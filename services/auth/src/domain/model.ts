@@ -13,7 +13,13 @@ export interface User {
   /** The address was proven by a link sent to it (or vouched for by an OpenID provider). */
   emailVerified: boolean;
   roles: string[];
+  /** BCP 47 language tag (`en`, `ru`, `en-GB`), or null when the user set none. */
+  locale: string | null;
+  /** IANA time zone (`Europe/Moscow`), or null when the user set none. */
+  timeZone: string | null;
   createdAt: Date;
+  /** Last change of the account (profile, address, verification, roles). */
+  updatedAt: Date;
 }
 
 export interface UserWithSecret extends User {
@@ -78,7 +84,8 @@ export type EventKey =
   | 'user.email_verification_requested'
   | 'user.email_verified'
   | 'user.email_change_requested'
-  | 'user.email_changed';
+  | 'user.email_changed'
+  | 'user.updated';
 
 /**
  * Payload fields holding a secret (a single-use token, or a link carrying it): scrubbed from the
@@ -93,6 +100,14 @@ export const SECRET_EVENT_FIELDS = [
   'confirm_url',
 ] as const;
 
+/** Profile fields a user sets (undefined: unchanged; null: cleared). */
+export interface ProfileFields {
+  firstName?: string | null;
+  lastName?: string | null;
+  locale?: string | null;
+  timeZone?: string | null;
+}
+
 export interface UsersRepository {
   create(u: {
     email: string;
@@ -104,10 +119,11 @@ export interface UsersRepository {
   }): Promise<User>;
   byId(id: string): Promise<UserWithSecret | undefined>;
   byEmail(email: string): Promise<UserWithSecret | undefined>;
-  update(
-    id: string,
-    fields: { email?: string; firstName?: string | null; lastName?: string | null },
-  ): Promise<User | undefined>;
+  update(id: string, fields: ProfileFields & { email?: string }): Promise<User | undefined>;
+  /** Marks the account changed now (a change outside the users row, e.g. its roles). */
+  touch(id: string): Promise<void>;
+  /** Every user in creation order, a page at a time. */
+  page(opts: { page: number; pageSize: number }): Promise<Page<User>>;
   setPassword(id: string, hash: string): Promise<void>;
   /** Marks the address verified if it is still `email` (it may have changed since). */
   markEmailVerified(id: string, email: string): Promise<boolean>;
