@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # From nothing to the running cinema platform on a local kind cluster.
 #
-#   k8s/up.sh               cluster, operators, infrastructure, images, the umbrella chart, helm test
-#   k8s/up.sh --infra-only  cluster, operators and infrastructure (then `skaffold dev` or `tilt up`)
+#   k8s/up.sh               cluster, operators, the platform operator and its CinemaPlatform
+#                           (infrastructure + Secrets), images, the umbrella chart, helm test
+#   k8s/up.sh --infra-only  the same up to the infrastructure (then `skaffold dev` or `tilt up`)
 #
 # Needs: docker, kind, kubectl, helm (3.x), node (reads k8s/operators.json), openssl.
 # Idempotent: run it again to converge; `kind delete cluster --name cinema` removes everything.
@@ -58,55 +59,55 @@ for op in strimzi clickhouse mongodb eck rabbitmq jaeger; do
   fi
 done
 
-say "namespace $NS and its secrets"
+say "namespace $NS"
 kubectl apply -f "$ROOT/k8s/infrastructure/00-namespace.yaml"
-secret() { # secret <name> <key=value>...: created once, never rotated by this script
-  local name="$1"; shift
-  kubectl -n "$NS" get secret "$name" >/dev/null 2>&1 && return 0
-  local args=()
-  for kv in "$@"; do args+=(--from-literal="$kv"); done
-  kubectl -n "$NS" create secret generic "$name" "${args[@]}"
-}
-rand() { openssl rand -hex 16; }
-PG_PASSWORD="$(kubectl -n "$NS" get secret cinema-postgres -o jsonpath='{.data.password}' 2>/dev/null | base64 -d || true)"
-PG_PASSWORD="${PG_PASSWORD:-$(rand)}"
-secret cinema-postgres "password=$PG_PASSWORD"
-secret cinema-postgres-app "url=postgres://cinema:$PG_PASSWORD@cinema-postgres:5432/cinema"
-secret cinema-mongodb-password "password=$(rand)"
-secret cinema-clickhouse-credentials "password=$(rand)"
-secret cinema-auth-secrets "jwt-key-encryption-secret=$(rand)$(rand)"
 
-say "infrastructure custom resources"
-kubectl apply -f "$ROOT/k8s/infrastructure/"
-kubectl -n "$NS" wait kafka/cinema-kafka --for=condition=Ready --timeout=900s
-kubectl -n "$NS" wait elasticsearch/cinema --for=jsonpath='{.status.health}'=green --timeout=900s
-kubectl -n "$NS" wait rabbitmqcluster/cinema-rabbitmq --for=condition=AllReplicasReady --timeout=600s
-kubectl -n "$NS" wait mongodbcommunity/cinema-mongodb --for=jsonpath='{.status.phase}'=Running --timeout=900s
-kubectl -n "$NS" wait chi/cinema --for=jsonpath='{.status.status}'=Completed --timeout=900s
-kubectl -n "$NS" rollout status statefulset/cinema-postgres --timeout=300s
-kubectl -n "$NS" rollout status deploy/cinema-redis --timeout=300s
-kubectl -n "$NS" rollout status deploy/cinema-auth-redis --timeout=300s
+# Images: the operator's first (the infrastructure needs it), the services' unless --infra-only.
+TAG="dev-$(date +%Y%m%d%H%M%S)"
+SETS=()
+image() {
+  local svc="$1"
+  [[ -f "$ROOT/charts/$svc/Chart.yaml" ]] || { echo "no chart for service $svc" >&2; exit 1; }
+  say "image cinema/$svc:$TAG"
+  docker build --build-arg SERVICE="$svc" -t "cinema/$svc:$TAG" "$ROOT"
+  kind load docker-image --name "$CLUSTER" "cinema/$svc:$TAG"
+  SETS+=(--set "$svc.image.tag=$TAG")
+}
+image operator
+
+# The platform operator and one CinemaPlatform: the operator makes the infrastructure custom
+# resources (what k8s/infrastructure/ documents), the plain PostgreSQL/Redis workloads and the
+# connection Secrets (kept once made), and reports readiness in the platform's status.
+say "platform operator and the CinemaPlatform"
+sh "$ROOT/charts/build-deps.sh"
+OFF=()
+for dir in "$ROOT"/services/*/; do
+  svc="$(basename "$dir")"
+  [[ "$svc" == operator ]] || OFF+=(--set "$svc.enabled=false")
+done
+helm upgrade --install cinema "$ROOT/charts/cinema" --namespace "$NS" \
+  -f "$ROOT/charts/cinema/profiles/dev.yaml" --set platform.create=true --set gateway.enabled=false \
+  "${OFF[@]}" "${SETS[@]}" --wait --timeout 10m
+for component in kafka clickhouse mongodb elasticsearch rabbitmq jaeger postgresql redis; do
+  say "waiting for $component (kubectl -n $NS get cinemaplatform cinema -o yaml: status.components)"
+  kubectl -n "$NS" wait cinemaplatform/cinema --timeout=900s \
+    --for=jsonpath="{.status.components.$component.ready}"=true
+done
 
 if [[ "$INFRA_ONLY" == 1 ]]; then
   say "infrastructure ready; now: skaffold dev   (or: tilt up -f tilt/Tiltfile)"
   exit 0
 fi
 
-TAG="dev-$(date +%Y%m%d%H%M%S)"
-SETS=()
 for dir in "$ROOT"/services/*/; do
   svc="$(basename "$dir")"
-  [[ -f "$ROOT/charts/$svc/Chart.yaml" ]] || { echo "no chart for service $svc" >&2; exit 1; }
-  say "image cinema/$svc:$TAG"
-  docker build --build-arg SERVICE="$svc" -t "cinema/$svc:$TAG" "$ROOT"
-  kind load docker-image --name "$CLUSTER" "cinema/$svc:$TAG"
-  SETS+=(--set "$svc.image.tag=$TAG")
+  [[ "$svc" == operator ]] || image "$svc"
 done
 
 say "umbrella chart"
-sh "$ROOT/charts/build-deps.sh"
 helm upgrade --install cinema "$ROOT/charts/cinema" --namespace "$NS" \
-  -f "$ROOT/charts/cinema/profiles/dev.yaml" "${SETS[@]}" --wait --timeout 15m
+  -f "$ROOT/charts/cinema/profiles/dev.yaml" --set platform.create=true "${SETS[@]}" --wait --timeout 15m
+kubectl -n "$NS" wait cinemaplatform/cinema --for=condition=Ready --timeout=600s
 helm test cinema --namespace "$NS" --timeout 5m
 
 say "the platform is running"

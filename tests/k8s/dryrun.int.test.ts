@@ -38,6 +38,14 @@ beforeAll(async () => {
       groups.add((crd.spec as { group: string }).group);
     }
   }
+  // The platform operator's own CRD (the umbrella's dev and tilt profiles make a CinemaPlatform).
+  await kubectl([
+    'apply',
+    '--server-side',
+    '--force-conflicts',
+    '-f',
+    path.join(CHARTS, 'operator', 'crds', 'cinemaplatforms.cinema.dev.yaml'),
+  ]);
   await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
   // No controller-manager runs: make the namespace and its default ServiceAccount ourselves.
   await kubectl(['apply', '-f', path.join(K8S, 'infrastructure', '00-namespace.yaml')]);

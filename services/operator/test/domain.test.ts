@@ -100,6 +100,7 @@ describe('render (dev profile)', () => {
       'cinema-auth-secrets',
       'cinema-clickhouse-credentials',
       'cinema-mongodb-password',
+      'cinema-notifications-secrets',
       'cinema-postgres',
       'cinema-postgres-app',
     ]);
@@ -208,7 +209,7 @@ describe('secretValues', () => {
       Object.values(values)
         .flatMap(Object.values)
         .filter((v) => v.startsWith('new')),
-    ).toHaveLength(3);
+    ).toHaveLength(4);
   });
 });
 
@@ -442,7 +443,7 @@ describe('Reconciler (against a fake cluster)', () => {
     const r = reconciler(cluster);
     expect(await r.reconcile('cinema', 'cinema')).toMatchObject({ ready: false });
     expect(cluster.applied.map((o) => o.kind).sort()).toEqual(
-      ['Deployment', 'Deployment', 'Secret', 'Service', 'Service'].sort(),
+      ['Deployment', 'Deployment', 'Secret', 'Secret', 'Service', 'Service'].sort(),
     );
     const ready = (s: PlatformStatus) => s.conditions!.find((c) => c.type === 'Ready')!;
     expect(ready(cluster.statuses.at(-1)!)).toMatchObject({

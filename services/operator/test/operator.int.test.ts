@@ -13,7 +13,10 @@ import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { cacheDir, kubeTools, startStack, type KubeTools, type Stack } from '@cinema/stack';
 import { freePort, runServiceMain, suffix, waitFor, type RunningProcess } from '@cinema/testing';
+import { TOPICS } from '@cinema/kafka';
 import { OWNED_KINDS } from '../src/domain/kinds';
+import { render, secretValues } from '../src/domain/render';
+import { effectiveSpec, type PlatformSpec } from '../src/domain/spec';
 
 const execFileAsync = promisify(execFile);
 const SERVICE_DIR = path.resolve(__dirname, '..');
@@ -481,6 +484,29 @@ describe('the operator on a real API server', () => {
       'the Service back after the restart',
     );
   }, 150_000);
+
+  it.each(['dev', 'production'] as const)(
+    'renders %s-profile children the API server accepts (server-side dry run on the operators CRDs)',
+    async (profile) => {
+      const spec: PlatformSpec = { profile };
+      const objects = render({
+        platform: {
+          apiVersion: 'cinema.dev/v1alpha1',
+          kind: 'CinemaPlatform',
+          metadata: { name: 'dry', namespace: ns, uid: '00000000-0000-0000-0000-000000000001' },
+          spec,
+        },
+        topics: TOPICS,
+        secrets: secretValues(effectiveSpec(spec), {}, () => 'x'),
+      }).map((o) => ({ ...o, metadata: { ...o.metadata, name: `dry-${o.metadata.name}` } }));
+      const out = await kubectl(
+        ['apply', '--dry-run=server', '--validate=strict', '-n', ns, '-o', 'name', '-f', '-'],
+        JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
+      );
+      expect(out.split('\n').filter(Boolean)).toHaveLength(objects.length);
+    },
+    60_000,
+  );
 
   it('refuses invalid specs (CRD schema and CEL rules)', async () => {
     const bad = async (spec: Obj) =>

@@ -43,6 +43,12 @@ export const SECRET_SPECS: readonly SecretSpec[] = [
   { name: 'cinema-mongodb-password', component: 'mongodb', generated: ['password'] },
   { name: 'cinema-clickhouse-credentials', component: 'clickhouse', generated: ['password'] },
   { name: 'cinema-auth-secrets', component: 'platform', generated: ['jwt-key-encryption-secret'] },
+  // Signs the unsubscribe links notifications mails: kept once made (a new key breaks old links).
+  {
+    name: 'cinema-notifications-secrets',
+    component: 'platform',
+    generated: ['unsubscribe-secret'],
+  },
 ];
 
 /** Secrets whose values are derived from another Secret's (the services' PostgreSQL URL). */
