@@ -13,6 +13,7 @@ import {
   deleteMailsTo,
   fakeClock,
   mailsTo,
+  sleep,
   startService,
   suffix,
   waitFor,
@@ -405,6 +406,13 @@ test('a runner stopped mid-campaign: a new one resumes, every recipient gets exa
   let second: TestService | undefined;
   try {
     const list = await users(first, 150);
+    // Slow steps (200 ms each) so the stop lands mid-campaign.
+    const runner = first.deps.campaignRunner;
+    const step = runner.step.bind(runner);
+    runner.step = async (id: string) => {
+      await sleep(200);
+      return step(id);
+    };
     const token = await adminToken(first);
     const res = await api(first.url, CAMPAIGNS, {
       method: 'POST',
@@ -422,7 +430,7 @@ test('a runner stopped mid-campaign: a new one resumes, every recipient gets exa
     await waitFor(
       async () => (await progress(first, res.body.id, token)).planned >= 10,
       20_000,
-      20,
+      'ten recipients planned',
     );
     // Hard stop of the job runner (active steps are abandoned), then the rest of the process.
     await first.deps.campaignJobs.boss.stop({ graceful: false, wait: true });
