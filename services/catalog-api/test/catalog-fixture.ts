@@ -1,16 +1,24 @@
 /**
- * A generated catalog written straight into Elasticsearch, in the indices and document shape
- * catalog-etl writes (its mappings: keyword + text subfields, nested genres and persons, numeric
- * rating, `person_names`), and the ETL's signal to this service: the cache generation bumped
+ * A generated catalog written straight into Elasticsearch, in the indices and document shapes
+ * catalog-etl writes (@cinema/catalog-index: its analysis, mappings and document types), and the ETL's signal to this service: the cache generation bumped
  * after each write. So these tests need no other service's code; the real ETL feeding this API is
  * tested across services in tests/catalog.
  */
 import { randomUUID } from 'node:crypto';
-import type { Client, estypes } from '@elastic/elasticsearch';
+import type { Client } from '@elastic/elasticsearch';
 import type { Redis } from 'ioredis';
+import {
+  ANALYSIS,
+  INDEX_NAMES,
+  mappings,
+  type FilmDocument,
+  type GenreDocument,
+  type PersonDocument,
+  type Role,
+} from '@cinema/catalog-index';
 import { suffix } from '@cinema/testing';
 
-export type Role = 'actor' | 'director' | 'writer';
+export type { Role };
 
 export interface Catalog {
   films: Array<{ id: string; title: string; rating: number; description: string }>;
@@ -63,68 +71,11 @@ export function generateCatalog(options: {
   return { films, genres, persons, filmGenres, filmPersons };
 }
 
-const text = { type: 'text' as const, analyzer: 'standard' };
-const keywordWithText = { type: 'keyword' as const, fields: { text } };
-const raw = { type: 'keyword' as const, ignore_above: 512 };
-const exact = { type: 'keyword' as const, ignore_above: 512, normalizer: 'lowercase' };
-const textWithRaw = { ...text, fields: { raw, exact } };
-
-/**
- * catalog-etl's index analysis and mappings (services/catalog-etl/src/adapters/search.index.ts,
- * `ANALYSIS` and `mappings('standard')`): keep the two in step.
- */
-const ANALYSIS: estypes.IndicesIndexSettingsAnalysis = {
-  normalizer: { lowercase: { type: 'custom', filter: ['lowercase'] } },
-};
-const MAPPINGS: Record<'films' | 'genres' | 'persons', estypes.MappingTypeMapping> = {
-  films: {
-    dynamic: 'strict',
-    properties: {
-      id: { type: 'keyword' },
-      title: {
-        ...text,
-        fields: {
-          raw,
-          exact,
-          suggest: { type: 'completion', analyzer: 'standard', max_input_length: 100 },
-        },
-      },
-      description: text,
-      creation_date: { type: 'date' },
-      rating: { type: 'float' },
-      type: { type: 'keyword' },
-      file_path: { type: 'keyword', index: false },
-      genres: { type: 'nested', properties: { id: { type: 'keyword' }, name: keywordWithText } },
-      persons: {
-        type: 'nested',
-        properties: { id: { type: 'keyword' }, full_name: textWithRaw, role: { type: 'keyword' } },
-      },
-      person_names: text,
-      modified: { type: 'date' },
-    },
-  },
-  genres: {
-    dynamic: 'strict',
-    properties: {
-      id: { type: 'keyword' },
-      name: keywordWithText,
-      description: text,
-      modified: { type: 'date' },
-    },
-  },
-  persons: {
-    dynamic: 'strict',
-    properties: {
-      id: { type: 'keyword' },
-      full_name: textWithRaw,
-      birth_date: { type: 'date' },
-      modified: { type: 'date' },
-    },
-  },
-};
+/** catalog-etl's indices (`ES_ANALYZER` at its default, `standard`). */
+const MAPPINGS = mappings('standard');
 
 /** The film document as catalog-etl writes it. */
-function filmDocument(catalog: Catalog, film: Catalog['films'][number]) {
+function filmDocument(catalog: Catalog, film: Catalog['films'][number]): FilmDocument {
   const genres = new Map(catalog.genres.map((g) => [g.id, g.name]));
   const persons = new Map(catalog.persons.map((p) => [p.id, p.full_name]));
   const people = (catalog.filmPersons.get(film.id) ?? []).map(([id, role]) => ({
@@ -159,22 +110,22 @@ export class IndexedCatalog {
 
   /** Creates the indices and writes every document (refreshed, so searchable at once). */
   async load(): Promise<void> {
-    for (const [name, mappings] of Object.entries(MAPPINGS)) {
+    for (const name of INDEX_NAMES) {
       await this.es.indices.create({
         index: `${this.prefix}${name}`,
         settings: { analysis: ANALYSIS },
-        mappings,
+        mappings: MAPPINGS[name],
       });
     }
     const modified = new Date().toISOString();
     const operations = [
       ...this.catalog.genres.flatMap((g) => [
         { index: { _index: `${this.prefix}genres`, _id: g.id } },
-        { id: g.id, name: g.name, description: null, modified },
+        { id: g.id, name: g.name, description: null, modified } satisfies GenreDocument,
       ]),
       ...this.catalog.persons.flatMap((p) => [
         { index: { _index: `${this.prefix}persons`, _id: p.id } },
-        { id: p.id, full_name: p.full_name, birth_date: null, modified },
+        { id: p.id, full_name: p.full_name, birth_date: null, modified } satisfies PersonDocument,
       ]),
       ...this.catalog.films.flatMap((f) => [
         { index: { _index: `${this.prefix}films`, _id: f.id } },
@@ -211,7 +162,7 @@ export class IndexedCatalog {
     const modified = new Date().toISOString();
     await this.bulk([
       { index: { _index: `${this.prefix}persons`, _id: id } },
-      { id, full_name: fullName, birth_date: null, modified },
+      { id, full_name: fullName, birth_date: null, modified } satisfies PersonDocument,
       ...films.flatMap((f) => [
         { index: { _index: `${this.prefix}films`, _id: f.id } },
         filmDocument(this.catalog, f),
@@ -237,7 +188,7 @@ export class IndexedCatalog {
 
   async drop(): Promise<void> {
     await this.es.indices.delete({
-      index: Object.keys(MAPPINGS).map((i) => `${this.prefix}${i}`),
+      index: INDEX_NAMES.map((i) => `${this.prefix}${i}`),
       ignore_unavailable: true,
     });
   }

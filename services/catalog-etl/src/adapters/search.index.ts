@@ -1,92 +1,35 @@
 /**
- * The Elasticsearch side: index names, explicit mappings (created when missing), idempotent bulk
- * writes (document id = row id) and deletes.
+ * The Elasticsearch side: the indices of @cinema/catalog-index created when missing (with their
+ * analysis and mappings), idempotent bulk writes (document id = row id) and deletes.
  */
 import { Client, errors } from '@elastic/elasticsearch';
 import type { estypes } from '@elastic/elasticsearch';
+import {
+  ANALYSIS,
+  INDEX_NAMES,
+  indexName,
+  mappings,
+  type FilmDocument,
+  type GenreDocument,
+  type PersonDocument,
+} from '@cinema/catalog-index';
+import type { FilmDoc, GenreDoc, PersonDoc } from '../domain/documents';
 import type { IndexName, SearchSink } from '../domain/etl';
 
-export const INDEX_NAMES: readonly IndexName[] = ['films', 'genres', 'persons'];
+/** Names, analysis and mappings live in @cinema/catalog-index (catalog-api's tests use them). */
+export { ANALYSIS, INDEX_NAMES, indexName, mappings };
 
-export function indexName(prefix: string, name: IndexName): string {
-  return `${prefix}${name}`;
-}
-
-/**
- * Analysis every index is created with: only what a bare Elasticsearch has (no analysis-common
- * module, no language plugins), so a `lowercase` normalizer for whole-value matches. Language
- * analyzers (`ES_ANALYZER`, a chart value) apply to the text fields where the cluster has them.
- */
-export const ANALYSIS: estypes.IndicesIndexSettingsAnalysis = {
-  normalizer: { lowercase: { type: 'custom', filter: ['lowercase'] } },
-};
-
-/**
- * Explicit mappings: keyword + text subfields, nested genres and persons, numeric rating. Titles
- * and names also have `exact` (the whole value, lower-cased: an exact title outranks one that
- * only contains the words) and film titles `suggest` (a completion field for the search box).
- */
-export function mappings(analyzer: string): Record<IndexName, estypes.MappingTypeMapping> {
-  const text = { type: 'text' as const, analyzer };
-  const keywordWithText = { type: 'keyword' as const, fields: { text } };
-  const raw = { type: 'keyword' as const, ignore_above: 512 };
-  const exact = { type: 'keyword' as const, ignore_above: 512, normalizer: 'lowercase' };
-  const textWithRaw = { ...text, fields: { raw, exact } };
-  return {
-    films: {
-      dynamic: 'strict',
-      properties: {
-        id: { type: 'keyword' },
-        title: {
-          ...text,
-          fields: {
-            raw,
-            exact,
-            // `standard`, whatever the text analyzer: a suggestion matches what was typed.
-            suggest: { type: 'completion', analyzer: 'standard', max_input_length: 100 },
-          },
-        },
-        description: text,
-        creation_date: { type: 'date' },
-        rating: { type: 'float' },
-        type: { type: 'keyword' },
-        file_path: { type: 'keyword', index: false },
-        genres: {
-          type: 'nested',
-          properties: { id: { type: 'keyword' }, name: keywordWithText },
-        },
-        persons: {
-          type: 'nested',
-          properties: {
-            id: { type: 'keyword' },
-            full_name: textWithRaw,
-            role: { type: 'keyword' },
-          },
-        },
-        person_names: text,
-        modified: { type: 'date' },
-      },
-    },
-    genres: {
-      dynamic: 'strict',
-      properties: {
-        id: { type: 'keyword' },
-        name: keywordWithText,
-        description: text,
-        modified: { type: 'date' },
-      },
-    },
-    persons: {
-      dynamic: 'strict',
-      properties: {
-        id: { type: 'keyword' },
-        full_name: textWithRaw,
-        birth_date: { type: 'date' },
-        modified: { type: 'date' },
-      },
-    },
-  };
-}
+type Holds<T extends true> = T;
+/** The documents the ETL writes have the shapes the package describes (checked when compiling). */
+export type WrittenAsDescribed = Holds<
+  FilmDoc extends FilmDocument
+    ? GenreDoc extends GenreDocument
+      ? PersonDoc extends PersonDocument
+        ? true
+        : false
+      : false
+    : false
+>;
 
 export class BulkError extends Error {
   constructor(message: string) {
