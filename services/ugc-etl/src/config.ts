@@ -17,6 +17,15 @@ export const configSchema = z.object({
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'a ClickHouse identifier')
     .default('tracking_user_events'),
+  /**
+   * A ClickHouse cluster (the production CinemaPlatform's `events`, 2 shards x 2 replicas): each
+   * table is made ON CLUSTER as a Replicated* local table `<table>_local` plus a Distributed
+   * `<table>` over it (sharded by event_id, so a duplicate meets its twin); unset: one server.
+   */
+  CLICKHOUSE_CLUSTER: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_-]{0,63}$/, 'a ClickHouse cluster name')
+    .optional(),
   /** An insert is made when a table has this many rows waiting... */
   BATCH_MAX_ROWS: z.coerce.number().int().min(1).max(1_000_000).default(5_000),
   /** ...or when the oldest waiting row has waited this long. */

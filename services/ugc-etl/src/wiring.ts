@@ -38,7 +38,12 @@ export type LoaderConfig = Pick<
   | 'BATCH_MAX_WAIT_MS'
 > &
   KafkaClientConfig &
-  Partial<Pick<Config, 'KAFKA_FETCH_MAX_BYTES' | 'KAFKA_FETCH_MAX_BYTES_PER_PARTITION'>>;
+  Partial<
+    Pick<
+      Config,
+      'KAFKA_FETCH_MAX_BYTES' | 'KAFKA_FETCH_MAX_BYTES_PER_PARTITION' | 'CLICKHOUSE_CLUSTER'
+    >
+  >;
 
 /** The loader's adapters over one ClickHouse client. */
 export interface Loader {
@@ -120,7 +125,7 @@ export async function wireLoader(config: LoaderConfig, logger: Logger): Promise<
       },
     },
   });
-  await createSchema(ch, config.CLICKHOUSE_DATABASE);
+  await createSchema(ch, config.CLICKHOUSE_DATABASE, config.CLICKHOUSE_CLUSTER);
   const sink = new ClickHouseSink(ch, {
     database: config.CLICKHOUSE_DATABASE,
     maxRows: config.BATCH_MAX_ROWS,

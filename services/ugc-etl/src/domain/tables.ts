@@ -186,6 +186,39 @@ ORDER BY (${PAGE_VIEW_ORDER[endpoint]})`,
   })),
 ];
 
+/**
+ * The DDL of the database and every table. On one server: `CREATE TABLE db.table (...) ENGINE =
+ * ReplacingMergeTree ...`. On a cluster: the same columns in `db.table_local` ON CLUSTER with
+ * ReplicatedReplacingMergeTree (Keeper path per shard, `{shard}`/`{replica}` macros of the
+ * Altinity operator), and `db.table` ON CLUSTER as a Distributed table over the local ones,
+ * sharded by cityHash64(event_id) so a redelivered event lands on its twin's shard and FINAL
+ * still collapses it. The services insert into and read from `db.table` either way.
+ */
+export function schemaStatements(database: string, cluster?: string): string[] {
+  if (!cluster) {
+    return [
+      `CREATE DATABASE IF NOT EXISTS ${database}`,
+      ...TABLES.map((spec) => `CREATE TABLE IF NOT EXISTS ${database}.${spec.table} ${spec.ddl}`),
+    ];
+  }
+  const on = `ON CLUSTER '${cluster}'`;
+  const statements = [`CREATE DATABASE IF NOT EXISTS ${database} ${on}`];
+  for (const spec of TABLES) {
+    const local = `${spec.table}_local`;
+    const replicated = spec.ddl.replace(
+      /ENGINE = ReplacingMergeTree\b/,
+      `ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/${database}/${local}', '{replica}')`,
+    );
+    if (replicated === spec.ddl)
+      throw new Error(`${spec.table}: no ReplacingMergeTree engine to replicate`);
+    statements.push(
+      `CREATE TABLE IF NOT EXISTS ${database}.${local} ${on} ${replicated}`,
+      `CREATE TABLE IF NOT EXISTS ${database}.${spec.table} ${on} AS ${database}.${local}\nENGINE = Distributed('${cluster}', '${database}', '${local}', cityHash64(event_id))`,
+    );
+  }
+  return statements;
+}
+
 /** Parses a Kafka value (bytes) for a table; throws with the reason. */
 export function parseMessage(spec: TableSpec, raw: Buffer | null): Row {
   if (!raw || raw.length === 0) throw new Error('empty value');
