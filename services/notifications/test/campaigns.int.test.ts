@@ -272,6 +272,81 @@ describe('with the runner', () => {
   });
 });
 
+describe('the panel over HTTP', () => {
+  let svc: TestService;
+  beforeAll(async () => {
+    svc = await startService({}, { start: false });
+  });
+  afterAll(() => close(svc));
+
+  const page = (path: string, cookie = '', init: RequestInit = {}) =>
+    fetch(`${svc.url}/notifications/admin${path}`, {
+      redirect: 'manual',
+      ...init,
+      headers: { cookie, ...(init.headers as Record<string, string>) },
+    });
+
+  test('role gate, CSRF, escaped output, strict CSP', async () => {
+    expect((await page('/campaigns')).status).toBe(303);
+    const publicUser = await svc.token(randomUUID(), ['public_user']);
+    const refused = await page('/campaigns', `na_access=${publicUser}`);
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).toMatch(/neither the admin nor the super_user role/);
+
+    const [u] = await users(svc, 1);
+    await svc.deps.campaigns.create(
+      {
+        title: '<script>alert(1)</script>',
+        category: 'new_films',
+        channels: ['in_app'],
+        template: 'message',
+        vars: { title: '<img src=x onerror=alert(1)>', body: 'b' },
+        audience: { kind: 'ids', ids: [u!.id] },
+      },
+      randomUUID(),
+    );
+    const admin = await adminToken(svc);
+    const csrf = 'c'.repeat(43);
+    const cookie = `na_access=${admin}; na_csrf=${csrf}`;
+    const list = await page('/campaigns', cookie);
+    expect(list.status).toBe(200);
+    expect(list.headers.get('content-security-policy')).toMatch(/script-src 'self';/);
+    const html = await list.text();
+    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(html).not.toContain('<script>alert(1)');
+
+    const form = (fields: Record<string, string>) => ({
+      method: 'POST',
+      body: new URLSearchParams(fields).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    const newForm = {
+      title: 'x',
+      category: 'new_films',
+      channels: 'in_app',
+      subject: 's',
+      body: 'b',
+      audienceKind: 'everyone',
+    };
+    expect((await page('/campaigns', cookie, form(newForm))).status).toBe(403);
+    expect(
+      (await page('/campaigns', cookie, form({ ...newForm, _csrf: 'd'.repeat(43) }))).status,
+    ).toBe(403);
+    const bad = await page(
+      '/campaigns',
+      cookie,
+      form({ ...newForm, _csrf: csrf, sendAt: '2000-01-01T10:00' }),
+    );
+    expect(bad.status).toBe(422);
+    expect(await bad.text()).toMatch(/in the past/);
+    const made = await page('/campaigns', cookie, form({ ...newForm, _csrf: csrf }));
+    expect(made.status).toBe(303);
+    expect(made.headers.get('location')).toMatch(
+      /\/notifications\/admin\/campaigns\/\d+\?notice=created/,
+    );
+  });
+});
+
 describe('driven by hand with the injected clock', () => {
   let svc: TestService;
   const time = fakeClock('2030-03-01T06:00:00Z');
