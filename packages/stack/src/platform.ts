@@ -16,6 +16,7 @@ import {
   type DemoAdmin,
 } from './demo';
 import { startStack, type Stack } from './index';
+import { servers } from './servers';
 import { renderLandingPage, type LandingLink } from './landing';
 import { discoverServices, type ServiceManifest } from './services';
 import { Supervisor, type UnitSpec } from './supervisor';
@@ -63,7 +64,14 @@ export function superviseServers(
 
 export async function startPlatform(): Promise<void> {
   const root = repoRoot();
-  const stack = await startStack();
+  // The default servers plus Jaeger (optional for the tests: it is a Go build); STACK_JAEGER=off
+  // leaves it out.
+  const stack = await startStack({
+    only: [
+      ...servers.filter((s) => !s.optional).map((s) => s.name),
+      ...(process.env.STACK_JAEGER === 'off' ? [] : ['jaeger']),
+    ],
+  });
   const services = discoverServices(root);
   const supervisor = new Supervisor();
   let stopping = false;

@@ -1,6 +1,7 @@
 import type { ServerDefinition } from '../core';
 import { elasticsearch } from './elasticsearch';
 import { etcd } from './etcd';
+import { jaeger } from './jaeger';
 import { kafka } from './kafka';
 import { kubeApiserver } from './kube-apiserver';
 import { mongodb } from './mongodb';
@@ -23,7 +24,9 @@ export const servers: ServerDefinition[] = [
   mongodb,
   smtp,
   nginx,
-  // Optional (heavy): started only when named, e.g. startStack({ only: ['kube-apiserver'] }).
+  // Optional (Go builds): started only when named, e.g. startStack({ only: ['kube-apiserver'] });
+  // `npm start` names jaeger.
+  jaeger,
   etcd,
   kubeApiserver,
 ];
