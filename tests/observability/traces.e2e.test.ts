@@ -1,0 +1,209 @@
+/**
+ * One request, every hop, in Jaeger: ugc-collector, catalog-api and ugc-etl run as processes the
+ * way the platform runs them (`node --require @cinema/telemetry/register dist/main.js`, OTLP to
+ * the stack's Jaeger). A player event through the collector and a catalog-api call that emits a
+ * page view each come back from Jaeger's query API as one trace holding the HTTP request, the
+ * Kafka publish and ugc-etl's batch processing and ClickHouse insert (the Kafka message carries
+ * the request's traceparent; the batch spans mirror into it), with the request id on the spans.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { startStack, type Stack } from '@cinema/stack';
+import {
+  deleteTopicsWithPrefix,
+  freePort,
+  runProcess,
+  startTestIssuer,
+  suffix,
+  waitFor,
+  type RunningProcess,
+  type TestIssuer,
+} from '@cinema/testing';
+
+jest.setTimeout(600_000);
+
+const root = path.resolve(__dirname, '..', '..');
+const id = suffix();
+const prefix = `e2e-traces-${id}.`;
+
+interface JaegerSpan {
+  traceID: string;
+  spanID: string;
+  operationName: string;
+  processID: string;
+  tags: Array<{ key: string; value: unknown }>;
+}
+interface JaegerTrace {
+  traceID: string;
+  spans: JaegerSpan[];
+  processes: Record<string, { serviceName: string }>;
+}
+
+let stack: Stack;
+let issuer: TestIssuer;
+const services: RunningProcess[] = [];
+const urls: Record<string, string> = {};
+
+async function startService(name: string, env: Record<string, string | undefined>) {
+  const port = await freePort();
+  const proc = runProcess(
+    process.execPath,
+    ['--require', '@cinema/telemetry/register', `services/${name}/dist/main.js`],
+    {
+      cwd: root,
+      env: {
+        PORT: String(port),
+        LOG_LEVEL: 'info',
+        OTEL_SERVICE_NAME: name,
+        OTEL_EXPORTER_OTLP_ENDPOINT: stack.env.OTEL_EXPORTER_OTLP_ENDPOINT,
+        KAFKA_BROKERS: process.env.KAFKA_BROKERS,
+        KAFKA_TOPIC_PREFIX: prefix,
+        KAFKA_TOPIC_PARTITIONS: '1',
+        KAFKA_TOPIC_REPLICATION: '1',
+        AUTH_JWKS_URL: issuer.jwksUrl,
+        JWT_ISSUER: issuer.issuer,
+        JWT_AUDIENCE: issuer.audience,
+        ...env,
+      },
+    },
+  );
+  services.push(proc);
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(
+    async () => {
+      if (proc.child.exitCode !== null) throw new Error(`${name} exited:\n${proc.output()}`);
+      return (await fetch(`${url}/readyz`).catch(() => undefined))?.ok === true;
+    },
+    120_000,
+    `${name} ready`,
+  );
+  urls[name] = url;
+}
+
+beforeAll(async () => {
+  // Jaeger is optional in the test stack (a Go build): named here, reused when running.
+  stack = await startStack({ only: ['jaeger'] });
+  issuer = await startTestIssuer();
+  await startService('ugc-etl', {
+    KAFKA_GROUP_ID: `e2e-traces-${id}`,
+    CHDB_PATH: path.join(os.tmpdir(), `cinema-traces-chdb-${process.pid}-${id}`),
+    CLICKHOUSE_DATABASE: `traces_${id}`,
+    BATCH_MAX_WAIT_MS: '100',
+  });
+  await startService('ugc-collector', {});
+  await startService('catalog-api', {
+    ELASTICSEARCH_URL: process.env.ELASTICSEARCH_URL,
+    ES_INDEX_PREFIX: `traces_${id}_`,
+    REDIS_URL: process.env.REDIS_URL,
+    CACHE_KEY_PREFIX: `traces-${id}:`,
+    CACHE_GENERATION_KEY: `traces-${id}:generation`,
+  });
+});
+
+afterAll(async () => {
+  await Promise.all(services.map((s) => s.stop()));
+  await issuer?.close();
+  await deleteTopicsWithPrefix(prefix).catch(() => undefined);
+});
+
+/** A W3C traceparent of a trace of our own: the test knows the id to ask Jaeger for. */
+function newTrace(): { traceId: string; traceparent: string } {
+  const traceId = randomBytes(16).toString('hex');
+  return { traceId, traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` };
+}
+
+async function jaegerTrace(traceId: string): Promise<JaegerTrace | undefined> {
+  const res = await fetch(`${stack.env.JAEGER_URL}/api/traces/${traceId}`);
+  if (res.status === 404) return undefined;
+  const body = (await res.json()) as { data?: JaegerTrace[] };
+  return body.data?.[0];
+}
+
+const serviceOf = (t: JaegerTrace, s: JaegerSpan) => t.processes[s.processID]?.serviceName;
+const tag = (s: JaegerSpan, key: string) => s.tags.find((t) => t.key === key)?.value;
+
+/** Waits until the trace holds a span of every `expected` service:operation prefix. */
+async function traceWith(traceId: string, expected: string[]): Promise<JaegerTrace> {
+  let last: JaegerTrace | undefined;
+  try {
+    await waitFor(
+      async () => {
+        last = await jaegerTrace(traceId);
+        if (!last) return false;
+        const seen = last.spans.map((s) => `${serviceOf(last!, s)}:${s.operationName}`);
+        return expected.every((e) => seen.some((s) => s.startsWith(e)));
+      },
+      90_000,
+      `trace ${traceId}`,
+    );
+  } catch (err) {
+    const seen = last?.spans.map((s) => `${serviceOf(last!, s)}:${s.operationName}`);
+    throw new Error(`${(err as Error).message}; spans seen: ${JSON.stringify(seen)}`);
+  }
+  return last!;
+}
+
+it('a player event: collector HTTP -> Kafka -> ugc-etl batch -> ClickHouse insert, one trace', async () => {
+  const { traceId, traceparent } = newTrace();
+  const requestId = `e2e-player-${id}`;
+  const res = await fetch(`${urls['ugc-collector']}/api/pause`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-anonymous-id': randomUUID(),
+      'x-request-id': requestId,
+      traceparent,
+    },
+    body: JSON.stringify({
+      event_id: randomUUID(),
+      film_id: randomUUID(),
+      position_sec: 12,
+      client_time: new Date().toISOString(),
+    }),
+  });
+  expect(res.status).toBe(202);
+  expect(res.headers.get('x-request-id')).toBe(requestId);
+
+  const trace = await traceWith(traceId, [
+    'ugc-collector:POST',
+    'ugc-collector:kafka publish',
+    'ugc-etl:' + prefix,
+    'ugc-etl:clickhouse insert',
+  ]);
+  expect(new Set(trace.spans.map((s) => serviceOf(trace, s)))).toEqual(
+    new Set(['ugc-collector', 'ugc-etl']),
+  );
+  expect(trace.spans.every((s) => s.traceID === traceId)).toBe(true);
+  // The request id is an attribute of the request's spans.
+  expect(trace.spans.some((s) => tag(s, 'http.request_id') === requestId)).toBe(true);
+  const insert = trace.spans.find((s) => s.operationName.startsWith('clickhouse insert'))!;
+  expect(tag(insert, 'db.system')).toBe('clickhouse');
+  expect(String(tag(insert, 'db.collection.name'))).toMatch(/pause/);
+});
+
+it('a catalog-api call: HTTP -> Elasticsearch -> page view to Kafka -> ugc-etl -> ClickHouse, one trace', async () => {
+  const { traceId, traceparent } = newTrace();
+  const requestId = `e2e-catalog-${id}`;
+  const token = await issuer.token(randomUUID());
+  const res = await fetch(`${urls['catalog-api']}/api/v1/films/${randomUUID()}`, {
+    headers: { authorization: `Bearer ${token}`, 'x-request-id': requestId, traceparent },
+  });
+  await res.arrayBuffer();
+  expect([200, 404]).toContain(res.status);
+
+  const trace = await traceWith(traceId, [
+    'catalog-api:GET',
+    'catalog-api:kafka publish',
+    'ugc-etl:' + prefix,
+    'ugc-etl:clickhouse insert',
+  ]);
+  expect(new Set(trace.spans.map((s) => serviceOf(trace, s)))).toEqual(
+    new Set(['catalog-api', 'ugc-etl']),
+  );
+  expect(trace.spans.some((s) => tag(s, 'http.request_id') === requestId)).toBe(true);
+  // Elasticsearch is a hop of its own (the client's native OpenTelemetry spans).
+  expect(trace.spans.some((s) => tag(s, 'db.system') === 'elasticsearch')).toBe(true);
+  const insert = trace.spans.find((s) => s.operationName.startsWith('clickhouse insert'))!;
+  expect(String(tag(insert, 'db.collection.name'))).toMatch(/page_views|get_film/);
+});
