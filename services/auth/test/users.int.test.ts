@@ -83,7 +83,7 @@ describe('user.updated', () => {
       locale: 'ru',
       timeZone: 'Europe/Moscow',
     });
-    await waitFor(() => updatesOf(u.id).length >= 1, 20_000);
+    await waitFor(async () => updatesOf(u.id).length >= 1, 20_000);
     const [ev] = updatesOf(u.id);
     expect(ev!.id).toBe(ev!.body.message_id);
     expect(ev!.body).toMatchObject({
@@ -108,7 +108,7 @@ describe('user.updated', () => {
       .expect(200);
     // Clearing is a change.
     await request(s.app).patch('/api/v1/auth/me').set(u.auth).send({ locale: null }).expect(200);
-    await waitFor(() => updatesOf(u.id).length >= 2, 20_000);
+    await waitFor(async () => updatesOf(u.id).length >= 2, 20_000);
     await new Promise((r) => setTimeout(r, 500));
     expect(updatesOf(u.id)).toHaveLength(2);
     expect(updatesOf(u.id)[1]!.body).toMatchObject({ locale: null, time_zone: 'Europe/Moscow' });
@@ -142,7 +142,7 @@ describe('user.updated', () => {
     const u = await user('v');
     const token = tokenIn(await mailTo(u.email, /confirm your e-mail address/i));
     await request(s.app).post('/api/v1/auth/email/verify').send({ token }).expect(204);
-    await waitFor(() => updatesOf(u.id).some((m) => m.body.email_verified === true), 20_000);
+    await waitFor(async () => updatesOf(u.id).some((m) => m.body.email_verified === true), 20_000);
 
     await request(s.app)
       .post(`/api/v1/auth/users/${u.id}/roles`)
@@ -150,11 +150,11 @@ describe('user.updated', () => {
       .send({ role: 'admin' })
       .expect(200);
     await waitFor(
-      () => updatesOf(u.id).some((m) => (m.body.roles as string[]).includes('admin')),
+      async () => updatesOf(u.id).some((m) => (m.body.roles as string[]).includes('admin')),
       20_000,
     );
     await request(s.app).delete(`/api/v1/auth/users/${u.id}/roles/admin`).set(su.auth).expect(200);
-    await waitFor(() => {
+    await waitFor(async () => {
       const last = updatesOf(u.id).at(-1);
       return !!last && !(last.body.roles as string[]).includes('admin');
     }, 20_000);

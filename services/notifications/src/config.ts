@@ -106,6 +106,16 @@ export const configSchema = z
     /** Base URL of the auth service (JWKS; the one-time backfill of the recipients). */
     AUTH_URL: z.string().url().optional(),
     AUTH_JWKS_URL: z.string().url().optional(),
+    /**
+     * The service account (role admin or super_user) the recipients back-fill logs in with to read
+     * auth's users list; unset: no back-fill (docs/contracts.md, README).
+     */
+    AUTH_BACKFILL_EMAIL: z.string().email().optional(),
+    AUTH_BACKFILL_PASSWORD: z.string().min(1).optional(),
+    /** Back-fill at start when the recipients projection is empty (and the account is set). */
+    AUTH_BACKFILL_ON_START: bool(true),
+    /** Accounts per page of auth's users list (auth allows up to 500). */
+    AUTH_BACKFILL_PAGE_SIZE: z.coerce.number().int().min(1).max(500).default(500),
     ...revocationFeedShape,
     JWT_ISSUER: z.string().default('cinema-auth'),
     JWT_AUDIENCE: z.string().default('cinema'),
@@ -114,6 +124,13 @@ export const configSchema = z
     message: 'set AUTH_JWKS_URL or AUTH_URL',
     path: ['AUTH_JWKS_URL'],
   })
+  .refine(
+    (c) => (c.AUTH_BACKFILL_EMAIL === undefined) === (c.AUTH_BACKFILL_PASSWORD === undefined),
+    {
+      message: 'set both AUTH_BACKFILL_EMAIL and AUTH_BACKFILL_PASSWORD, or neither',
+      path: ['AUTH_BACKFILL_PASSWORD'],
+    },
+  )
   .refine((c) => c.NODE_ENV !== 'production' || c.UNSUBSCRIBE_SECRET !== undefined, {
     message: 'required in production',
     path: ['UNSUBSCRIBE_SECRET'],

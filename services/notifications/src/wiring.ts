@@ -21,6 +21,8 @@ import { startPeriodic } from './adapters/periodic';
 import { PgReviewLikesRepository } from './adapters/review-likes.repository';
 import { createUgcEventsConsumer } from './adapters/ugc-events.consumer';
 import { createAuthClient, type AuthClient } from './adapters/auth.client';
+import { authBaseUrlOf, backfillAtStart } from './adapters/auth.backfill';
+import type { BackfillResult } from './domain/recipients-backfill';
 import { PgCampaignsRepository } from './adapters/campaigns.repository';
 import { createSchemaPool, runMigrations } from './adapters/db';
 import { PgDeliveriesRepository } from './adapters/deliveries.repository';
@@ -79,6 +81,11 @@ export interface Dependencies extends AuthDependencies {
   campaignJobs: PgBossCampaignJobs;
   /** The admin panel's sign-in (auth's login and refresh API). */
   authClient: AuthClient;
+  /**
+   * The recipients back-fill `start()` runs when the projection is empty (AUTH_BACKFILL_*):
+   * `done()` settles when it ended (undefined: it did not run, or failed and was logged).
+   */
+  recipientsBackfill: { done(): Promise<BackfillResult | undefined> };
   /**
    * Starts the background work (consumers, delivery worker) after the server listens; their
    * shutdown hooks, registered then, run before the server's graceful close.
@@ -203,9 +210,8 @@ export async function wire(
     checkMs: 2000,
     wake: worker.wake,
   });
-  const authClient = createAuthClient(
-    config.AUTH_URL ?? new URL(config.AUTH_JWKS_URL ?? 'http://127.0.0.1:8001').origin,
-  );
+  const authClient = createAuthClient(authBaseUrlOf(config));
+  let startupBackfill: ReturnType<typeof backfillAtStart> | undefined;
 
   // Consumers.
   const authEvents = createAuthEventsConsumer({
@@ -283,6 +289,7 @@ export async function wire(
     campaignRunner,
     campaignJobs,
     authClient,
+    recipientsBackfill: { done: async () => startupBackfill?.done },
     metrics: new NotificationMetrics({
       pool,
       worker,
@@ -296,6 +303,9 @@ export async function wire(
       lifecycle.onShutdown('delivery-worker', () => worker.stop());
       await authEvents.start();
       lifecycle.onShutdown('auth-events-consumer', () => authEvents.stop());
+      // After the consumer: events arriving meanwhile and the back-fill order by event time.
+      startupBackfill = backfillAtStart({ config, client: authClient, recipients, pool, logger });
+      lifecycle.onShutdown('recipients-backfill', () => startupBackfill!.stop());
       await catalogEvents.start();
       lifecycle.onShutdown('catalog-events-consumer', () => catalogEvents.stop());
       await ugcEvents.start();
