@@ -3,6 +3,7 @@
  * missing index an empty answer (the ETL has not run yet).
  */
 import { Client, errors, type estypes } from '@elastic/elasticsearch';
+import type { FilmDocument, GenreDocument, PersonDocument } from '@cinema/catalog-index';
 import { ServiceUnavailableError } from '@cinema/errors';
 import {
   byRole,
@@ -18,27 +19,10 @@ import {
   type Role,
 } from '../domain/catalog';
 
-interface FilmSource {
-  id: string;
-  title: string;
-  description: string | null;
-  creation_date: string | null;
-  rating: number | null;
-  type: string;
-  genres: Array<{ id: string; name: string }>;
-  persons: Array<{ id: string; full_name: string; role: Role }>;
-}
-
-interface GenreSource {
-  id: string;
-  name: string;
-  description: string | null;
-}
-
-interface PersonSource {
-  id: string;
-  full_name: string;
-}
+/** The parts of catalog-etl's documents (@cinema/catalog-index) this service reads. */
+type FilmSource = Omit<FilmDocument, 'file_path' | 'person_names' | 'modified'>;
+type GenreSource = Omit<GenreDocument, 'modified'>;
+type PersonSource = Pick<PersonDocument, 'id' | 'full_name'>;
 
 const SHORT = ['id', 'title', 'rating'];
 /** Films of one person returned at most (a person's filmography). */
