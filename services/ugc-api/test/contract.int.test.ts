@@ -31,7 +31,6 @@ it('answers every operation as the spec documents', async () => {
       roles.includes('public_user') ? Promise.resolve(user) : h.token(undefined, roles),
     values: { filmId: newFilmId() },
   });
-  console.log(JSON.stringify({ exchanges: report.exchanges, seen: report.seen }));
   expect(describeViolations(report.violations)).toBe('');
   expect(report.operations).toBe(Object.values(spec.paths).flatMap((p) => Object.keys(p)).length);
 });
