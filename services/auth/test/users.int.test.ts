@@ -165,6 +165,49 @@ describe('user.updated', () => {
   });
 });
 
+describe('user.deleted', () => {
+  it('DELETE /me needs the password, empties the account, ends its sessions and publishes user.deleted', async () => {
+    const u = await user('d');
+    const wrong = await request(s.app)
+      .delete('/api/v1/auth/me')
+      .set(u.auth)
+      .send({ currentPassword: 'not the password' });
+    expect(wrong.status).toBe(403);
+    expect(wrong.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect((await request(s.app).delete('/api/v1/auth/me').set(u.auth).send({})).status).toBe(403);
+    await request(s.app)
+      .delete('/api/v1/auth/me')
+      .set(u.auth)
+      .send({ currentPassword: password })
+      .expect(204);
+
+    await waitFor(
+      async () => received.some((m) => m.key === 'user.deleted' && m.body.user_id === u.id),
+      20_000,
+    );
+    const ev = received.find((m) => m.key === 'user.deleted' && m.body.user_id === u.id)!;
+    expect(Object.keys(ev.body).sort()).toEqual(['message_id', 'occurred_at', 'type', 'user_id']);
+    // The token's session ended; the password no longer logs in; the address is free again.
+    expect((await request(s.app).get('/api/v1/auth/me').set(u.auth)).status).toBe(401);
+    const login = await request(s.app)
+      .post('/api/v1/auth/login')
+      .send({ email: u.email, password });
+    expect(login.status).toBe(401);
+    const again = await request(s.app)
+      .post('/api/v1/auth/register')
+      .send({ email: u.email, password });
+    expect(again.status).toBe(201);
+    expect(again.body.id).not.toBe(u.id);
+    // The admin list shows the new account, not the deleted one.
+    const su = await superUser();
+    const all = await request(s.app).get('/api/v1/auth/users?pageSize=500').set(su.auth);
+    const ids = all.body.items.map((i: { id: string }) => i.id);
+    expect(ids).toContain(again.body.id);
+    expect(ids).not.toContain(u.id);
+    expect(all.body.total).toBe(ids.length);
+  });
+});
+
 describe('GET /api/v1/auth/users', () => {
   it('is for admin and super_user only', async () => {
     const plain = await user('p');

@@ -120,13 +120,27 @@ export class UsersRepository implements Port {
     await this.db.query(`UPDATE users SET updated_at = now() WHERE id = $1`, [id]);
   }
 
+  async erase(id: string): Promise<boolean> {
+    const res = await this.db.query(
+      `UPDATE users SET email = 'deleted+' || id || '@invalid', password_hash = NULL,
+         first_name = NULL, last_name = NULL, locale = NULL, time_zone = NULL,
+         email_verified = false, is_active = false, deleted_at = now(), updated_at = now()
+       WHERE id = $1 AND deleted_at IS NULL`,
+      [id],
+    );
+    if (!res.rowCount) return false;
+    await this.db.query(`DELETE FROM social_accounts WHERE user_id = $1`, [id]);
+    await this.db.query(`DELETE FROM user_roles WHERE user_id = $1`, [id]);
+    return true;
+  }
+
   async page(opts: { page: number; pageSize: number }): Promise<Page<User>> {
     const [rows, count] = await Promise.all([
-      this.db.query<Row>(`${SELECT} ORDER BY u.created_at, u.id LIMIT $1 OFFSET $2`, [
-        opts.pageSize,
-        (opts.page - 1) * opts.pageSize,
-      ]),
-      this.db.query<{ n: string }>(`SELECT count(*) AS n FROM users`),
+      this.db.query<Row>(
+        `${SELECT} WHERE u.deleted_at IS NULL ORDER BY u.created_at, u.id LIMIT $1 OFFSET $2`,
+        [opts.pageSize, (opts.page - 1) * opts.pageSize],
+      ),
+      this.db.query<{ n: string }>(`SELECT count(*) AS n FROM users WHERE deleted_at IS NULL`),
     ]);
     return {
       items: rows.rows.map((r) => {

@@ -22,6 +22,7 @@ import type { DeviceType } from '../domain/device';
 import { clientOf, principalOf } from './request';
 import type {
   ChangePasswordRequest,
+  DeleteAccountRequest,
   EmailChangeRequest,
   LoginHistoryPage,
   SessionView,
@@ -53,6 +54,25 @@ export class AccountController extends Controller {
     @Body() body: UpdateProfileRequest,
   ): Promise<UserProfile> {
     return toProfile(await this.deps.auth.updateProfile(principalOf(req).id, body));
+  }
+
+  /**
+   * Deletes the caller's account: needs the current password (an account without one: a login a
+   * few minutes ago). Personal data is emptied, the address freed, every session ends; other
+   * services are told by `user.deleted`.
+   */
+  @Delete('me')
+  @SuccessResponse(204, 'Account deleted')
+  @Response<ProblemDetails>(403, 'Current password missing or wrong, or the login is too old')
+  @Response<ProblemDetails>(422, 'Invalid body')
+  @Response<ProblemDetails>(429, 'Too many wrong passwords')
+  public async deleteMe(
+    @Request() req: ExpressRequest,
+    @Body() body: DeleteAccountRequest,
+  ): Promise<void> {
+    const p = principalOf(req);
+    await this.deps.auth.deleteAccount(p.id, p.sessionId, body.currentPassword);
+    this.setStatus(204);
   }
 
   /**

@@ -49,6 +49,7 @@ export class OAuthController extends Controller {
   @Response<ProblemDetails>(401, 'Invalid state, code or ID token')
   @Response<ProblemDetails>(403, 'Refused by the provider, or no verified e-mail')
   @Response<ProblemDetails>(404, 'Google login is not configured')
+  @Response<ProblemDetails>(503, 'The identity provider is unreachable')
   public async callback(
     @Request() req: ExpressRequest,
     @Query() code?: string,

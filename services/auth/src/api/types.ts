@@ -107,6 +107,16 @@ export interface EmailTokenRequest {
   token: string;
 }
 
+export interface DeleteAccountRequest {
+  /**
+   * Required when the account has a password. An account without one (Google login) must have
+   * logged in a few minutes ago instead (REAUTH_MAX_AGE_SECONDS).
+   * @minLength 1
+   * @maxLength 128
+   */
+  currentPassword?: string;
+}
+
 export interface ChangePasswordRequest {
   /**
    * @minLength 1

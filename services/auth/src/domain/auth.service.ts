@@ -353,6 +353,32 @@ export class AuthService {
     return user;
   }
 
+  /**
+   * Deletes the caller's account (current password, or a recent login for an account without
+   * one): personal data emptied, address freed, every session and link ended; `user.deleted`
+   * goes out in the same transaction (notifications erases what it holds of the user).
+   */
+  async deleteAccount(
+    userId: string,
+    sessionId: string | undefined,
+    currentPassword: string | undefined,
+  ): Promise<void> {
+    const user = await this.store.users.byId(userId);
+    if (!user) throw new NotFoundError('no such user');
+    await this.reauthenticate(user, sessionId, currentPassword);
+    const erased = await this.store.transaction(async (tx) => {
+      if (!(await tx.users.erase(userId))) return false;
+      await tx.sessions.revokeAll(userId, 'account deleted');
+      await tx.resets.revokeAll(userId);
+      await tx.emailTokens.revokeAll(userId, 'verify');
+      await tx.emailTokens.revokeAll(userId, 'email_change');
+      await this.event(tx, 'user.deleted', { user_id: userId });
+      return true;
+    });
+    if (!erased) throw new NotFoundError('no such user');
+    this.notifyOutbox();
+  }
+
   /** Every account, a page at a time (admin and super_user, as the database says now). */
   async listUsers(actor: Actor, opts: { page: number; pageSize: number }): Promise<Page<User>> {
     await this.requireRoleManager(actor);

@@ -85,7 +85,8 @@ export type EventKey =
   | 'user.email_verified'
   | 'user.email_change_requested'
   | 'user.email_changed'
-  | 'user.updated';
+  | 'user.updated'
+  | 'user.deleted';
 
 /**
  * Payload fields holding a secret (a single-use token, or a link carrying it): scrubbed from the
@@ -122,7 +123,12 @@ export interface UsersRepository {
   update(id: string, fields: ProfileFields & { email?: string }): Promise<User | undefined>;
   /** Marks the account changed now (a change outside the users row, e.g. its roles). */
   touch(id: string): Promise<void>;
-  /** Every user in creation order, a page at a time. */
+  /**
+   * Deletes the account: personal data emptied, address freed, sign-in links and roles gone, the
+   * row kept (marked deleted) for the sessions' revocation feed. False if already deleted.
+   */
+  erase(id: string): Promise<boolean>;
+  /** Every user (not deleted) in creation order, a page at a time. */
   page(opts: { page: number; pageSize: number }): Promise<Page<User>>;
   setPassword(id: string, hash: string): Promise<void>;
   /** Marks the address verified if it is still `email` (it may have changed since). */
