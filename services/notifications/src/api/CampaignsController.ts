@@ -152,6 +152,7 @@ export class CampaignsController extends Controller {
    */
   @Post('campaigns')
   @SuccessResponse(201, 'Created')
+  @Response<ProblemDetails>(503, 'The auth service (the audience) cannot be reached')
   async create(@Request() req: ExpressRequest, @Body() body: CampaignBody): Promise<CampaignDto> {
     const campaign = await this.deps.campaigns.create(body, userOf(req).id);
     this.setStatus(201);
