@@ -41,8 +41,8 @@ async function kubectl(args: string[], input?: string): Promise<string> {
     if (input !== undefined) child.child.stdin?.end(input);
     return (await child).stdout;
   } catch (err) {
-    const e = err as Error & { stderr?: string };
-    throw new Error(`kubectl ${args.join(' ')}: ${e.stderr ?? e.message}`);
+    const e = err as Error & { stderr?: string; stdout?: string };
+    throw new Error(`kubectl ${args.join(' ')}: ${e.stderr || e.message} ${e.stdout ?? ''}`);
   }
 }
 
@@ -89,10 +89,10 @@ const condition = (p: Obj, type: string) =>
   (p.status?.conditions ?? []).find((c: Obj) => c.type === type);
 
 let ports: Record<string, number> = {};
-function startOperator(name: string): RunningProcess {
+function startOperator(name: string, config = kubeconfig): RunningProcess {
   const op = runServiceMain(SERVICE_DIR, {
     HOME: process.env.HOME,
-    KUBECONFIG: kubeconfig,
+    KUBECONFIG: config,
     WATCH_NAMESPACE: ns,
     PORT: String(ports[name]),
     POD_NAME: name,
@@ -165,7 +165,7 @@ beforeAll(async () => {
   }
   await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
   await kubectl(['create', 'namespace', ns]);
-  ports = { 'op-a': await freePort(), 'op-b': await freePort() };
+  ports = { 'op-a': await freePort(), 'op-b': await freePort(), 'op-c': await freePort() };
 }, 10 * 60_000);
 
 afterAll(async () => {
@@ -484,6 +484,103 @@ describe('the operator on a real API server', () => {
       'the Service back after the restart',
     );
   }, 150_000);
+
+  it('runs with its chart ServiceAccount: does its job and nothing more (RBAC)', async () => {
+    // The chart's ServiceAccount, Role and RoleBinding in the test namespace.
+    const env = { ...process.env, HELM: tools.helm };
+    await execFileAsync('sh', [path.join(ROOT, 'charts', 'build-deps.sh')], { env });
+    const { stdout } = await execFileAsync(tools.helm, [
+      'template',
+      'cinema',
+      path.join(ROOT, 'charts', 'operator'),
+      '--namespace',
+      ns,
+      '--set',
+      'rbac.filebeat=false',
+    ]);
+    const rbac = parseAllDocuments(stdout)
+      .map((d) => d.toJS() as Obj | null)
+      .filter((o): o is Obj => !!o && ['ServiceAccount', 'Role', 'RoleBinding'].includes(o.kind));
+    expect(rbac.map((o) => o.kind).sort()).toEqual(['Role', 'RoleBinding', 'ServiceAccount']);
+    for (const o of rbac) await applyJson(o);
+    const sa = `system:serviceaccount:${ns}:cinema-operator`;
+    const can = async (...args: string[]) =>
+      kubectl(['auth', 'can-i', '--as', sa, '-n', ns, ...args]).then(
+        (out) => out.trim(),
+        (err: Error) => (/\sno\s*$/.test(err.message) ? 'no' : err.message),
+      );
+    expect(await can('patch', 'kafkas.kafka.strimzi.io')).toBe('yes');
+    expect(await can('update', 'leases.coordination.k8s.io/cinema-operator')).toBe('yes');
+    expect(await can('patch', 'cinemaplatforms.cinema.dev/cinema', '--subresource=status')).toBe(
+      'yes',
+    );
+    expect(await can('delete', 'cinemaplatforms.cinema.dev')).toBe('no');
+    expect(await can('update', 'cinemaplatforms.cinema.dev')).toBe('no');
+    expect(await can('update', 'leases.coordination.k8s.io/someone-else')).toBe('no');
+    expect(await can('create', 'pods')).toBe('no');
+    expect(await can('create', 'clusterroles.rbac.authorization.k8s.io')).toBe('no');
+    expect(
+      await kubectl(['auth', 'can-i', '--as', sa, '-n', 'kube-system', 'get', 'secrets']).catch(
+        () => 'no',
+      ),
+    ).toMatch(/no/);
+    // The operator itself, authenticated by a token of that ServiceAccount.
+    const token = (
+      await kubectl(['create', 'token', 'cinema-operator', '-n', ns, '--duration=1h'])
+    ).trim();
+    const admin = JSON.parse(fs.readFileSync(kubeconfig, 'utf8')) as Obj;
+    const saConfig = path.join(os.tmpdir(), `operator-sa-${ns}.kubeconfig`);
+    fs.writeFileSync(
+      saConfig,
+      JSON.stringify({
+        ...admin,
+        users: [{ name: 'operator', user: { token } }],
+        contexts: [
+          {
+            name: 'operator',
+            context: { cluster: admin.clusters[0].name, user: 'operator', namespace: ns },
+          },
+        ],
+        'current-context': 'operator',
+      }),
+      { mode: 0o600 },
+    );
+    await Promise.all(operators.map((o) => o.stop('SIGTERM')));
+    const c = startOperator('op-c', saConfig);
+    await waitFor(
+      async () => (await getJson('lease', 'cinema-operator')).spec.holderIdentity === 'op-c',
+      LEASE_MS + 30_000,
+      'op-c holds the lease',
+    );
+    await kubectl(['delete', '-n', ns, 'secret', 'cinema-postgres-app']);
+    await waitFor(
+      () => tryGet('secret', 'cinema-postgres-app'),
+      60_000,
+      'op-c (as its ServiceAccount) repairs',
+    );
+    await kubectl([
+      'annotate',
+      '-n',
+      ns,
+      'cinemaplatform',
+      'cinema',
+      'cinema.dev/pause-reconciliation=true',
+    ]);
+    await waitFor(
+      async () => condition(await getJson('cinemaplatform', 'cinema'), 'Paused')?.status === 'True',
+      30_000,
+      'op-c writes the status',
+    );
+    await kubectl([
+      'annotate',
+      '-n',
+      ns,
+      'cinemaplatform',
+      'cinema',
+      'cinema.dev/pause-reconciliation-',
+    ]);
+    expect(c.output()).not.toMatch(/forbidden/i);
+  }, 180_000);
 
   it.each(['dev', 'production'] as const)(
     'renders %s-profile children the API server accepts (server-side dry run on the operators CRDs)',
