@@ -2,8 +2,9 @@
  * The one-time back-fill of the recipients projection (issue 14) from the real auth service (its
  * own process, `services/auth/src/main.ts`) through its admin users list: at start when the
  * projection is empty, and again by `node dist/cli.js backfill` (run here from source with tsx),
- * which keeps newer projection data and erased recipients. auth publishes on an exchange this
- * notifications does not consume, so only the back-fill fills the projection.
+ * which keeps newer projection data and erased recipients. The accounts are made before
+ * notifications binds its queue to auth's exchange (their events reach no queue), so only the
+ * back-fill fills the projection; later `user.updated` / `user.deleted` arrive by the consumer.
  */
 import * as path from 'node:path';
 import { freePort, runProcess, runServiceMain, type RunningProcess } from '@cinema/testing';
@@ -16,6 +17,7 @@ const SERVICE_DIR = path.resolve(__dirname, '..');
 let auth: RunningProcess;
 let authUrl: string;
 let svc: TestService;
+const exchange = `auth.events.backfill.${suffix()}`;
 const authSchema = `auth_b_${suffix()}`;
 const password = 'Correct-Horse-Battery-9!';
 const admin = `backfill-admin-${suffix()}@example.test`;
@@ -68,7 +70,8 @@ beforeAll(async () => {
     PORT: String(port),
     LOG_LEVEL: 'warn',
     AUTH_DB_SCHEMA: authSchema,
-    AUTH_EVENTS_EXCHANGE: `auth.events.backfill.${suffix()}`,
+    AUTH_EVENTS_EXCHANGE: exchange,
+    OUTBOX_POLL_MS: '100',
     AUTH_MAIL: 'off',
     RATE_LIMIT_PREFIX: `auth:test:${authSchema}`,
     ARGON2_MEMORY_KIB: '4096',
@@ -99,8 +102,18 @@ beforeAll(async () => {
     body: { locale: 'ru-RU', timeZone: 'Asia/Yekaterinburg' },
   });
   expect(me.status).toBe(200);
+  // Every event so far has left auth (to no queue) before notifications binds its own.
+  const authDb = createPool(process.env.DATABASE_URL!, { max: 1 });
+  await waitFor(async () => {
+    const r = await authDb.query<{ n: string }>(
+      `SELECT count(*) AS n FROM "${authSchema}".outbox WHERE published_at IS NULL`,
+    );
+    return r.rows[0]!.n === '0';
+  }, 30_000);
+  await authDb.end();
 
   svc = await startService({
+    AUTH_EVENTS_EXCHANGE: exchange,
     AUTH_URL: authUrl,
     AUTH_JWKS_URL: `${authUrl}/.well-known/jwks.json`,
     AUTH_BACKFILL_EMAIL: admin,
@@ -172,4 +185,37 @@ test('the CLI refuses without an account (2) and with an account that is not an 
   const usage = await cli({}, ['frobnicate']);
   expect(usage.code).toBe(2);
   expect(usage.output).toMatch(/usage: cli.js/);
+});
+
+test("auth's user.updated and user.deleted reach the projection through the consumer", async () => {
+  const token = await login(users.ann.email);
+  const me = await call('/api/v1/auth/me', {
+    method: 'PATCH',
+    token,
+    body: { firstName: 'Annie', timeZone: 'Europe/Paris', locale: 'en' },
+  });
+  expect(me.status).toBe(200);
+  await waitFor(
+    async () => (await svc.deps.recipients.get(users.ann.id))?.firstName === 'Annie',
+    20_000,
+  );
+  expect(await svc.deps.recipients.get(users.ann.id)).toMatchObject({
+    timeZone: 'Europe/Paris',
+    locale: 'en',
+    email: users.ann.email,
+  });
+  const del = await call('/api/v1/auth/me', {
+    method: 'DELETE',
+    token,
+    body: { currentPassword: password },
+  });
+  expect(del.status).toBe(204);
+  await waitFor(
+    async () => (await svc.deps.recipients.get(users.ann.id))?.deletedAt instanceof Date,
+    20_000,
+  );
+  expect(await svc.deps.recipients.get(users.ann.id)).toMatchObject({
+    email: null,
+    firstName: null,
+  });
 });
