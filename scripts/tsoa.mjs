@@ -94,8 +94,8 @@ if (!generated.startsWith('// @ts-nocheck')) writeFileSync(routes, `// @ts-noche
  * decorators in the controllers):
  * - every error answer (status >= 400) is `application/problem+json` with `ProblemDetails`
  *   (tsoa writes `application/json`), as `problem()` of `@cinema/http` sends it;
- * - an operation with a body: 400 (malformed JSON, from express.json), 413 (over the body limit),
- *   415 (where the body is JSON and required);
+ * - an operation with a body: 400 (malformed JSON, from express.json), 413 (over the body limit);
+ *   no 415: a body of another type is not parsed, and the route's validation answers it;
  * - 422 where tsoa validates something (parameters or a body);
  * - `@Security` routes: 401 (no or bad token), and 403 when the route names roles;
  * - 429 and 503 document `Retry-After` (sent with `retryAfter` by TooManyRequestsError and
@@ -164,7 +164,6 @@ export function documentProblems(doc) {
           } else add('400', 'The body is not valid JSON');
         }
         add('413', 'The body is larger than the service accepts');
-        if (json && body.required) add('415', 'The body is not JSON');
       }
       if (body || params.length) add('422', 'Invalid request');
       const security = op.security ?? doc.security ?? [];
