@@ -24,6 +24,7 @@ export * from './kube';
 export * from './landing';
 export * from './services';
 export * from './shell';
+export * from './shipper';
 export * from './supervisor';
 export { servers };
 

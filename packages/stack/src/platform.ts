@@ -16,6 +16,7 @@ import {
   type DemoAdmin,
 } from './demo';
 import { startStack, type Stack } from './index';
+import { LogShipper } from './shipper';
 import { servers } from './servers';
 import { renderLandingPage, type LandingLink } from './landing';
 import { discoverServices, type ServiceManifest } from './services';
@@ -74,12 +75,39 @@ export async function startPlatform(): Promise<void> {
   });
   const services = discoverServices(root);
   const supervisor = new Supervisor();
+  // Logs to Elasticsearch: every service's stdout (its log file), the gateway's access log and
+  // Jaeger's JSON log, from saved offsets (STACK_LOG_SHIPPING=off: none).
+  let lastShipperError = '';
+  const shipper =
+    stack.env.ELASTICSEARCH_URL && process.env.STACK_LOG_SHIPPING !== 'off'
+      ? new LogShipper({
+          elasticsearchUrl: stack.env.ELASTICSEARCH_URL,
+          stateFile: path.join(stackHome(), 'data', 'log-shipper', 'offsets.json'),
+          retentionDays: Number(process.env.STACK_LOG_RETENTION_DAYS ?? 7),
+          sources: () => [
+            ...services.map((svc) => ({
+              file: path.join(logDir(), `service-${svc.name}.log`),
+              service: svc.name,
+              format: 'ecs' as const,
+            })),
+            { file: path.join(logDir(), 'nginx-access.log'), service: 'gateway', format: 'nginx' },
+            { file: path.join(logDir(), 'jaeger.log'), service: 'jaeger', format: 'ecs' },
+          ],
+          onError: (err) => {
+            if (err.message === lastShipperError) return; // once per kind of outage
+            lastShipperError = err.message;
+            info(`log shipper: ${err.message} (retrying from the saved offsets)`);
+          },
+        })
+      : undefined;
+  shipper?.start();
   let stopping = false;
   const stopEverything = async (code: number) => {
     if (stopping) return;
     stopping = true;
     info('stopping services');
     await supervisor.stop(['service']);
+    await shipper?.stop();
     if (stack.env.GATEWAY_URL) {
       const nginx = await import('./servers/nginx');
       nginx.writeLandingPage(
