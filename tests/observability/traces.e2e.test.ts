@@ -7,9 +7,10 @@
  * the request's traceparent; the batch spans mirror into it), with the request id on the spans.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startStack, type Stack } from '@cinema/stack';
+import { LogShipper, startStack, type Stack } from '@cinema/stack';
 import {
   deleteTopicsWithPrefix,
   freePort,
@@ -44,6 +45,12 @@ let stack: Stack;
 let issuer: TestIssuer;
 const services: RunningProcess[] = [];
 const urls: Record<string, string> = {};
+const byName: Record<string, RunningProcess> = {};
+/**
+ * Trace ids of the requests above whose service logs them. Not the collector's: its event
+ * endpoints are `quietPaths` (a successful event writes no access line, by design of the hot path).
+ */
+const traced: Record<string, string> = {};
 
 async function startService(name: string, env: Record<string, string | undefined>) {
   const port = await freePort();
@@ -69,6 +76,7 @@ async function startService(name: string, env: Record<string, string | undefined
     },
   );
   services.push(proc);
+  byName[name] = proc;
   const url = `http://127.0.0.1:${port}`;
   await waitFor(
     async () => {
@@ -185,6 +193,7 @@ it('a player event: collector HTTP -> Kafka -> ugc-etl batch -> ClickHouse inser
 it('a catalog-api call: HTTP -> Elasticsearch -> page view to Kafka -> ugc-etl -> ClickHouse, one trace', async () => {
   const { traceId, traceparent } = newTrace();
   const requestId = `e2e-catalog-${id}`;
+  traced['catalog-api'] = traceId;
   const token = await issuer.token(randomUUID());
   const res = await fetch(`${urls['catalog-api']}/api/v1/films/${randomUUID()}`, {
     headers: { authorization: `Bearer ${token}`, 'x-request-id': requestId, traceparent },
@@ -206,4 +215,46 @@ it('a catalog-api call: HTTP -> Elasticsearch -> page view to Kafka -> ugc-etl -
   expect(trace.spans.some((s) => tag(s, 'db.system') === 'elasticsearch')).toBe(true);
   const insert = trace.spans.find((s) => s.operationName.startsWith('clickhouse insert'))!;
   expect(String(tag(insert, 'db.collection.name'))).toMatch(/page_views|get_film/);
+});
+
+it("the service's log lines of the catalog request reach Elasticsearch with the same trace.id", async () => {
+  expect(Object.keys(traced)).toEqual(['catalog-api']);
+  // What the stack's process runner does with each service's stdout (its log file).
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cinema-traces-logs-'));
+  const index = `logs-e2etraces-${id}`;
+  const es = process.env.ELASTICSEARCH_URL!;
+  const shipper = new LogShipper({
+    elasticsearchUrl: es,
+    stateFile: path.join(dir, 'offsets.json'),
+    indexPrefix: index,
+    sources: () =>
+      Object.entries(byName).map(([name, proc]) => {
+        const file = path.join(dir, `service-${name}.log`);
+        fs.writeFileSync(file, proc.output());
+        return { file, service: name, format: 'ecs' as const };
+      }),
+  });
+  try {
+    await shipper.round();
+    await fetch(`${es}/${index}-*/_refresh`, { method: 'POST' });
+    for (const [service, traceId] of Object.entries(traced)) {
+      const res = await fetch(`${es}/${index}-*/_search`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: { term: { 'trace.id.keyword': traceId } }, size: 50 }),
+      });
+      const hits = (
+        (await res.json()) as { hits: { hits: Array<{ _source: Record<string, unknown> }> } }
+      ).hits.hits.map((h) => h._source);
+      expect(hits.length).toBeGreaterThan(0);
+      expect(hits.some((h) => h['service.name'] === service)).toBe(true);
+      expect(hits.every((h) => typeof h['log.level'] === 'string')).toBe(true);
+    }
+  } finally {
+    await shipper.stop();
+    const res = await fetch(`${es}/_cat/indices/${index}-*?format=json&h=index`);
+    const names = ((await res.json()) as Array<{ index: string }>).map((i) => i.index);
+    if (names.length) await fetch(`${es}/${names.join(',')}`, { method: 'DELETE' });
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
