@@ -1,5 +1,5 @@
 import { ValidationError } from '@cinema/errors';
-import { html } from '../src/admin/html';
+import { html } from '@cinema/html';
 import { parseFilmInput, parsePageNumber } from '../src/domain/catalog';
 import { canonicalTimestamp, differences, parseSourceRow, TABLES } from '../src/migration/tables';
 

@@ -9,7 +9,7 @@ import {
   type Person,
   type PersonDetail,
 } from '../domain/catalog';
-import { html, Html } from './html';
+import { html, Html } from '@cinema/html';
 
 export interface ViewContext {
   csrf: string;

@@ -1,6 +1,6 @@
 /** Server-rendered pages of the campaigns panel; every value is escaped by `html`, every form has the CSRF token. */
 import type { Campaign, CampaignDelivery, CampaignProgress } from '../domain/campaigns.model';
-import { html, Html } from './html';
+import { html, Html } from '@cinema/html';
 import { ADMIN_PREFIX } from './paths';
 
 export interface ViewContext {

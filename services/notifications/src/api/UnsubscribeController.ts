@@ -1,14 +1,9 @@
 import type { Request as ExpressRequest } from 'express';
 import { Controller, Get, Post, Query, Request, Response, Route, Tags } from '@tsoa/runtime';
+import { escapeHtml } from '@cinema/html';
 import type { ProblemDetails } from '@cinema/http';
 import type { Dependencies } from '../wiring';
 import type { UnsubscribeResult } from './types';
-
-const escapeHtml = (s: string) =>
-  s.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
-  );
 
 /**
  * RFC 8058 one-click unsubscribe, without login: the signed token in the link names the user and

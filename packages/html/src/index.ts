@@ -1,5 +1,6 @@
 /**
- * A small HTML template helper: `html` tagged templates escape every interpolated value unless
+ * The HTML template helper of the server-rendered pages (catalog-admin's and notifications'
+ * admin panels): `html` tagged templates escape every interpolated value unless
  * it is itself `Html` (or an array of them), so data from the database or the user can never
  * inject markup.
  */
