@@ -19,6 +19,7 @@ import { ForbiddenError, UnauthorizedError } from '@cinema/errors';
 import { dependenciesOf } from '@cinema/http';
 import type { DenyList, RevocationFeed } from './revocations';
 
+export * from './client';
 export * from './revocations';
 
 export const ROLES = ['public_user', 'admin', 'super_user'] as const;

@@ -3,12 +3,18 @@
  * (controllers get it by constructor through tsoa's IoC module in @cinema/http; the admin panel
  * gets it from buildApp).
  */
-import { createTokenVerifier, startRevocationFeed, type AuthDependencies } from '@cinema/auth';
+import {
+  createTokenVerifier,
+  startRevocationFeed,
+  type AuthDependencies,
+  createAuthClient,
+  type AuthClient,
+} from '@cinema/auth';
 import { jwksUrlOf } from '@cinema/config';
 import type { Lifecycle, ReadinessCheck, ServiceRuntime } from '@cinema/http';
 import type { Logger } from '@cinema/logging';
 import { createPool, ping } from '@cinema/pg';
-import { createAuthClient, type AuthClient } from './adapters/auth.client';
+
 import { PgCatalogRepository } from './adapters/catalog.repository';
 import { OutboxPublisher } from './adapters/outbox.publisher';
 import type { Config } from './config';

@@ -114,7 +114,7 @@ describe('login', () => {
   });
 
   it('is unavailable, not broken, when auth cannot be reached', async () => {
-    const { createAuthClient } = await import('../src/adapters/auth.client');
+    const { createAuthClient } = await import('@cinema/auth');
     await expect(createAuthClient('http://127.0.0.1:1').login('a@b', 'c')).rejects.toMatchObject({
       status: 503,
     });

@@ -13,7 +13,7 @@ import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import { createTokenVerifier } from '@cinema/auth';
 import { createLogger } from '@cinema/logging';
 import { createPool, type Pool } from '@cinema/pg';
-import { createAuthClient } from '../src/adapters/auth.client';
+import { createAuthClient } from '@cinema/auth';
 import { PgCatalogRepository } from '../src/adapters/catalog.repository';
 import { buildApp } from '../src/app';
 import { CatalogService } from '../src/domain/catalog.service';

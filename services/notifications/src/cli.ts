@@ -8,7 +8,7 @@
 import { ConfigError } from '@cinema/config';
 import { createLogger } from '@cinema/logging';
 import { authBaseUrlOf, backfillConfigured, runBackfill } from './adapters/auth.backfill';
-import { createAuthClient } from './adapters/auth.client';
+import { createAuthClient } from '@cinema/auth';
 import { PgRecipientsRepository } from './adapters/recipients.repository';
 import { readConfig } from './config';
 import { connectPostgres } from './wiring';

@@ -8,7 +8,13 @@
  * (consumers and the delivery worker, started by `start()` after the server listens).
  */
 import { randomBytes } from 'node:crypto';
-import { createTokenVerifier, startRevocationFeed, type AuthDependencies } from '@cinema/auth';
+import {
+  createTokenVerifier,
+  startRevocationFeed,
+  type AuthDependencies,
+  createAuthClient,
+  type AuthClient,
+} from '@cinema/auth';
 import { jwksUrlOf } from '@cinema/config';
 import type { Lifecycle, ReadinessCheck, ServiceRuntime } from '@cinema/http';
 import type { Logger } from '@cinema/logging';
@@ -20,7 +26,7 @@ import { PgGenreSubscriptionsRepository } from './adapters/genre-subscriptions.r
 import { startPeriodic } from './adapters/periodic';
 import { PgReviewLikesRepository } from './adapters/review-likes.repository';
 import { createUgcEventsConsumer } from './adapters/ugc-events.consumer';
-import { createAuthClient, type AuthClient } from './adapters/auth.client';
+
 import { authBaseUrlOf, backfillAtStart } from './adapters/auth.backfill';
 import type { BackfillResult } from './domain/recipients-backfill';
 import { PgCampaignsRepository } from './adapters/campaigns.repository';

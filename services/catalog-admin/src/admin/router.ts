@@ -13,7 +13,7 @@ import cookieParser from 'cookie-parser';
 import { Router } from 'express';
 import type { TokenVerifier } from '@cinema/auth';
 import type { Logger } from '@cinema/logging';
-import type { AuthClient } from '../adapters/auth.client';
+import type { AuthClient } from '@cinema/auth';
 import type { CatalogService } from '../domain/catalog.service';
 import { filmsRoutes } from './films.routes';
 import { genresRoutes } from './genres.routes';

@@ -15,10 +15,16 @@ import {
   type RequestHandler,
   type Response,
 } from 'express';
-import type { Principal, TokenVerifier } from '@cinema/auth';
+import {
+  clientOf,
+  type AuthClient,
+  type Principal,
+  type TokenVerifier,
+  type Tokens,
+} from '@cinema/auth';
 import { DomainError, UnauthorizedError } from '@cinema/errors';
 import type { Logger } from '@cinema/logging';
-import type { AuthClient, ClientInfo, Tokens } from '../adapters/auth.client';
+
 import { errorPage, field, handle, sendPage, viewContext } from './pages';
 import * as views from './views';
 
@@ -207,6 +213,3 @@ export function adminSession(deps: SessionDeps): AdminSession {
  * The browser behind a request, forwarded to auth: `req.ip` is the address Express resolved
  * through the proxies this service trusts (the gateway), the socket's address otherwise.
  */
-function clientOf(req: Request): ClientInfo {
-  return { ip: req.ip, userAgent: req.header('user-agent') };
-}

@@ -7,7 +7,7 @@ import type { Pool } from '@cinema/pg';
 import type { Config } from '../config';
 import type { RecipientsRepository } from '../domain/model';
 import { backfillRecipients, type BackfillResult } from '../domain/recipients-backfill';
-import type { AuthClient } from './auth.client';
+import type { AuthClient } from '@cinema/auth';
 import { createAuthUsersSource } from './auth.users';
 
 export type BackfillConfig = Pick<

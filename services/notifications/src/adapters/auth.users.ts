@@ -5,7 +5,7 @@
  */
 import { ServiceUnavailableError, UnauthorizedError } from '@cinema/errors';
 import type { AuthUser, AuthUsersSource } from '../domain/recipients-backfill';
-import type { AuthClient } from './auth.client';
+import type { AuthClient } from '@cinema/auth';
 
 export interface ServiceAccount {
   email: string;

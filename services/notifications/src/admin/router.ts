@@ -11,7 +11,7 @@ import { Router, type Request, type RequestHandler, type Response } from 'expres
 import { DomainError, ValidationError } from '@cinema/errors';
 import type { TokenVerifier } from '@cinema/auth';
 import type { Logger } from '@cinema/logging';
-import type { AuthClient } from '../adapters/auth.client';
+import type { AuthClient } from '@cinema/auth';
 import type { CampaignService } from '../domain/campaigns';
 import type { CampaignDraft } from '../domain/campaigns.model';
 import { isCampaignTemplate } from '../domain/campaigns.model';

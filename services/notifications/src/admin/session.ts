@@ -13,10 +13,15 @@ import {
   type RequestHandler,
   type Response,
 } from 'express';
-import type { Principal, TokenVerifier } from '@cinema/auth';
+import {
+  clientOf,
+  type AuthClient,
+  type Principal,
+  type TokenVerifier,
+  type Tokens,
+} from '@cinema/auth';
 import { DomainError, UnauthorizedError } from '@cinema/errors';
 import type { Logger } from '@cinema/logging';
-import type { AuthClient, Tokens } from '../adapters/auth.client';
 import { ADMIN_PREFIX } from './paths';
 import * as views from './views';
 
@@ -122,7 +127,7 @@ export function adminSession(deps: SessionDeps): {
       let tokens: Tokens;
       let principal: Principal;
       try {
-        tokens = await deps.auth.login(email, password);
+        tokens = await deps.auth.login(email, password, clientOf(req));
         principal = await deps.verifier(tokens.accessToken);
       } catch (err) {
         if (err instanceof DomainError)
@@ -154,7 +159,7 @@ export function adminSession(deps: SessionDeps): {
     const refresh = req.cookies?.[COOKIE.refresh] as string | undefined;
     if (refresh) {
       try {
-        const tokens = await deps.auth.refresh(refresh);
+        const tokens = await deps.auth.refresh(refresh, clientOf(req));
         const principal = await deps.verifier(tokens.accessToken);
         setTokens(res, tokens);
         return principal;

@@ -1,12 +1,13 @@
 /**
- * The auth service's login and refresh API (docs/contracts.md): `POST /api/v1/auth/login` with
+ * The auth service's login and refresh API for the admin panels (catalog-admin's,
+ * notifications'), per docs/contracts.md: `POST /api/v1/auth/login` with
  * `{ email, password }` and `POST /api/v1/auth/refresh` with `{ refreshToken }`, both answering
  * `{ accessToken, refreshToken, tokenType, expiresIn }`; `POST /api/v1/auth/logout` ends the
  * session of an access token.
  *
- * The admin panel is a proxy of auth: each call carries the browser's address in
+ * An admin panel is a proxy of auth: each call carries the browser's address in
  * `X-Forwarded-For` and its `User-Agent`, so auth's rate limits, lockout and login history see
- * the real client, not this service's pod (auth's TRUSTED_PROXIES must include catalog-admin).
+ * the real client, not the panel's pod (auth's TRUSTED_PROXIES must include the panels).
  */
 import { isIP } from 'node:net';
 import { ServiceUnavailableError, UnauthorizedError } from '@cinema/errors';
@@ -29,6 +30,14 @@ export interface AuthClient {
   refresh(refreshToken: string, client?: ClientInfo): Promise<Tokens>;
   /** Ends the session of `accessToken` at auth (best effort: the cookies go anyway). */
   logout(accessToken: string, client?: ClientInfo): Promise<void>;
+}
+
+/** The browser behind an Express request (`req.ip` follows the app's trusted proxies). */
+export function clientOf(req: {
+  ip?: string;
+  header(name: string): string | undefined;
+}): ClientInfo {
+  return { ip: req.ip, userAgent: req.header('user-agent') };
 }
 
 /** Headers telling auth who the client is (only well-formed values are forwarded). */
