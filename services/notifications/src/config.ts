@@ -66,6 +66,11 @@ export const configSchema = z
     DELIVERY_POLL_MS: duration(1000),
     /** Send attempts of one delivery before it is `failed` (backoff 5 s x 2^n, at most 10 min). */
     DELIVERY_MAX_ATTEMPTS: int(6, 1),
+    /** Sends in flight at once per channel and replica (the SMTP pool has as many connections). */
+    EMAIL_CONCURRENCY: int(8, 1),
+    SMS_CONCURRENCY: int(4, 1),
+    /** A claimed delivery whose worker died goes back to the queue after this long. */
+    DELIVERY_LEASE_SECONDS: int(120, 5),
 
     /** Quiet hours when the user set none (local time of the user), e.g. 22:00-08:00; empty: none. */
     DEFAULT_QUIET_HOURS: z

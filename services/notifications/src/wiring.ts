@@ -39,6 +39,7 @@ import { PgPreferencesRepository } from './adapters/preferences.repository';
 import { PgRecipientsRepository } from './adapters/recipients.repository';
 import { PgBossCampaignJobs, startCampaignRunner } from './adapters/jobs';
 import { createHttpSmsGateway } from './adapters/sms.gateway';
+import { PgRateLimiter } from './adapters/rate-buckets';
 import { createSmtpMailer } from './adapters/smtp.mailer';
 import { SseStreams } from './adapters/sse.streams';
 import { FileTemplates } from './adapters/templates';
@@ -143,7 +144,11 @@ export async function wire(
   // Channels: templates, SMTP, SMS gateway, unsubscribe links.
   const templates = new FileTemplates();
   const mailer = config.SMTP_URL
-    ? createSmtpMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM })
+    ? createSmtpMailer({
+        smtpUrl: config.SMTP_URL,
+        from: config.MAIL_FROM,
+        maxConnections: config.EMAIL_CONCURRENCY,
+      })
     : undefined;
   if (mailer) lifecycle.onShutdown('smtp', () => mailer.close());
   else logger.warn('SMTP_URL is not set: e-mail deliveries fail');
@@ -164,7 +169,12 @@ export async function wire(
     unsubscribe,
     publicUrl: config.NOTIFICATIONS_PUBLIC_URL,
     clock,
-    ratePerSecond: { email: config.EMAIL_RATE_PER_SECOND, sms: config.SMS_RATE_PER_SECOND },
+    limiter: new PgRateLimiter(pool, {
+      email: config.EMAIL_RATE_PER_SECOND,
+      sms: config.SMS_RATE_PER_SECOND,
+    }),
+    concurrency: { email: config.EMAIL_CONCURRENCY, sms: config.SMS_CONCURRENCY },
+    leaseMs: config.DELIVERY_LEASE_SECONDS * 1000,
     maxAttempts: config.DELIVERY_MAX_ATTEMPTS,
     pollMs: config.DELIVERY_POLL_MS,
     log: logger,

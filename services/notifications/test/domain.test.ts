@@ -314,6 +314,42 @@ describe('templates', () => {
     expect(m.text).toContain('<script>x</script>'); // text/plain: nothing to escape
   });
 
+  test('MJML runs once per template and locale; each mail gets its own escaped link', async () => {
+    const cached = new FileTemplates();
+    const vars = { title: 'Premiere', body: 'Tonight' };
+    const a = await cached.email('message', 'en', {
+      ...vars,
+      unsubscribe_url: 'https://u.test/unsub?token=A1&x="1"',
+    });
+    const b = await cached.email('message', 'en', {
+      ...vars,
+      unsubscribe_url: 'https://u.test/unsub?token=B2',
+    });
+    expect(cached.mjmlRenders).toBe(1);
+    expect(a.html).toContain('href="https://u.test/unsub?token&#x3D;A1&amp;x&#x3D;&quot;1&quot;"');
+    expect(b.html).toBe(
+      a.html
+        .split('https://u.test/unsub?token&#x3D;A1&amp;x&#x3D;&quot;1&quot;')
+        .join('https://u.test/unsub?token&#x3D;B2'),
+    );
+    expect(b.html).not.toContain('urn-unsubscribe-');
+    // Transactional mail has no link: the footer's conditional drops it (a separate render).
+    const none = await cached.email('message', 'en', { ...vars, unsubscribe_url: null });
+    expect(none.html).not.toContain('Unsubscribe');
+    expect(cached.mjmlRenders).toBe(2);
+    // A variable cannot forge the placeholder: it is random per process.
+    const other = await new FileTemplates().email('message', 'en', {
+      ...vars,
+      unsubscribe_url: 'https://u.test/unsub?token=C3',
+    });
+    expect(other.html).toBe(
+      b.html.split('https://u.test/unsub?token&#x3D;B2').join('https://u.test/unsub?token&#x3D;C3'),
+    );
+    expect((await cached.email('message', 'ru', { ...vars, unsubscribe_url: null })).html).not.toBe(
+      none.html,
+    );
+  });
+
   test('en and ru; a missing variable is a ValidationError', async () => {
     const vars = {
       reset_url: 'https://r.test/#token=1',

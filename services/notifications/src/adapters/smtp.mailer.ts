@@ -15,6 +15,8 @@ export function createSmtpMailer(options: {
   smtpUrl: string;
   from: string;
   messageIdDomain?: string;
+  /** Pooled connections (the worker's e-mail concurrency). */
+  maxConnections?: number;
 }): SmtpMailer {
   const transport = nodemailer.createTransport(
     options.smtpUrl.includes('pool=')
@@ -22,7 +24,7 @@ export function createSmtpMailer(options: {
       : ({
           url: options.smtpUrl,
           pool: true,
-          maxConnections: 5,
+          maxConnections: options.maxConnections ?? 5,
         } as never),
   );
   const domain = options.messageIdDomain ?? 'notifications.cinema.local';

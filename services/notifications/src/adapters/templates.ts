@@ -5,7 +5,13 @@
  * error, not an empty string); `_layout.<locale>.mjml` wraps the HTML. Values are HTML-escaped
  * in the HTML part only; the subject is one line (no header injection). English is the fallback
  * locale.
+ *
+ * MJML is the costly step (a few ms a mail): its output is cached by its input (a bounded LRU).
+ * A campaign's mails differ only in the unsubscribe link, so that link is rendered as a
+ * per-process random placeholder, and the escaped link replaces the placeholder in the cached
+ * HTML: a campaign's HTML goes through MJML once per template and locale.
  */
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Handlebars from 'handlebars';
@@ -33,8 +39,17 @@ export class FileTemplates implements TemplateRenderer {
   private readonly hb = Handlebars.create();
   private readonly templates = new Map<string, Partial<Record<Locale, Compiled>>>();
   private readonly layouts = new Map<Locale, HandlebarsTemplateDelegate>();
+  /** MJML source -> HTML, least recently used first out. */
+  private readonly mjmlCache = new Map<string, string>();
+  /** Stands for the unsubscribe link while MJML runs; random so no variable can forge it. */
+  private readonly linkPlaceholder = `urn-unsubscribe-${randomBytes(12).toString('hex')}`;
+  /** MJML renders (cache misses), for tests and metrics. */
+  mjmlRenders = 0;
 
-  constructor(dir = TEMPLATES_DIR) {
+  constructor(
+    dir = TEMPLATES_DIR,
+    private readonly mjmlCacheSize = 256,
+  ) {
     for (const file of fs.readdirSync(dir)) {
       const layout = /^_layout\.([a-z]{2})\.mjml$/.exec(file);
       if (layout) {
@@ -116,14 +131,37 @@ export class FileTemplates implements TemplateRenderer {
   ): Promise<RenderedMessage> {
     const t = this.sections(template, locale);
     const subject = oneLine(this.run(t.subject, vars, 'subject'));
-    const content = this.run(t.html, vars, 'html');
     const text = this.run(t.text, vars, 'text');
+    const link =
+      typeof vars.unsubscribe_url === 'string' && vars.unsubscribe_url !== ''
+        ? vars.unsubscribe_url
+        : undefined;
+    const htmlVars = link === undefined ? vars : { ...vars, unsubscribe_url: this.linkPlaceholder };
+    const content = this.run(t.html, htmlVars, 'html');
     const layout = this.layouts.get(locale) ?? this.layouts.get('en')!;
-    const mjml = layout({ ...vars, subject, content });
-    const { html, errors } = await mjml2html(mjml, { validationLevel: 'soft' });
+    let html = await this.mjml(layout({ ...htmlVars, subject, content }));
+    if (link !== undefined) {
+      html = html.split(this.linkPlaceholder).join(this.hb.Utils.escapeExpression(link));
+    }
+    return { subject, html, text };
+  }
+
+  private async mjml(source: string): Promise<string> {
+    const cached = this.mjmlCache.get(source);
+    if (cached !== undefined) {
+      this.mjmlCache.delete(source);
+      this.mjmlCache.set(source, cached);
+      return cached;
+    }
+    this.mjmlRenders++;
+    const { html, errors } = await mjml2html(source, { validationLevel: 'soft' });
     if (errors.length)
       throw new ValidationError(`MJML: ${errors.map((e) => e.formattedMessage).join('; ')}`);
-    return { subject, html, text };
+    this.mjmlCache.set(source, html);
+    if (this.mjmlCache.size > this.mjmlCacheSize) {
+      this.mjmlCache.delete(this.mjmlCache.keys().next().value!);
+    }
+    return html;
   }
 
   sms(template: string, locale: Locale, vars: Record<string, unknown>): string {

@@ -3,6 +3,7 @@ import {
   Body,
   Controller,
   Get,
+  OperationId,
   Path,
   Post,
   Query,
@@ -162,6 +163,7 @@ export class CampaignsController extends Controller {
 
   /** Campaigns, newest first. */
   @Get('campaigns')
+  @OperationId('ListCampaigns')
   async list(
     @Query() limit = 20,
     @Query() before?: CampaignId,
@@ -177,6 +179,7 @@ export class CampaignsController extends Controller {
 
   @Get('campaigns/{id}')
   @Response<ProblemDetails>(404, 'No such campaign')
+  @OperationId('GetCampaign')
   async get(@Path() id: CampaignId): Promise<CampaignDto> {
     return campaignDto(await this.deps.campaigns.get(id));
   }

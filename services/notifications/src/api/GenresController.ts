@@ -3,6 +3,7 @@ import {
   Body,
   Controller,
   Get,
+  OperationId,
   Put,
   Request,
   Response,
@@ -44,6 +45,7 @@ export class GenresController extends Controller {
   }
 
   @Get()
+  @OperationId('GetGenrePreferences')
   async get(@Request() req: ExpressRequest): Promise<GenresDto> {
     return { genres: await this.deps.genres.list(userOf(req).id) };
   }
@@ -51,6 +53,7 @@ export class GenresController extends Controller {
   /** Replaces the followed genres; nothing is stored when any entry is bad (422). */
   @Put()
   @Response<ProblemDetails>(422, 'Invalid genres (every bad entry listed)')
+  @OperationId('PutGenrePreferences')
   async put(@Request() req: ExpressRequest, @Body() body: GenresUpdate): Promise<GenresDto> {
     return { genres: await this.deps.genres.replace(userOf(req).id, body.genres) };
   }

@@ -3,6 +3,7 @@ import {
   Controller,
   Get,
   Header,
+  OperationId,
   Path,
   Post,
   Query,
@@ -41,6 +42,7 @@ export class InboxController extends Controller {
    * @param before an item id: the page of older items
    */
   @Get('inbox')
+  @OperationId('ListInbox')
   async list(
     @Request() req: ExpressRequest,
     @Query() limit = 20,

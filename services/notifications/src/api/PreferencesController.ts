@@ -3,6 +3,7 @@ import {
   Body,
   Controller,
   Get,
+  OperationId,
   Put,
   Request,
   Response,
@@ -34,6 +35,7 @@ export class PreferencesController extends Controller {
   }
 
   @Get()
+  @OperationId('GetPreferences')
   async get(@Request() req: ExpressRequest): Promise<PreferencesDto> {
     return dto(await this.deps.settings.get(userOf(req).id));
   }
@@ -45,6 +47,7 @@ export class PreferencesController extends Controller {
    */
   @Put()
   @Response<ProblemDetails>(422, 'Invalid settings (every bad field listed)')
+  @OperationId('PutPreferences')
   async put(
     @Request() req: ExpressRequest,
     @Body() body: PreferencesUpdate,

@@ -1,4 +1,15 @@
-import { Body, Controller, Get, Path, Post, Response, Route, Security, Tags } from '@tsoa/runtime';
+import {
+  Body,
+  Controller,
+  Get,
+  OperationId,
+  Path,
+  Post,
+  Response,
+  Route,
+  Security,
+  Tags,
+} from '@tsoa/runtime';
 import type { ProblemDetails } from '@cinema/http';
 import type { Dependencies } from '../wiring';
 import type { PreviewDto, PreviewRequest, TemplateList } from './types';
@@ -15,6 +26,7 @@ export class TemplatesController extends Controller {
   }
 
   @Get()
+  @OperationId('ListTemplates')
   async list(): Promise<TemplateList> {
     return { templates: this.deps.templates.names() };
   }

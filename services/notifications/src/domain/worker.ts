@@ -1,11 +1,15 @@
 /**
  * The delivery worker: per channel (e-mail, SMS), takes due deliveries from the queue, the
- * transactional ones first (priority), at the channel's rate, renders and sends each, and
- * records the outcome: sent; back in the queue with backoff; or failed with the reason after the
- * last attempt (or at once when the channel refuses for good). Several replicas share the queue
- * (claims skip locked rows); a crashed worker's lease expires and its deliveries are queued again.
+ * transactional ones first (priority), as many as the channel's rate limiter grants (shared by
+ * all replicas), sends up to `concurrency` of them at once, and records each outcome: sent;
+ * back in the queue with backoff; or failed with the reason after the last attempt (or at once
+ * when the channel refuses for good). Several replicas share the queue (claims skip locked rows).
+ *
+ * Delivery is at least once: a stop (SIGTERM) lets the in-flight sends finish and record, so
+ * nothing is sent twice; a crashed process's lease expires and its in-flight deliveries are sent
+ * again, with the same Message-ID (`<delivery-<id>@...>`), which mail clients use to drop the copy.
  */
-import { TokenBucket } from './rate';
+import type { RateLimiter } from './rate';
 import {
   PermanentSendError,
   isTransactional,
@@ -28,7 +32,9 @@ export interface WorkerOptions {
   /** `${base}/api/v1/notifications/unsubscribe?token=` is the one-click link. */
   publicUrl: string;
   clock: Clock;
-  ratePerSecond: Record<'email' | 'sms', number>;
+  limiter: RateLimiter;
+  /** Sends in flight at once per channel (default e-mail 8, SMS 4). */
+  concurrency?: Partial<Record<'email' | 'sms', number>>;
   maxAttempts: number;
   pollMs: number;
   batchSize?: number;
@@ -52,15 +58,18 @@ export class DeliveryWorker {
     email: { sent: 0, retried: 0, failed: 0 },
     sms: { sent: 0, retried: 0, failed: 0 },
   };
-  private readonly buckets: Record<'email' | 'sms', TokenBucket>;
   private readonly wakers = new Map<Channel, () => void>();
   private running = false;
   private loops: Promise<void>[] = [];
 
+  /** Per channel: ms until the limiter has tokens again (0 when it was not the limit). */
+  private readonly limitedFor: Record<'email' | 'sms', number> = { email: 0, sms: 0 };
+  private readonly concurrency: Record<'email' | 'sms', number>;
+
   constructor(private readonly o: WorkerOptions) {
-    this.buckets = {
-      email: new TokenBucket(o.ratePerSecond.email),
-      sms: new TokenBucket(o.ratePerSecond.sms),
+    this.concurrency = {
+      email: Math.max(1, o.concurrency?.email ?? 8),
+      sms: Math.max(1, o.concurrency?.sms ?? 4),
     };
   }
 
@@ -85,14 +94,27 @@ export class DeliveryWorker {
   async runOnce(channel: 'email' | 'sms'): Promise<number> {
     const now = this.o.clock();
     await this.o.deliveries.releaseExpired(now);
-    const bucket = this.buckets[channel];
-    const limit = Math.max(1, Math.min(this.o.batchSize ?? 20, bucket.available()));
-    const batch = await this.o.deliveries.claim(channel, now, limit, this.o.leaseMs ?? 120_000);
-    for (const delivery of batch) {
-      const wait = bucket.take();
-      if (wait > 0) await sleep(wait);
-      await this.deliver(channel, delivery);
+    const want = this.o.batchSize ?? 20;
+    const grant = await this.o.limiter.take(channel, want);
+    this.limitedFor[channel] = grant.waitMs;
+    if (grant.granted <= 0) return 0;
+    const batch = await this.o.deliveries.claim(
+      channel,
+      now,
+      grant.granted,
+      this.o.leaseMs ?? 120_000,
+    );
+    if (batch.length < grant.granted) {
+      await this.o.limiter.refund(channel, grant.granted - batch.length);
     }
+    // Claimed in priority order: the first to start are the most urgent.
+    let next = 0;
+    const lane = async () => {
+      while (next < batch.length) await this.deliver(channel, batch[next++]!);
+    };
+    await Promise.all(
+      Array.from({ length: Math.min(this.concurrency[channel], batch.length) }, lane),
+    );
     return batch.length;
   }
 
@@ -106,8 +128,10 @@ export class DeliveryWorker {
       }
       if (!this.running) break;
       if (took > 0) continue;
+      // Out of tokens: back when the limiter has some; else idle until woken or the poll.
+      const waitMs = this.limitedFor[channel] > 0 ? this.limitedFor[channel] : this.o.pollMs;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, this.o.pollMs);
+        const timer = setTimeout(done, Math.min(waitMs, this.o.pollMs));
         timer.unref();
         function done() {
           clearTimeout(timer);
@@ -171,5 +195,3 @@ export class DeliveryWorker {
     await this.o.sms.send({ to: d.address!, text, category: d.category, deliveryId: d.id });
   }
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
