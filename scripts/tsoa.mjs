@@ -199,4 +199,19 @@ if (!checked.valid) {
   );
   process.exit(1);
 }
+// A rule of OpenAPI the schema cannot express: operationIds are unique (generated clients name
+// their methods by them). tsoa takes the method name: give a clash an `@OperationId`.
+const operations = {};
+for (const [path, item] of Object.entries(document.paths ?? {}))
+  for (const method of METHODS)
+    if (item[method]?.operationId)
+      (operations[item[method].operationId] ??= []).push(`${method.toUpperCase()} ${path}`);
+const clashes = Object.entries(operations).filter(([, ops]) => ops.length > 1);
+if (clashes.length) {
+  console.error(
+    `${spec}: operationId used more than once (add @OperationId to the controller methods):\n` +
+      clashes.map(([id, ops]) => `  ${id}: ${ops.join(', ')}`).join('\n'),
+  );
+  process.exit(1);
+}
 writeFileSync(spec, JSON.stringify(document, null, '\t') + '\n');

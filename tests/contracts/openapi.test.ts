@@ -2,7 +2,8 @@
  * Each service's generated spec (services/<svc>/src/generated/swagger.json, written by
  * scripts/tsoa.mjs) is valid OpenAPI 3.0 by @seriousme/openapi-schema-validator (an ES module:
  * run in a child node), and tells the truth the way the pipeline answers: every error response
- * is application/problem+json with ProblemDetails, 429 and 503 document Retry-After.
+ * is application/problem+json with ProblemDetails, 429 and 503 document Retry-After; and every
+ * operationId is unique (a rule the OpenAPI schema cannot express).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -50,6 +51,16 @@ describe.each(services)('%s spec', (name) => {
     const result = checked[specOf(name)];
     expect(result.errors ?? []).toEqual([]);
     expect(result).toMatchObject({ valid: true, version: '3.0' });
+  });
+
+  it('names every operation once (operationId is unique: generated clients name methods by it)', () => {
+    const spec = JSON.parse(readFileSync(specOf(name), 'utf8')) as {
+      paths: Record<string, Record<string, { operationId?: string }>>;
+    };
+    const ids = Object.values(spec.paths).flatMap((item) =>
+      Object.values(item).flatMap((op) => (op.operationId ? [op.operationId] : [])),
+    );
+    expect(ids.filter((id, i) => ids.indexOf(id) !== i)).toEqual([]);
   });
 
   it('documents every error answer as problem+json, Retry-After on 429 and 503', () => {

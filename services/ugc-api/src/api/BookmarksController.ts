@@ -4,6 +4,7 @@ import {
   Controller,
   Delete,
   Get,
+  OperationId,
   Path,
   Post,
   Query,
@@ -54,6 +55,7 @@ export class BookmarksController extends Controller {
   /** The caller's bookmarks, newest first. */
   @Get()
   @Response<ProblemDetails>(400, 'Malformed cursor')
+  @OperationId('ListBookmarks')
   public async list(
     @Request() req: ExpressRequest,
     @Query() limit: PageLimit = 20,
@@ -75,6 +77,7 @@ export class BookmarksController extends Controller {
   @Delete('{filmId}')
   @SuccessResponse(204, 'Removed')
   @Response<ProblemDetails>(404, 'The film is not bookmarked')
+  @OperationId('RemoveBookmark')
   public async remove(@Request() req: ExpressRequest, @Path() filmId: FilmId): Promise<void> {
     await this.deps.bookmarks.remove(actorOf(req), filmId);
     this.setStatus(204);

@@ -4,6 +4,7 @@ import {
   Controller,
   Delete,
   Get,
+  OperationId,
   Path,
   Put,
   Query,
@@ -51,6 +52,7 @@ export class RatingsController extends Controller {
   /** Removes the caller's rating of a film; answers the new film summary. */
   @Delete('ratings/{filmId}')
   @Response<ProblemDetails>(404, 'The caller has not rated the film')
+  @OperationId('RemoveRating')
   public async remove(
     @Request() req: ExpressRequest,
     @Path() filmId: FilmId,
@@ -61,6 +63,7 @@ export class RatingsController extends Controller {
   /** The caller's ratings, most recently changed first. */
   @Get('ratings')
   @Response<ProblemDetails>(400, 'Malformed cursor')
+  @OperationId('ListRatings')
   public async list(
     @Request() req: ExpressRequest,
     @Query() limit: PageLimit = 20,

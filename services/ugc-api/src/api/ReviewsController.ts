@@ -5,6 +5,7 @@ import {
   Delete,
   Get,
   Patch,
+  OperationId,
   Path,
   Post,
   Put,
@@ -59,6 +60,7 @@ export class ReviewsController extends Controller {
   /** A film's reviews, newest first or most liked first. */
   @Get('films/{filmId}/reviews')
   @Response<ProblemDetails>(400, 'Malformed cursor, or a cursor of another sort order')
+  @OperationId('ListReviews')
   public async list(
     @Path() filmId: FilmId,
     @Query() sort: 'newest' | 'likes' = 'newest',
@@ -92,6 +94,7 @@ export class ReviewsController extends Controller {
   @SuccessResponse(204, 'Deleted')
   @Response<ProblemDetails>(403, 'Neither the author nor an admin')
   @Response<ProblemDetails>(404, 'No such review')
+  @OperationId('RemoveReview')
   public async remove(@Request() req: ExpressRequest, @Path() reviewId: ReviewId): Promise<void> {
     await this.deps.reviews.remove(actorOf(req), reviewId);
     this.setStatus(204);
