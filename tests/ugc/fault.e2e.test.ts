@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createLogger } from '@cinema/logging';
 import { Lifecycle } from '@cinema/http';
-import { pickPort, repoRoot, servers, stopPid, type RunningServer } from '@cinema/stack';
+import { pickPort, repoRoot, startPrivateServer, stopPid, type RunningServer } from '@cinema/stack';
 import { startTestIssuer, type TestIssuer } from '@cinema/testing';
 import { buildApp as buildCollector } from '../../services/ugc-collector/src/app';
 import { readConfig as collectorConfig } from '../../services/ugc-collector/src/config';
@@ -27,19 +27,8 @@ const logger = createLogger({ service: 'ugc-fault', level: 'silent' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The stack's Kafka definition under a private STACK_HOME and port. */
-async function startPrivateKafka(port: number): Promise<RunningServer> {
-  const saved = { home: process.env.STACK_HOME, port: process.env.STACK_KAFKA_PORT };
-  process.env.STACK_HOME = home;
-  process.env.STACK_KAFKA_PORT = String(port);
-  try {
-    return await servers.find((s) => s.name === 'kafka')!.start({});
-  } finally {
-    if (saved.home === undefined) delete process.env.STACK_HOME;
-    else process.env.STACK_HOME = saved.home;
-    if (saved.port === undefined) delete process.env.STACK_KAFKA_PORT;
-    else process.env.STACK_KAFKA_PORT = saved.port;
-  }
-}
+const startPrivateKafka = (port: number): Promise<RunningServer> =>
+  startPrivateServer('kafka', home, { STACK_KAFKA_PORT: String(port) });
 
 describe('UGC pipeline under faults', () => {
   let broker: RunningServer | undefined;

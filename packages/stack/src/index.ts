@@ -22,6 +22,7 @@ export * from './core';
 export * from './demo';
 export * from './kube';
 export * from './landing';
+export * from './private';
 export * from './services';
 export * from './shell';
 export * from './shipper';
