@@ -17,6 +17,8 @@ export interface LandingPage {
   player?: { href: string; filmTitle: string };
   /** The admin panel, with the demo admin's e-mail when there is one. */
   admin?: { href: string; email?: string };
+  /** The ops pages (traces from Jaeger, logs from Elasticsearch) of the admin panel. */
+  ops?: { href: string };
   /** Swagger UI of each service with an HTTP API. */
   docs: LandingLink[];
   /** Mail catcher (MailDev) web UI. */
@@ -76,6 +78,13 @@ export function renderLandingPage(page: LandingPage): string {
         },
       ]
     : [];
+  if (page.ops) {
+    manage.push({
+      href: page.ops.href,
+      label: 'Traces and logs',
+      note: 'Search traces (Jaeger) and log lines (Elasticsearch), follow a request across services; admins only.',
+    });
+  }
   const mail: LandingLink[] = page.mailCatcher
     ? [
         {

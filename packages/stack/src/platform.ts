@@ -164,6 +164,11 @@ export async function startPlatform(): Promise<void> {
             ...serviceUrls,
             PORT: String(svc.port),
             OTEL_SERVICE_NAME: svc.name,
+            // catalog-admin's ops pages read the stack's Jaeger and the shipped logs.
+            ...(stack.env.JAEGER_URL ? { OPS_JAEGER_URL: stack.env.JAEGER_URL } : {}),
+            ...(stack.env.ELASTICSEARCH_URL
+              ? { OPS_ELASTICSEARCH_URL: stack.env.ELASTICSEARCH_URL }
+              : {}),
           },
         });
         return { pid: proc.pid, logFile: proc.logFile, exited: () => proc.exited };
@@ -257,6 +262,10 @@ export async function startPlatform(): Promise<void> {
       renderLandingPage({
         player,
         admin: routed('/admin') ? { href: '/admin/', email: admin?.email } : undefined,
+        ops:
+          routed('/admin') && started.some((s) => s.name === 'catalog-admin')
+            ? { href: '/admin/ops/traces' }
+            : undefined,
         docs,
         mailCatcher: mailCatcher,
       }),

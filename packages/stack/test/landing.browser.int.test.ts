@@ -49,6 +49,7 @@ beforeAll(async () => {
     renderLandingPage({
       player: { href: `/player/?film=${FILM}`, filmTitle: TITLE },
       admin: { href: '/admin/', email: 'admin@cinema.local' },
+      ops: { href: '/admin/ops/traces' },
       docs: [{ href: '/docs/auth/', label: 'auth', note: '/api/v1/auth, /auth' }],
       mailCatcher: 'http://127.0.0.1:9/',
     }),
@@ -90,6 +91,7 @@ it('shows the links, escapes the title, loads nothing from elsewhere, and its li
   expect(links).toEqual([
     { text: `Watch “${TITLE}” in the player`, href: `/player/?film=${FILM}` },
     { text: 'Admin panel', href: '/admin/' },
+    { text: 'Traces and logs', href: '/admin/ops/traces' },
     { text: 'auth', href: '/docs/auth/' },
     { text: 'Mail catcher', href: 'http://127.0.0.1:9/' },
   ]);
@@ -102,6 +104,9 @@ it('shows the links, escapes the title, loads nothing from elsewhere, and its li
   await page.click('text=in the player');
   await page.waitForURL(`${base}/player/?film=${FILM}`);
   expect(await page.textContent('#path')).toBe(`/player/?film=${FILM}`);
+  await page.goto(`${base}/`);
+  await page.click('text=Traces and logs');
+  expect(await page.textContent('#path')).toBe('/admin/ops/traces');
   await page.goto(`${base}/`);
   await page.click('text=auth');
   expect(await page.textContent('#path')).toBe('/docs/');

@@ -27,6 +27,8 @@ export function buildApp(deps: Dependencies): Express {
           auth: deps.auth,
           logger: deps.logger,
           secureCookies: deps.config.ADMIN_COOKIE_SECURE,
+          traces: deps.ops?.traces,
+          logs: deps.ops?.logs,
         }),
       );
     },

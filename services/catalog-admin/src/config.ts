@@ -27,6 +27,18 @@ export const configSchema = z.object({
   CATALOG_EVENTS_EXCHANGE: z.string().min(1).default('catalog.events'),
   /** The outbox publisher's poll interval (it is also woken after each commit with events). */
   OUTBOX_POLL_MS: duration(1000),
+  /**
+   * The ops pages (/admin/ops): Jaeger's query service (the stack's JAEGER_URL; in a cluster the
+   * Jaeger operator's `<name>-query:16686`) and the Elasticsearch holding the platform's logs
+   * (credentials in the URL when it needs them). Unset: that page says it is not configured.
+   */
+  OPS_JAEGER_URL: z.string().url().optional(),
+  OPS_ELASTICSEARCH_URL: z.string().url().optional(),
+  /** Index pattern of the log lines: the stack's daily indices, or Filebeat's `logs-*`. */
+  OPS_LOGS_INDEX: z
+    .string()
+    .regex(/^[\w.*,-]+$/, 'index names or patterns, comma-separated')
+    .default('logs-cinema-*'),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -15,10 +15,14 @@ import type { Lifecycle, ReadinessCheck, ServiceRuntime } from '@cinema/http';
 import type { Logger } from '@cinema/logging';
 import { createPool, ping } from '@cinema/pg';
 
+import { Client } from '@elastic/elasticsearch';
 import { PgCatalogRepository } from './adapters/catalog.repository';
+import { JaegerQuery } from './adapters/jaeger.query';
+import { ElasticLogSearch } from './adapters/logs.search';
 import { OutboxPublisher } from './adapters/outbox.publisher';
 import type { Config } from './config';
 import { CatalogService } from './domain/catalog.service';
+import type { LogQuery, TraceQuery } from './domain/ops';
 import { migrateContent } from './schema';
 
 export interface Dependencies extends AuthDependencies {
@@ -30,6 +34,8 @@ export interface Dependencies extends AuthDependencies {
   catalog: CatalogService;
   /** The auth service's login and refresh API (the admin panel's login form). */
   auth: AuthClient;
+  /** The ops pages' Jaeger and log store (each unset when not configured). */
+  ops?: { traces?: TraceQuery; logs?: LogQuery };
 }
 
 export async function wire({
@@ -60,6 +66,17 @@ export async function wire({
     outbox.start();
     lifecycle.onShutdown('outbox-publisher', () => outbox.stop());
   } else logger.warn('AMQP_URL is not set: catalog events wait in content.outbox');
+  // The ops pages: Jaeger's query API and the logs' Elasticsearch, when configured.
+  let logs: LogQuery | undefined;
+  if (config.OPS_ELASTICSEARCH_URL) {
+    const es = new Client({ node: config.OPS_ELASTICSEARCH_URL, requestTimeout: 10_000 });
+    lifecycle.onShutdown('ops-elasticsearch', () => es.close());
+    logs = new ElasticLogSearch(es, config.OPS_LOGS_INDEX);
+  }
+  const ops = {
+    traces: config.OPS_JAEGER_URL ? new JaegerQuery(config.OPS_JAEGER_URL) : undefined,
+    logs,
+  };
   // Ended sessions (logout, ...) are refused within about a second.
   const revocations = startRevocationFeed(config, { logger, lifecycle });
   return {
@@ -84,5 +101,6 @@ export async function wire({
       revocations,
     }),
     auth: createAuthClient(config.AUTH_URL),
+    ops,
   };
 }

@@ -17,6 +17,7 @@ import { createAuthClient } from '@cinema/auth';
 import { PgCatalogRepository } from '../src/adapters/catalog.repository';
 import { buildApp } from '../src/app';
 import { CatalogService } from '../src/domain/catalog.service';
+import type { LogQuery, TraceQuery } from '../src/domain/ops';
 import { migrateContent } from '../src/schema';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -163,7 +164,11 @@ export async function startFakeAuth(accounts: Record<string, Account>): Promise<
  * The app over the test database, wired as `wire` does it (the catalog service over the
  * PostgreSQL repository); `catalog` is that repository, for checks behind the app's back.
  */
-export async function startApp(db: TestDatabase, auth: FakeAuth) {
+export async function startApp(
+  db: TestDatabase,
+  auth: FakeAuth,
+  ops?: { traces?: TraceQuery; logs?: LogQuery },
+) {
   await migrateContent(db.pool);
   const logger = createLogger({ service: 'catalog-admin-test', level: 'silent' });
   const catalog = new PgCatalogRepository(db.pool);
@@ -178,6 +183,7 @@ export async function startApp(db: TestDatabase, auth: FakeAuth) {
       audience: auth.audience,
     }),
     auth: createAuthClient(auth.url),
+    ops,
   });
   return { app, catalog };
 }

@@ -6,6 +6,7 @@
  *   films.routes.ts    films and their genre and person links
  *   genres.routes.ts   genres
  *   persons.routes.ts  persons
+ *   ops.routes.ts      the ops pages: traces (Jaeger) and logs (Elasticsearch) of the platform
  *
  * Every page reads and writes through the CatalogService (src/domain), as the movies API does.
  */
@@ -17,6 +18,8 @@ import type { AuthClient } from '@cinema/auth';
 import type { CatalogService } from '../domain/catalog.service';
 import { filmsRoutes } from './films.routes';
 import { genresRoutes } from './genres.routes';
+import { opsRoutes } from './ops.routes';
+import type { LogQuery, TraceQuery } from '../domain/ops';
 import { sendPage, viewContext } from './pages';
 import { personsRoutes } from './persons.routes';
 import { adminSession } from './session.routes';
@@ -30,6 +33,9 @@ export interface AdminDeps {
   auth: AuthClient;
   logger: Logger;
   secureCookies: boolean;
+  /** The ops pages' sources (unset: those pages say what is not configured). */
+  traces?: TraceQuery;
+  logs?: LogQuery;
 }
 
 export function adminRouter(deps: AdminDeps): Router {
@@ -51,6 +57,7 @@ export function adminRouter(deps: AdminDeps): Router {
   router.use(filmsRoutes(deps));
   router.use(genresRoutes(deps));
   router.use(personsRoutes(deps));
+  router.use(opsRoutes(deps));
 
   // Unknown admin paths: an HTML 404 for the signed-in editor.
   router.use((req, res) => {

@@ -79,7 +79,8 @@ export function layout(ctx: ViewContext, title: string, body: Html): string {
                 <a class="brand" href="/admin/films">Catalog admin</a>
                 <nav>
                   <a href="/admin/films">Films</a><a href="/admin/genres">Genres</a
-                  ><a href="/admin/persons">Persons</a><a href="/docs">API</a>
+                  ><a href="/admin/persons">Persons</a><a href="/admin/ops/traces">Traces</a
+                  ><a href="/admin/ops/logs">Logs</a><a href="/docs">API</a>
                 </nav>
                 <span class="who"
                   >${ctx.user.email ?? ctx.user.id} (${ctx.user.roles.join(', ')})</span
