@@ -2,6 +2,7 @@ import type { Express } from 'express';
 import { createApp, mountDocs, swaggerCsp } from '@cinema/http';
 import { RegisterRoutes } from './generated/routes';
 import spec from './generated/swagger.json';
+import { PAGE_PREFIX, pageRouter } from './page/router';
 import type { Dependencies } from './wiring';
 
 export function buildApp(deps: Dependencies): Express {
@@ -17,6 +18,7 @@ export function buildApp(deps: Dependencies): Express {
     routes: (app) => {
       mountDocs(app, spec);
       RegisterRoutes(app);
+      app.use(PAGE_PREFIX, pageRouter(deps));
     },
   });
 }

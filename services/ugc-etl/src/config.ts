@@ -1,5 +1,5 @@
 import { revocationFeedShape } from '@cinema/auth';
-import { baseShape, duration, loadConfig, port, z } from '@cinema/config';
+import { baseShape, bool, duration, loadConfig, port, z } from '@cinema/config';
 import { kafkaShape } from '@cinema/kafka';
 
 export const configSchema = z.object({
@@ -52,6 +52,8 @@ export const configSchema = z.object({
   ...revocationFeedShape,
   JWT_ISSUER: z.string().default('cinema-auth'),
   JWT_AUDIENCE: z.string().default('cinema'),
+  /** The analytics page's cookies only over HTTPS (set it behind a TLS gateway). */
+  ANALYTICS_COOKIE_SECURE: bool(false),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -5,7 +5,9 @@
  * analytics reader over the same client (one chDB path per process).
  */
 import {
+  createAuthClient,
   createTokenVerifier,
+  type AuthClient,
   startRevocationFeed,
   type AuthDependencies,
   type TokenVerifier,
@@ -17,11 +19,13 @@ import type { Lifecycle, ReadinessCheck, ServiceRuntime } from '@cinema/http';
 import { createKafka, type KafkaClientConfig } from '@cinema/kafka';
 import type { Logger } from '@cinema/logging';
 import { AnalyticsRepository } from './adapters/analytics.repository';
+import { ChartsRepository } from './adapters/charts.repository';
 import { ClickHouseSink } from './adapters/clickhouse.sink';
 import { EventLoader } from './adapters/events.consumer';
 import { createSchema } from './adapters/schema';
 import type { Config } from './config';
 import type { AnalyticsReader } from './domain/analytics';
+import type { ChartReader } from './domain/charts';
 
 export type LoaderConfig = Pick<
   Config,
@@ -51,6 +55,7 @@ export interface Loader {
   sink: ClickHouseSink;
   consumer: EventLoader;
   analytics: AnalyticsRepository;
+  charts: ChartsRepository;
   /** Starts consuming (resolves once subscribed; keeps retrying while Kafka is away). */
   start(): Promise<void>;
   /** Stops fetching and drains: inserts what waits, lets the batches in hand commit, closes. */
@@ -63,6 +68,10 @@ export interface Dependencies extends AuthDependencies {
   lifecycle?: Lifecycle;
   readiness: Record<string, ReadinessCheck>;
   analytics: AnalyticsReader;
+  /** The analytics page's charts (its JSON endpoints and the page read the same methods). */
+  charts: ChartReader;
+  /** The analytics page's login through auth; without it the page answers 503. */
+  page?: { auth: AuthClient; secureCookies: boolean };
   /** The consumer loop, started once the server listens (main.ts). */
   loader: Pick<Loader, 'start'>;
 }
@@ -83,6 +92,13 @@ export async function wire({
     logger,
     lifecycle,
     analytics: loader.analytics,
+    charts: loader.charts,
+    page: jwks
+      ? {
+          auth: createAuthClient(config.AUTH_URL ?? new URL(jwks).origin),
+          secureCookies: config.ANALYTICS_COOKIE_SECURE,
+        }
+      : undefined,
     verifier: jwks
       ? createTokenVerifier({
           jwksUrl: jwks,
@@ -149,6 +165,7 @@ export async function wireLoader(config: LoaderConfig, logger: Logger): Promise<
     sink,
     consumer,
     analytics: new AnalyticsRepository(ch, config.CLICKHOUSE_DATABASE),
+    charts: new ChartsRepository(ch, config.CLICKHOUSE_DATABASE),
     start: () => consumer.start(),
     stop: async () => {
       // The consumer's disconnect waits for the batches in hand, and those wait for their insert:

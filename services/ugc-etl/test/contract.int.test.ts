@@ -54,6 +54,7 @@ beforeAll(async () => {
     config: { CORS_ORIGINS: [], BODY_LIMIT: '100kb' },
     logger,
     analytics: pipeline.analytics,
+    charts: pipeline.charts,
     verifier: createTokenVerifier({
       jwksUrl: issuer.jwksUrl,
       issuer: issuer.issuer,

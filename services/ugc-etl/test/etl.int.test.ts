@@ -68,6 +68,7 @@ describe('ugc-etl: Kafka to ClickHouse', () => {
       config: { CORS_ORIGINS: [], BODY_LIMIT: '100kb' },
       logger,
       analytics: pipeline.analytics,
+      charts: pipeline.charts,
       verifier: createTokenVerifier({
         jwksUrl: issuer.jwksUrl,
         issuer: issuer.issuer,

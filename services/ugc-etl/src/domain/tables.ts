@@ -54,6 +54,8 @@ const pageView = z.object({
   params: z.record(z.string(), z.string()).default({}),
   status_code: z.number().int().min(100).max(599),
   event_time: time,
+  /** Matches in all pages, for the list and search endpoints (absent in older events). */
+  result_count: z.number().int().min(0).max(4_294_967_295).optional(),
 });
 
 export type Row = Record<string, unknown>;
@@ -163,7 +165,8 @@ export const TABLES: readonly TableSpec[] = [
   endpoint LowCardinality(String),
   params Map(String, String),
   status_code UInt16,
-  event_time DateTime64(3, 'UTC')
+  event_time DateTime64(3, 'UTC'),
+  result_count Nullable(UInt32) COMMENT 'matches in all pages (list and search endpoints)'
 )
 ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(event_time)
@@ -181,6 +184,7 @@ ORDER BY (${PAGE_VIEW_ORDER[endpoint]})`,
         params: v.params,
         status_code: v.status_code,
         event_time: chTime(v.event_time),
+        result_count: v.result_count ?? null,
       };
     },
   })),

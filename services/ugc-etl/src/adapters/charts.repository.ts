@@ -1,0 +1,312 @@
+/**
+ * The analytics page's queries. Over the whole catalog they read the rollups of
+ * domain/rollups.ts (kept by materialized views); for one film they read the event tables, whose
+ * sorting key starts with film_id, with FINAL. Every value is a bound parameter.
+ */
+import type { ClickHouseClient } from '@cinema/clickhouse';
+import { CLICK_TOPICS } from '@cinema/kafka';
+import { resolution } from '../domain/analytics';
+import {
+  rangeOf,
+  type ActiveViewersChart,
+  type ChartReader,
+  type FilmsChart,
+  type FullViewChart,
+  type PageViewChart,
+  type PauseHeatmapChart,
+  type QualityChart,
+  type QualityPairCount,
+  type Range,
+  type SearchChart,
+  type SearchQueryCount,
+} from '../domain/charts';
+import { SEARCH_TABLES } from '../domain/rollups';
+
+const PAUSES = CLICK_TOPICS.pause.table;
+const FULL_VIEWS = CLICK_TOPICS.full_view.table;
+const QUALITY = CLICK_TOPICS.quality_change.table;
+
+/** ClickHouse `DateTime` text of a Date (UTC, whole seconds). */
+const chSeconds = (d: Date) => d.toISOString().slice(0, 19).replace('T', ' ');
+/** `2026-01-02 03:04:00` (UTC) -> ISO 8601. */
+const iso = (text: string) => `${text.replace(' ', 'T')}Z`;
+const n = (v: string | number | null | undefined) => Number(v ?? 0);
+
+export class ChartsRepository implements ChartReader {
+  constructor(
+    private readonly ch: ClickHouseClient,
+    private readonly db: string,
+  ) {}
+
+  private async rows<T>(query: string, params: Record<string, unknown>): Promise<T[]> {
+    const result = await this.ch.query({ query, query_params: params, format: 'JSONEachRow' });
+    return result.json<T>();
+  }
+
+  private params(range: Range, extra: Record<string, unknown> = {}) {
+    return {
+      from: chSeconds(range.from),
+      to: chSeconds(range.to),
+      bucket: range.bucket,
+      ...extra,
+    };
+  }
+
+  async pauseHeatmap(
+    range: Range,
+    filmId: string | undefined,
+    films: number,
+  ): Promise<PauseHeatmapChart> {
+    const p = this.params(range, { film: filmId ?? '', films });
+    const top = await this.rows<{ film: string; pauses: string }>(
+      filmId
+        ? `SELECT toString(film_id) AS film, sum(pauses) AS pauses
+           FROM ${this.db}.r_film_hourly
+           WHERE film_id = {film:UUID} AND hour >= {from:DateTime} AND hour < {to:DateTime}
+           GROUP BY film_id`
+        : `SELECT toString(film_id) AS film, sum(pauses) AS pauses
+           FROM ${this.db}.r_film_hourly
+           WHERE hour >= {from:DateTime} AND hour < {to:DateTime}
+           GROUP BY film HAVING pauses > 0
+           ORDER BY pauses DESC, film LIMIT {films:UInt32}`,
+      p,
+    );
+    const shown = filmId
+      ? [{ film_id: filmId, pauses: n(top[0]?.pauses) }]
+      : top.map((f) => ({ film_id: f.film, pauses: n(f.pauses) }));
+    const cells = shown.length
+      ? await this.rows<{ film: string; minute: number; pauses: string }>(
+          `SELECT toString(film_id) AS film, minute, sum(pauses) AS pauses
+           FROM ${this.db}.r_pause_minutes
+           WHERE film_id IN {films_in:Array(UUID)}
+             AND hour >= {from:DateTime} AND hour < {to:DateTime}
+           GROUP BY film, minute HAVING pauses > 0 ORDER BY film, minute`,
+          { ...p, films_in: shown.map((f) => f.film_id) },
+        )
+      : [];
+    return {
+      ...rangeOf(range),
+      films: shown,
+      cells: cells.map((c) => ({ film_id: c.film, minute: n(c.minute), pauses: n(c.pauses) })),
+    };
+  }
+
+  async qualitySwitches(range: Range, filmId: string | undefined): Promise<QualityChart> {
+    const p = this.params(range, { film: filmId ?? '' });
+    // One film: its events (sorting key film_id); all films: the per-minute rollup.
+    const source = filmId
+      ? `(SELECT toStartOfMinute(event_time) AS minute, from_quality, to_quality, 1 AS switches
+          FROM ${this.db}.${QUALITY} FINAL
+          WHERE film_id = {film:UUID} AND event_time >= {from:DateTime} AND event_time < {to:DateTime})`
+      : `(SELECT minute, from_quality, to_quality, switches FROM ${this.db}.r_quality_minutely
+          WHERE minute >= {from:DateTime} AND minute < {to:DateTime})`;
+    const rows = await this.rows<{
+      t: string;
+      from_quality: string;
+      to_quality: string;
+      switches: string;
+    }>(
+      `SELECT toString(toStartOfInterval(minute, toIntervalSecond({bucket:UInt32}))) AS t,
+              from_quality, to_quality, sum(switches) AS switches
+       FROM ${source}
+       GROUP BY t, from_quality, to_quality ORDER BY t, from_quality, to_quality`,
+      p,
+    );
+    const series = new Map<string, { t: string; up: number; down: number }>();
+    const pairs = new Map<string, QualityPairCount>();
+    let up = 0;
+    let down = 0;
+    for (const r of rows) {
+      const count = n(r.switches);
+      const direction = directionOf(r.from_quality, r.to_quality);
+      const key = `${r.from_quality}\u0000${r.to_quality}`;
+      const pair = pairs.get(key) ?? {
+        from_quality: r.from_quality,
+        to_quality: r.to_quality,
+        direction,
+        count: 0,
+      };
+      pair.count += count;
+      pairs.set(key, pair);
+      if (direction === 'same') continue;
+      const point = series.get(r.t) ?? { t: iso(r.t), up: 0, down: 0 };
+      point[direction] += count;
+      series.set(r.t, point);
+      if (direction === 'up') up += count;
+      else down += count;
+    }
+    return {
+      ...rangeOf(range),
+      ...(filmId && { film_id: filmId }),
+      bucket_seconds: range.bucket,
+      up,
+      down,
+      series: [...series.values()],
+      pairs: [...pairs.values()].sort(
+        (a, b) => b.count - a.count || a.from_quality.localeCompare(b.from_quality),
+      ),
+    };
+  }
+
+  async fullViewRate(range: Range, limit: number, minViewers: number): Promise<FullViewChart> {
+    const p = this.params(range, { limit, min: minViewers });
+    const ranked = (order: 'DESC' | 'ASC') =>
+      this.rows<{ film: string; viewers: string; full_viewers: string }>(
+        `SELECT toString(film_id) AS film, uniqExactMerge(viewers) AS viewers,
+                uniqExactMerge(full_viewers) AS full_viewers
+         FROM ${this.db}.r_film_hourly
+         WHERE hour >= {from:DateTime} AND hour < {to:DateTime}
+         GROUP BY film HAVING viewers >= greatest({min:UInt32}, 1)
+         ORDER BY full_viewers / viewers ${order}, viewers DESC, film
+         LIMIT {limit:UInt32}`,
+        p,
+      );
+    const asFilm = (r: { film: string; viewers: string; full_viewers: string }) => {
+      const viewers = n(r.viewers);
+      const full = n(r.full_viewers);
+      return { film_id: r.film, viewers, full_viewers: full, rate: full / viewers };
+    };
+    const [top, bottom] = await Promise.all([ranked('DESC'), ranked('ASC')]);
+    return {
+      ...rangeOf(range),
+      min_viewers: minViewers,
+      top: top.map(asFilm),
+      bottom: bottom.map(asFilm),
+    };
+  }
+
+  async pageViews(range: Range): Promise<PageViewChart> {
+    const p = this.params(range);
+    const [series, totals] = await Promise.all([
+      this.rows<{ t: string; endpoint: string; views: string }>(
+        `SELECT toString(toStartOfInterval(minute, toIntervalSecond({bucket:UInt32}))) AS t,
+                endpoint, sum(views) AS views
+         FROM ${this.db}.r_page_views_minutely
+         WHERE minute >= {from:DateTime} AND minute < {to:DateTime}
+         GROUP BY t, endpoint HAVING views > 0 ORDER BY t, endpoint`,
+        p,
+      ),
+      this.rows<{ endpoint: string; views: string; client_errors: string; server_errors: string }>(
+        `SELECT endpoint, sum(views) AS views, sum(client_errors) AS client_errors,
+                sum(server_errors) AS server_errors
+         FROM ${this.db}.r_page_views_minutely
+         WHERE minute >= {from:DateTime} AND minute < {to:DateTime}
+         GROUP BY endpoint HAVING views > 0 ORDER BY views DESC, endpoint`,
+        p,
+      ),
+    ]);
+    return {
+      ...rangeOf(range),
+      bucket_seconds: range.bucket,
+      endpoints: totals.map((t) => ({
+        endpoint: t.endpoint,
+        views: n(t.views),
+        client_errors: n(t.client_errors),
+        server_errors: n(t.server_errors),
+      })),
+      series: series.map((s) => ({ t: iso(s.t), endpoint: s.endpoint, views: n(s.views) })),
+    };
+  }
+
+  async searches(range: Range, limit: number): Promise<SearchChart> {
+    const p = this.params(range, { limit });
+    // Successful searches (2xx) of both search endpoints; their tables are sorted by day first.
+    const union = Object.entries(SEARCH_TABLES)
+      .map(
+        ([target, table]) =>
+          `SELECT '${target}' AS target, lower(trimBoth(query)) AS q, result_count
+           FROM ${this.db}.${table} FINAL
+           WHERE event_time >= {from:DateTime} AND event_time < {to:DateTime}
+             AND status_code >= 200 AND status_code < 300 AND q != ''`,
+      )
+      .join(' UNION ALL ');
+    type Row = { target: string; query: string; searches: string; zero_results: string };
+    const [top, zero, totals] = await Promise.all([
+      this.rows<Row>(
+        `SELECT target, q AS query, count() AS searches, countIf(result_count = 0) AS zero_results
+         FROM (${union}) GROUP BY target, q
+         ORDER BY searches DESC, target, query LIMIT {limit:UInt32}`,
+        p,
+      ),
+      this.rows<Row>(
+        `SELECT target, q AS query, count() AS searches, countIf(result_count = 0) AS zero_results
+         FROM (${union}) GROUP BY target, q HAVING zero_results > 0
+         ORDER BY zero_results DESC, target, query LIMIT {limit:UInt32}`,
+        p,
+      ),
+      this.rows<{ searches: string; zero: string }>(
+        `SELECT count() AS searches, countIf(result_count = 0) AS zero FROM (${union})`,
+        p,
+      ),
+    ]);
+    const asCount = (r: Row): SearchQueryCount => ({
+      target: r.target,
+      query: r.query,
+      searches: n(r.searches),
+      zero_results: n(r.zero_results),
+    });
+    return {
+      ...rangeOf(range),
+      top: top.map(asCount),
+      zero_results: zero.map(asCount),
+      searches: n(totals[0]?.searches),
+      zero_result_searches: n(totals[0]?.zero),
+    };
+  }
+
+  async activeViewers(range: Range, filmId: string | undefined): Promise<ActiveViewersChart> {
+    const p = this.params(range, { film: filmId ?? '' });
+    const rows = filmId
+      ? await this.rows<{ t: string; viewers: string }>(
+          `SELECT toString(toStartOfInterval(at, toIntervalSecond({bucket:UInt32}))) AS t,
+                  uniqExact(user_id) AS viewers
+           FROM (${[PAUSES, QUALITY, FULL_VIEWS]
+             .map(
+               (t) =>
+                 `SELECT toDateTime(event_time) AS at, user_id FROM ${this.db}.${t} FINAL
+                  WHERE film_id = {film:UUID}
+                    AND event_time >= {from:DateTime} AND event_time < {to:DateTime}`,
+             )
+             .join(' UNION ALL ')})
+           GROUP BY t ORDER BY t`,
+          p,
+        )
+      : await this.rows<{ t: string; viewers: string }>(
+          `SELECT toString(toStartOfInterval(minute, toIntervalSecond({bucket:UInt32}))) AS t,
+                  uniqExactMerge(viewers) AS viewers
+           FROM ${this.db}.r_active_minutely
+           WHERE minute >= {from:DateTime} AND minute < {to:DateTime}
+           GROUP BY t ORDER BY t`,
+          p,
+        );
+    const series = rows.map((r) => ({ t: iso(r.t), viewers: n(r.viewers) }));
+    return {
+      ...rangeOf(range),
+      ...(filmId && { film_id: filmId }),
+      bucket_seconds: range.bucket,
+      series,
+      peak: series.reduce((m, s) => Math.max(m, s.viewers), 0),
+    };
+  }
+
+  async films(range: Range, limit: number): Promise<FilmsChart> {
+    const rows = await this.rows<{ film: string; viewers: string; events: string }>(
+      `SELECT toString(film_id) AS film, uniqExactMerge(viewers) AS viewers,
+              sum(pauses) + sum(quality_changes) + sum(full_views) AS events
+       FROM ${this.db}.r_film_hourly
+       WHERE hour >= {from:DateTime} AND hour < {to:DateTime}
+       GROUP BY film ORDER BY viewers DESC, events DESC, film LIMIT {limit:UInt32}`,
+      this.params(range, { limit }),
+    );
+    return {
+      ...rangeOf(range),
+      films: rows.map((r) => ({ film_id: r.film, viewers: n(r.viewers), events: n(r.events) })),
+    };
+  }
+}
+
+function directionOf(from: string, to: string): 'up' | 'down' | 'same' {
+  const a = resolution(from);
+  const b = resolution(to);
+  return b > a ? 'up' : b < a ? 'down' : 'same';
+}

@@ -1,0 +1,223 @@
+/**
+ * The analytics page's rollups: small tables kept by materialized views as rows reach the event
+ * tables, so each chart reads thousands of pre-aggregated rows instead of scanning millions of
+ * events (docs/benchmarks.md has the figures).
+ *
+ * - Counts (`SummingMergeTree`, `SimpleAggregateFunction(sum)`) are of delivered rows: an event
+ *   inserted twice (a redelivery after an ETL crash between insert and offset commit) is counted
+ *   twice here until nothing, while the event tables (read with FINAL) hold it once. Distinct
+ *   viewers are `uniqExact` states, which a duplicate cannot change.
+ * - Time columns are whole minutes or hours (UTC): the chart API snaps its range to whole hours.
+ * - On a cluster each rollup is a Replicated local table fed by views over the local event
+ *   tables, with a Distributed table of the rollup's name over them; aggregate queries merge the
+ *   shards' partial states.
+ */
+import { CLICK_TOPICS, PAGE_VIEW_ENDPOINTS, PAGE_VIEW_TOPICS } from '@cinema/kafka';
+
+const PAUSES = CLICK_TOPICS.pause.table;
+const FULL_VIEWS = CLICK_TOPICS.full_view.table;
+const QUALITY = CLICK_TOPICS.quality_change.table;
+export const PAGE_VIEW_TABLES = PAGE_VIEW_ENDPOINTS.map((e) => PAGE_VIEW_TOPICS[e].table);
+/** The two search endpoints' tables (their `query` column is the searched text). */
+export const SEARCH_TABLES = {
+  films: PAGE_VIEW_TOPICS.search_films_by_keyword.table,
+  persons: PAGE_VIEW_TOPICS.search_persons_by_keyword.table,
+} as const;
+
+export interface Rollup {
+  table: string;
+  /** Columns and engine after `CREATE TABLE IF NOT EXISTS db.table`. */
+  ddl: string;
+  /** The SELECT of each feeding view, per source table (`{src}` = the source's full name). */
+  feeds: Array<{ source: string; select: string }>;
+}
+
+/** The names a SELECT gives its columns (`x AS name`, or a bare column), in order. */
+export function selectedColumns(select: string): string[] {
+  const list = /^SELECT\s+([\s\S]*?)\s+FROM\s/i.exec(select)?.[1] ?? '';
+  const out: string[] = [];
+  let depth = 0;
+  let item = '';
+  for (const c of `${list},`) {
+    if (c === '(') depth++;
+    if (c === ')') depth--;
+    if (c === ',' && depth === 0) {
+      const t = item.trim();
+      out.push(/\bAS\s+(\w+)$/i.exec(t)?.[1] ?? t);
+      item = '';
+    } else item += c;
+  }
+  return out;
+}
+
+export const ROLLUPS: readonly Rollup[] = [
+  {
+    // Per film and hour: event counts, distinct viewers, distinct viewers who finished.
+    table: 'r_film_hourly',
+    ddl: `(
+  hour DateTime('UTC'),
+  film_id UUID,
+  pauses SimpleAggregateFunction(sum, UInt64),
+  quality_changes SimpleAggregateFunction(sum, UInt64),
+  full_views SimpleAggregateFunction(sum, UInt64),
+  viewers AggregateFunction(uniqExact, String),
+  full_viewers AggregateFunction(uniqExact, String)
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(hour)
+ORDER BY (hour, film_id)`,
+    feeds: [
+      {
+        source: PAUSES,
+        select: `SELECT toStartOfHour(event_time) AS hour, film_id, count() AS pauses,
+  uniqExactState(user_id) AS viewers FROM {src} GROUP BY hour, film_id`,
+      },
+      {
+        source: QUALITY,
+        select: `SELECT toStartOfHour(event_time) AS hour, film_id, count() AS quality_changes,
+  uniqExactState(user_id) AS viewers FROM {src} GROUP BY hour, film_id`,
+      },
+      {
+        source: FULL_VIEWS,
+        select: `SELECT toStartOfHour(event_time) AS hour, film_id, count() AS full_views,
+  uniqExactState(user_id) AS viewers, uniqExactState(user_id) AS full_viewers
+  FROM {src} GROUP BY hour, film_id`,
+      },
+    ],
+  },
+  {
+    // Pauses per film, hour of the day it happened and minute of the film.
+    table: 'r_pause_minutes',
+    ddl: `(
+  film_id UUID,
+  hour DateTime('UTC'),
+  minute UInt32 COMMENT 'minute of the film (0 = the first)',
+  pauses UInt64
+)
+ENGINE = SummingMergeTree
+PARTITION BY toYYYYMM(hour)
+ORDER BY (film_id, hour, minute)`,
+    feeds: [
+      {
+        source: PAUSES,
+        select: `SELECT film_id, toStartOfHour(event_time) AS hour,
+  toUInt32(intDiv(toUInt64(position_sec), 60)) AS minute, count() AS pauses
+  FROM {src} GROUP BY film_id, hour, minute`,
+      },
+    ],
+  },
+  {
+    table: 'r_quality_minutely',
+    ddl: `(
+  minute DateTime('UTC'),
+  from_quality LowCardinality(String),
+  to_quality LowCardinality(String),
+  switches UInt64
+)
+ENGINE = SummingMergeTree
+PARTITION BY toYYYYMM(minute)
+ORDER BY (minute, from_quality, to_quality)`,
+    feeds: [
+      {
+        source: QUALITY,
+        select: `SELECT toStartOfMinute(event_time) AS minute, from_quality, to_quality,
+  count() AS switches FROM {src} GROUP BY minute, from_quality, to_quality`,
+      },
+    ],
+  },
+  {
+    // Distinct viewers with any player event in the minute.
+    table: 'r_active_minutely',
+    ddl: `(
+  minute DateTime('UTC'),
+  viewers AggregateFunction(uniqExact, String)
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(minute)
+ORDER BY minute`,
+    feeds: [PAUSES, QUALITY, FULL_VIEWS].map((source) => ({
+      source,
+      select: `SELECT toStartOfMinute(event_time) AS minute, uniqExactState(user_id) AS viewers
+  FROM {src} GROUP BY minute`,
+    })),
+  },
+  {
+    table: 'r_page_views_minutely',
+    ddl: `(
+  minute DateTime('UTC'),
+  endpoint LowCardinality(String),
+  views UInt64,
+  client_errors UInt64,
+  server_errors UInt64
+)
+ENGINE = SummingMergeTree
+PARTITION BY toYYYYMM(minute)
+ORDER BY (minute, endpoint)`,
+    feeds: PAGE_VIEW_TABLES.map((source) => ({
+      source,
+      select: `SELECT toStartOfMinute(event_time) AS minute, endpoint, count() AS views,
+  countIf(status_code >= 400 AND status_code < 500) AS client_errors,
+  countIf(status_code >= 500) AS server_errors FROM {src} GROUP BY minute, endpoint`,
+    })),
+  },
+];
+
+/** Columns added to tables made before they existed (ADD COLUMN IF NOT EXISTS). */
+export const ADDED_COLUMNS: ReadonlyArray<{ table: string; column: string }> = PAGE_VIEW_TABLES.map(
+  (table) => ({
+    table,
+    column: `result_count Nullable(UInt32) COMMENT 'matches in all pages (list and search endpoints)'`,
+  }),
+);
+
+export const viewName = (rollup: string, source: string) => `mv_${rollup}__${source}`;
+
+export interface RollupStatements {
+  /** ALTERs of the event tables, run every start (idempotent). */
+  upgrade: string[];
+  /** Per rollup: its table(s), its views, and the back-fill from the event tables. */
+  rollups: Array<{ table: string; create: string[]; backfill: string[] }>;
+}
+
+/**
+ * The statements for `database` (on `cluster` when given). The back-fill (the event tables'
+ * current rows, read with FINAL) is meant to run only when the rollup table was just created, before
+ * the consumer starts.
+ */
+export function rollupStatements(database: string, cluster?: string): RollupStatements {
+  const on = cluster ? ` ON CLUSTER '${cluster}'` : '';
+  const local = (t: string) => (cluster ? `${t}_local` : t);
+  const upgrade = ADDED_COLUMNS.flatMap(({ table, column }) =>
+    (cluster ? [local(table), table] : [table]).map(
+      (t) => `ALTER TABLE ${database}.${t}${on} ADD COLUMN IF NOT EXISTS ${column}`,
+    ),
+  );
+  const rollups = ROLLUPS.map((r) => {
+    const target = local(r.table);
+    const engine = cluster
+      ? r.ddl.replace(
+          /ENGINE = (\w+)/,
+          `ENGINE = Replicated$1('/clickhouse/tables/{shard}/${database}/${target}', '{replica}')`,
+        )
+      : r.ddl;
+    const create = [`CREATE TABLE IF NOT EXISTS ${database}.${target}${on} ${engine}`];
+    if (cluster)
+      create.push(
+        `CREATE TABLE IF NOT EXISTS ${database}.${r.table}${on} AS ${database}.${target}\nENGINE = Distributed('${cluster}', '${database}', '${target}', rand())`,
+      );
+    for (const f of r.feeds)
+      create.push(
+        `CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.${viewName(r.table, f.source)}${on} TO ${database}.${target}\nAS ${f.select.replace('{src}', `${database}.${local(f.source)}`)}`,
+      );
+    // The back-fill reads the deduplicated events (FINAL). On a cluster it would have to run on
+    // every shard: none is made there (the rollups start with the views).
+    const backfill = cluster
+      ? []
+      : r.feeds.map(
+          (f) =>
+            `INSERT INTO ${database}.${target} (${selectedColumns(f.select).join(', ')}) ${f.select.replace('{src}', `${database}.${f.source} FINAL`)}`,
+        );
+    return { table: r.table, create, backfill };
+  });
+  return { upgrade, rollups };
+}
