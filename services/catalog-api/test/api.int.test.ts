@@ -381,7 +381,8 @@ describe('page views', () => {
     await get(`/api/v1/films/${f.id}`, t).expect(200);
     // The same call again: answered from the cache, with its event too.
     await get(`/api/v1/films/${f.id}`, t).expect(200);
-    await get(`/api/v1/films/search?query=river`, t).expect(200);
+    const river = await get(`/api/v1/films/search?query=river`, t).expect(200);
+    await get(`/api/v1/films/search?query=zzqxnothing`, t).expect(200);
     await get(`/api/v1/genres`, t).expect(200);
     await get(`/api/v1/genres/${g.id}`, t).expect(200);
     await get(`/api/v1/persons/${p.id}`, t).expect(200);
@@ -391,12 +392,12 @@ describe('page views', () => {
     const mine = await waitFor(
       async () => {
         const m = seen.filter((v) => v.user_id === viewer);
-        return m.length >= 9 ? m : undefined;
+        return m.length >= 10 ? m : undefined;
       },
       30_000,
       'page-view events',
     );
-    expect(mine).toHaveLength(9);
+    expect(mine).toHaveLength(10);
     const byTopic = (e: PageViewEndpoint) =>
       mine.filter((v) => topics.get(v.event_id) === pageViewTopic(e));
     expect(
@@ -424,7 +425,14 @@ describe('page views', () => {
     });
     expect(one.event_id).toMatch(/^[0-9a-f-]{36}$/);
     expect(one.event_time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
-    expect(byTopic('search_films_by_keyword')[0]!.params).toEqual({ query: 'river' });
+    // Searches and lists carry the answer's total (the analytics page's zero-result searches).
+    const searches = byTopic('search_films_by_keyword');
+    expect(searches.map((v) => [v.params, v.result_count])).toEqual([
+      [{ query: 'river' }, (river.body as { total: number }).total],
+      [{ query: 'zzqxnothing' }, 0],
+    ]);
+    expect((river.body as { total: number }).total).toBeGreaterThan(0);
+    expect(one.result_count).toBeUndefined();
     expect(byTopic('get_genres')).toHaveLength(1);
     expect(byTopic('get_genre_by_id')[0]!.params).toEqual({ genre_id: g.id });
     expect(byTopic('get_person_by_id')[0]!.params).toEqual({ person_id: p.id });

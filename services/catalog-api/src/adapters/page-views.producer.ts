@@ -37,6 +37,8 @@ export interface PageView {
   params: Record<string, string>;
   status_code: number;
   event_time: string;
+  /** Matches in all pages, for the list and search endpoints. */
+  result_count?: number;
 }
 
 /**

@@ -29,12 +29,22 @@ export interface PageViewSink {
       endpoint: string;
       params: Record<string, string>;
       status_code: number;
+      /** Matches in all pages, for the list and search endpoints (the answer's `total`). */
+      result_count?: number;
     },
   ): void;
 }
 
 export function pageViews(sink: PageViewSink): RequestHandler {
   return (req, res, next) => {
+    // The answer's `total` (list and search endpoints) is noted as it is sent.
+    let resultCount: number | undefined;
+    const json = res.json.bind(res);
+    res.json = (body?: unknown) => {
+      const total = (body as { total?: unknown } | null | undefined)?.total;
+      if (typeof total === 'number' && Number.isInteger(total) && total >= 0) resultCount = total;
+      return json(body);
+    };
     res.on('finish', () => {
       const route = (req.route as { path?: string } | undefined)?.path;
       const endpoint = route ? ROUTE_ENDPOINTS[route] : undefined;
@@ -45,6 +55,7 @@ export function pageViews(sink: PageViewSink): RequestHandler {
         endpoint: endpointPath(route!),
         params: stringParams({ ...req.query, ...req.params }),
         status_code: res.statusCode,
+        ...(resultCount !== undefined && { result_count: resultCount }),
       });
     });
     next();
