@@ -8,8 +8,12 @@
  * An admin panel is a proxy of auth: each call carries the browser's address in
  * `X-Forwarded-For` and its `User-Agent`, so auth's rate limits, lockout and login history see
  * the real client, not the panel's pod (auth's TRUSTED_PROXIES must include the panels).
+ *
+ * The calls go through the generated auth client of `@cinema/clients` (types from auth's spec;
+ * the request id and trace context of the request being served go along; a timeout per call).
  */
 import { isIP } from 'node:net';
+import { createServiceClient } from '@cinema/clients';
 import { ServiceUnavailableError, UnauthorizedError } from '@cinema/errors';
 
 export interface Tokens {
@@ -49,36 +53,32 @@ export function clientHeaders(client?: ClientInfo): Record<string, string> {
 }
 
 export function createAuthClient(baseUrl: string, timeoutMs = 5000): AuthClient {
-  const base = baseUrl.replace(/\/+$/, '');
-  async function post(path: string, body: object, client?: ClientInfo): Promise<Tokens> {
-    let res: Response;
+  // POSTs only: the client's policy never retries them (a login is not idempotent).
+  const auth = createServiceClient('auth', { baseUrl, timeoutMs });
+  async function tokens(
+    call: () => Promise<{ data?: unknown; response: Response }>,
+  ): Promise<Tokens> {
+    let result: { data?: unknown; response: Response };
     try {
-      res = await fetch(`${base}${path}`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          accept: 'application/json',
-          ...clientHeaders(client),
-        },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-    } catch {
+      result = await call();
+    } catch (err) {
+      // A 200 whose body is not JSON gives no token; anything else got no answer in time.
+      if (err instanceof SyntaxError) {
+        throw new ServiceUnavailableError('the auth service gave no access token');
+      }
       throw new ServiceUnavailableError('the auth service cannot be reached');
     }
-    if (res.status === 400 || res.status === 401 || res.status === 403 || res.status === 422) {
-      await res.body?.cancel();
+    const { data, response } = result;
+    const status = response.status;
+    if (status === 400 || status === 401 || status === 403 || status === 422) {
       throw new UnauthorizedError('wrong e-mail or password');
     }
-    if (res.status === 429) {
-      await res.body?.cancel();
-      throw new UnauthorizedError('too many attempts; try again later');
+    if (status === 429) throw new UnauthorizedError('too many attempts; try again later');
+    if (!response.ok) {
+      throw new ServiceUnavailableError(`the auth service answered ${status}`);
     }
-    if (!res.ok) {
-      await res.body?.cancel();
-      throw new ServiceUnavailableError(`the auth service answered ${res.status}`);
-    }
-    const json = (await res.json().catch(() => ({}))) as Partial<Tokens>;
+    // Checked, not trusted: the types say what auth promises, this is what it sent.
+    const json = (data ?? {}) as Partial<Record<keyof Tokens, unknown>>;
     if (typeof json.accessToken !== 'string') {
       throw new ServiceUnavailableError('the auth service gave no access token');
     }
@@ -88,16 +88,27 @@ export function createAuthClient(baseUrl: string, timeoutMs = 5000): AuthClient 
       expiresIn: typeof json.expiresIn === 'number' ? json.expiresIn : undefined,
     };
   }
+  const headers = (client?: ClientInfo) => ({
+    accept: 'application/json',
+    ...clientHeaders(client),
+  });
   return {
-    login: (email, password, client) => post('/api/v1/auth/login', { email, password }, client),
-    refresh: (refreshToken, client) => post('/api/v1/auth/refresh', { refreshToken }, client),
+    login: (email, password, client) =>
+      tokens(() =>
+        auth.POST('/api/v1/auth/login', { body: { email, password }, headers: headers(client) }),
+      ),
+    refresh: (refreshToken, client) =>
+      tokens(() =>
+        auth.POST('/api/v1/auth/refresh', { body: { refreshToken }, headers: headers(client) }),
+      ),
     async logout(accessToken, client) {
-      const res = await fetch(`${base}/api/v1/auth/logout`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${accessToken}`, ...clientHeaders(client) },
-        signal: AbortSignal.timeout(timeoutMs),
-      }).catch(() => undefined);
-      await res?.body?.cancel();
+      await auth
+        .POST('/api/v1/auth/logout', {
+          headers: { authorization: `Bearer ${accessToken}`, ...clientHeaders(client) },
+          parseAs: 'stream',
+        })
+        .then(({ response }) => response.body?.cancel())
+        .catch(() => undefined);
     },
   };
 }

@@ -2,7 +2,9 @@
  * auth's admin users list (`GET /api/v1/auth/users?page&pageSize`, roles admin/super_user),
  * read with the access token of a service account (`AUTH_BACKFILL_EMAIL` / `_PASSWORD`) that
  * logs in through the auth client; a token that expired mid-way is renewed by logging in again.
+ * The list is read with the generated auth client of `@cinema/clients`.
  */
+import { createServiceClient } from '@cinema/clients';
 import { ServiceUnavailableError, UnauthorizedError } from '@cinema/errors';
 import type { AuthUser, AuthUsersSource } from '../domain/recipients-backfill';
 import type { AuthClient } from '@cinema/auth';
@@ -57,40 +59,45 @@ export function createAuthUsersSource(o: {
   account: ServiceAccount;
   timeoutMs?: number;
 }): AuthUsersSource {
-  const base = o.baseUrl.replace(/\/+$/, '');
+  // The generated auth client: a GET, so a 429/502/503/504 or a dropped connection is retried
+  // (bounded, Retry-After honoured); the back-fill's request id and trace go along.
+  const auth = createServiceClient('auth', {
+    baseUrl: o.baseUrl,
+    timeoutMs: o.timeoutMs ?? 15_000,
+  });
   let token: string | undefined;
   const login = async () => {
     token = (await o.client.login(o.account.email, o.account.password)).accessToken;
     return token;
   };
-  async function get(page: number, pageSize: number, bearer: string): Promise<Response> {
+  async function get(page: number, pageSize: number, bearer: string) {
     try {
-      return await fetch(`${base}/api/v1/auth/users?page=${page}&pageSize=${pageSize}`, {
+      return await auth.GET('/api/v1/auth/users', {
+        params: { query: { page, pageSize } },
         headers: { accept: 'application/json', authorization: `Bearer ${bearer}` },
-        signal: AbortSignal.timeout(o.timeoutMs ?? 15_000),
       });
-    } catch {
+    } catch (err) {
+      if (err instanceof SyntaxError) {
+        throw new ServiceUnavailableError('auth answered a users list not of the contract shape');
+      }
       throw new ServiceUnavailableError('the auth service cannot be reached');
     }
   }
   return {
     async page(page, pageSize) {
       let res = await get(page, pageSize, token ?? (await login()));
-      if (res.status === 401) {
-        await res.body?.cancel();
-        res = await get(page, pageSize, await login());
-      }
-      if (res.status === 401 || res.status === 403) {
-        await res.body?.cancel();
+      if (res.response.status === 401) res = await get(page, pageSize, await login());
+      const { status } = res.response;
+      if (status === 401 || status === 403) {
         throw new UnauthorizedError(
-          `the back-fill account cannot list users (auth answered ${res.status}): it needs the role admin or super_user`,
+          `the back-fill account cannot list users (auth answered ${status}): it needs the role admin or super_user`,
         );
       }
-      if (!res.ok) {
-        await res.body?.cancel();
-        throw new ServiceUnavailableError(`auth answered ${res.status} to the users list`);
+      if (!res.response.ok) {
+        throw new ServiceUnavailableError(`auth answered ${status} to the users list`);
       }
-      const body = (await res.json()) as unknown;
+      // The types say what auth promises; what it sent is checked (parseAuthUser per item).
+      const body = res.data as unknown;
       if (!isObject(body) || !Array.isArray(body.items) || typeof body.total !== 'number') {
         throw new ServiceUnavailableError('auth answered a users list not of the contract shape');
       }
