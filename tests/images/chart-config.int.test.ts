@@ -1,0 +1,124 @@
+/**
+ * Each service chart's container environment against the service's own config schema, without
+ * containers: `helm template` of the chart (production values, and ci/full-values.yaml), the env
+ * resolved as the kubelet does (ConfigMap, Secret references with values shaped like the ones
+ * the operators and k8s/up.sh create, `$(VAR)` expansion) on top of the image's ENV
+ * (NODE_ENV=production ...), then the service's `readConfig`. A required variable missing from a
+ * chart, a value the schema refuses, or a variable no schema knows (a typo the schema would
+ * silently drop) fails here, before an image is ever built.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ConfigError, type z } from '@cinema/config';
+import { imageServices } from '@cinema/stack';
+import { CHARTS, ROOT } from '../k8s/support';
+import { containerOf, renderChart, resolveEnv, helm } from './support';
+
+jest.setTimeout(10 * 60_000);
+
+/** Secret values shaped like the cluster's (CloudNativePG url, RabbitMQ operator, ECK, ...). */
+export const SAMPLE_SECRETS: Record<string, string> = {
+  'cinema-postgres-app/url': 'postgresql://cinema:s3cret@cinema-postgres-rw.cinema:5432/cinema',
+  'cinema-rabbitmq-default-user/username': 'default_user_x1',
+  'cinema-rabbitmq-default-user/password': 'p4ss',
+  'cinema-auth-secrets/jwt-key-encryption-secret': 'a'.repeat(48),
+  'cinema-es-elastic-user/elastic': 'el4stic',
+  'cinema-mongodb-admin-cinema/connectionString.standard':
+    'mongodb://cinema:pw@cinema-mongodb-0.cinema-mongodb-svc.cinema.svc.cluster.local:27017/admin?replicaSet=cinema-mongodb&ssl=false',
+  'cinema-clickhouse-credentials/password': 'cl1ckhouse',
+  'cinema-notifications-secrets/unsubscribe-secret': 'u'.repeat(48),
+};
+
+/** The image's ENV (Dockerfile runtime stage), under the chart's. */
+const imageEnv = (service: string): Record<string, string> => ({
+  NODE_ENV: 'production',
+  HOST: '0.0.0.0',
+  SERVICE_NAME: service,
+  OTEL_SERVICE_NAME: service,
+});
+
+/** Read by code outside the config schema (telemetry preload, Node) or only composed into others. */
+const OUTSIDE_SCHEMA = /^(OTEL_[A-Z_]+|NODE_OPTIONS|SERVICE_NAME|[A-Z]+_(USERNAME|PASSWORD))$/;
+
+type Schema = z.ZodTypeAny;
+interface ConfigModule {
+  configSchema: Schema;
+  readConfig: (env: NodeJS.ProcessEnv, argv?: readonly string[]) => unknown;
+}
+
+function shapeKeys(schema: Schema): string[] {
+  let s: any = schema; // eslint-disable-line @typescript-eslint/no-explicit-any
+  while (s && !s.shape && s._def?.schema) s = s._def.schema; // ZodEffects (refine) around the object
+  return Object.keys(s?.shape ?? {});
+}
+
+function configModule(service: string): ConfigModule {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(path.join(ROOT, 'services', service, 'src', 'config.ts')) as ConfigModule;
+}
+
+const secret = (name: string, key: string) => SAMPLE_SECRETS[`${name}/${key}`];
+
+beforeAll(() => helm(), 45 * 60_000);
+
+const services = imageServices(ROOT);
+
+test('every service with an image has a chart and a config schema', () => {
+  expect(services.length).toBeGreaterThanOrEqual(9);
+  for (const service of services)
+    expect(fs.existsSync(path.join(ROOT, 'services', service, 'src', 'config.ts'))).toBe(true);
+});
+
+describe.each(services)('%s', (service) => {
+  const variants: Array<[string, string[], string]> = [['default values', [], 'Deployment']];
+  const full = path.join(CHARTS, service, 'ci', 'full-values.yaml');
+  if (fs.existsSync(full)) variants.push(['ci/full-values.yaml', ['-f', full], '']);
+
+  test.each(variants)(
+    'the env of its chart (%s) passes its config schema',
+    async (_, args, kind) => {
+      const objects = await renderChart(service, args);
+      const workloadKind =
+        kind || (objects.find((o) => o.kind === 'CronJob') ? 'CronJob' : 'Deployment');
+      const container = containerOf(service, objects, workloadKind);
+      const env = { ...imageEnv(service), ...resolveEnv(container, secret) };
+      const mod = configModule(service);
+      let problems: string[] = [];
+      try {
+        mod.readConfig(env, ['node', 'dist/main.js', ...container.args]);
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        problems = err.problems;
+      }
+      expect(problems).toEqual([]);
+      const known = new Set(shapeKeys(mod.configSchema));
+      expect(known.size).toBeGreaterThan(3);
+      const unknown = container.env
+        .map((e) => e.name)
+        .filter((name) => !known.has(name) && !OUTSIDE_SCHEMA.test(name));
+      expect(unknown).toEqual([]);
+      // The port the chart exposes (and probes) is the one the service listens on.
+      expect(Number(env.PORT ?? NaN)).toBe(container.port);
+    },
+  );
+});
+
+describe('the check itself', () => {
+  test('a required variable missing from a chart fails it, naming the variable', async () => {
+    const container = containerOf('auth', await renderChart('auth'));
+    container.env = container.env.filter((e) => e.name !== 'DATABASE_URL');
+    const env = { ...imageEnv('auth'), ...resolveEnv(container, secret) };
+    expect(() => configModule('auth').readConfig(env)).toThrow(/DATABASE_URL/);
+  });
+
+  test('a value the schema refuses fails it', async () => {
+    const objects = await renderChart('auth', ['--set', 'config.LOG_LEVEL=loud']);
+    const env = { ...imageEnv('auth'), ...resolveEnv(containerOf('auth', objects), secret) };
+    expect(() => configModule('auth').readConfig(env)).toThrow(/LOG_LEVEL/);
+  });
+
+  test('a required Secret the test has no value for is reported, not skipped', async () => {
+    const container = containerOf('auth', await renderChart('auth'));
+    expect(() => resolveEnv(container, () => undefined)).toThrow(/DATABASE_URL needs Secret/);
+  });
+});
