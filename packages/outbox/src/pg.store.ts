@@ -1,6 +1,7 @@
 /**
  * The outbox as a PostgreSQL table (`id uuid, routing_key, payload jsonb, created_at,
- * published_at, attempts, last_error`), written by the service in the transaction of its change.
+ * published_at, attempts, last_error, traceparent text`), written by the service in the
+ * transaction of its change (`traceparent`: `currentTraceparent()` of the writing request).
  * Rows are claimed with `SELECT ... FOR UPDATE SKIP LOCKED`, so replicas share the work.
  */
 import type { Pool } from '@cinema/pg';
@@ -25,6 +26,7 @@ interface Row {
   routing_key: string;
   payload: unknown;
   created_at: Date;
+  traceparent: string | null;
 }
 
 export class PgOutboxStore implements OutboxStore {
@@ -59,7 +61,7 @@ export class PgOutboxStore implements OutboxStore {
     try {
       await client.query('BEGIN');
       const { rows } = await client.query<Row>(
-        `SELECT id, routing_key, payload, created_at FROM ${this.table}
+        `SELECT id, routing_key, payload, created_at, traceparent FROM ${this.table}
          WHERE published_at IS NULL ORDER BY created_at, id
          LIMIT $1 FOR UPDATE SKIP LOCKED`,
         [limit],
@@ -76,6 +78,7 @@ export class PgOutboxStore implements OutboxStore {
             routingKey: r.routing_key,
             payload: r.payload,
             createdAt: r.created_at,
+            traceparent: r.traceparent,
           })),
         );
       } catch (err) {

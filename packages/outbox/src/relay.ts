@@ -1,6 +1,7 @@
 /** The relay loop and its RabbitMQ side; where the events wait is the store's business. */
 import * as amqp from 'amqplib';
 import type { Logger } from '@cinema/logging';
+import { publishInTrace } from './trace';
 
 /** One waiting event, as a store hands it over. */
 export interface OutboxMessage {
@@ -8,6 +9,8 @@ export interface OutboxMessage {
   routingKey: string;
   payload: unknown;
   createdAt: Date;
+  /** W3C traceparent of the span that wrote the event (null: written outside a trace). */
+  traceparent?: string | null;
 }
 
 /** Where a service keeps its waiting events (a PostgreSQL table, MongoDB documents, ...). */
@@ -91,18 +94,22 @@ export class OutboxRelay {
     const channel = await this.ensureChannel();
     const claimed = await this.o.store.relay(limit, async (messages) => {
       for (const m of messages) {
-        const ok = channel.publish(
-          this.o.exchange,
-          m.routingKey,
-          Buffer.from(JSON.stringify(m.payload)),
-          {
+        // In the trace of the request that wrote the event: a producer span under it, whose
+        // context travels in the message headers to the consumer.
+        const attributes = {
+          'messaging.rabbitmq.destination.routing_key': m.routingKey,
+          'messaging.message.id': m.id,
+        };
+        const ok = publishInTrace(m.traceparent, this.o.exchange, attributes, (headers) =>
+          channel.publish(this.o.exchange, m.routingKey, Buffer.from(JSON.stringify(m.payload)), {
             persistent: true,
             contentType: 'application/json',
             messageId: m.id,
             type: m.routingKey,
             timestamp: Math.floor(m.createdAt.getTime() / 1000),
             appId: this.o.appId,
-          },
+            ...(Object.keys(headers).length ? { headers } : {}),
+          }),
         );
         if (!ok) await new Promise((resolve) => channel.once('drain', resolve));
       }

@@ -34,7 +34,7 @@ const MAX_LINKS = 128;
 type Carrier = Record<string, unknown> | undefined;
 
 /** Reads W3C headers from Kafka (Buffer or string values) or AMQP (string) header objects. */
-const headerGetter: TextMapGetter<Carrier> = {
+export const headerGetter: TextMapGetter<Carrier> = {
   keys: (carrier) => Object.keys(carrier ?? {}),
   get: (carrier, key) => {
     const value = carrier?.[key];

@@ -13,6 +13,7 @@ import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
 import { MongoDBInstrumentation } from '@opentelemetry/instrumentation-mongodb';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { Resource } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import {
@@ -22,6 +23,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { restoreMessageOrigin } from './fan-in';
+export { consumeInTrace } from './messaging';
 
 export {
   captureContext,
@@ -58,6 +60,14 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): TelemetryO
   };
 }
 
+/** A request of the Elasticsearch client (it sends `x-elastic-client-meta` on each). */
+export function isElasticsearchClient(request: { headers: string | string[] }): boolean {
+  const headers = request.headers;
+  return Array.isArray(headers)
+    ? headers.some((h, i) => i % 2 === 0 && h.toLowerCase() === 'x-elastic-client-meta')
+    : /(^|\r\n)x-elastic-client-meta:/i.test(headers);
+}
+
 export function startTelemetry(options: TelemetryOptions): NodeSDK {
   const holder = globalThis as Holder;
   if (holder[KEY]) return holder[KEY];
@@ -87,6 +97,9 @@ export function startTelemetry(options: TelemetryOptions): NodeSDK {
       new ExpressInstrumentation({
         ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.REQUEST_HANDLER],
       }),
+      // Outgoing HTTP through Node's fetch (undici): catalog-admin -> auth, notifications -> auth.
+      // The Elasticsearch client (undici too) is left out: it traces its own calls.
+      new UndiciInstrumentation({ ignoreRequestHook: isElasticsearchClient }),
       new PgInstrumentation(),
       new IORedisInstrumentation(),
       new AmqplibInstrumentation(),

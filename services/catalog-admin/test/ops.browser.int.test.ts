@@ -77,6 +77,25 @@ afterAll(async () => {
   if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
 });
 
+// What the page-side functions use of the DOM (this file compiles without the DOM library).
+interface PageImage {
+  src: string;
+  width: number;
+  height: number;
+  decode(): Promise<void>;
+}
+interface PageCanvas {
+  width: number;
+  height: number;
+  getContext(kind: '2d'): {
+    drawImage(img: PageImage, x: number, y: number): void;
+    getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray };
+  };
+}
+declare const Image: new () => PageImage;
+declare const document: { createElement(tag: 'canvas'): PageCanvas };
+declare function getComputedStyle(element: unknown): { color: string };
+
 /** Pixels of a colour close to `rgb` in a screenshot of `selector` (decoded by the page). */
 async function pixels(page: Page, selector: string, rgb: [number, number, number]) {
   const png = await page.locator(selector).screenshot();
@@ -88,7 +107,7 @@ async function pixels(page: Page, selector: string, rgb: [number, number, number
       const canvas = document.createElement('canvas');
       canvas.width = img.width;
       canvas.height = img.height;
-      const ctx = canvas.getContext('2d')!;
+      const ctx = canvas.getContext('2d');
       ctx.drawImage(img, 0, 0);
       const { data } = ctx.getImageData(0, 0, img.width, img.height);
       let n = 0;

@@ -1,3 +1,4 @@
+import { currentTraceparent } from '@cinema/outbox';
 import type { DeviceType } from '../domain/device';
 import type { RefreshTokenRow, Session, SessionsRepository as Port } from '../domain/model';
 import type { Queryable } from './db';
@@ -41,15 +42,16 @@ export interface RevocationPublishing {
 }
 
 /** Ends the sessions `ended` selects and adds one outbox event naming them (none if no row). */
-const revokeAndPublish = (ended: string, ttlParam: string) => `
+const revokeAndPublish = (ended: string, ttlParam: string, traceParam: string) => `
   WITH ended AS (${ended} RETURNING id, user_id, revoked_at, revoked_reason),
   event AS (
-    INSERT INTO outbox (routing_key, payload)
+    INSERT INTO outbox (routing_key, payload, traceparent)
     SELECT 'session.revoked', jsonb_build_object(
              'session_ids', jsonb_agg(id),
              'exp', floor(extract(epoch FROM max(revoked_at))) + ${ttlParam}::int,
              'revoked_at', max(revoked_at),
-             'reason', min(revoked_reason))
+             'reason', min(revoked_reason)),
+           ${traceParam}::text
     FROM ended HAVING count(*) > 0
     RETURNING id)
   SELECT (SELECT count(*) FROM ended)::int AS n`;
@@ -119,10 +121,11 @@ export class SessionsRepository implements Port {
       const res = await this.db.query(update, params);
       return res.rowCount ?? 0;
     }
-    const sql = revokeAndPublish(update, `$${params.length + 1}`);
+    const sql = revokeAndPublish(update, `$${params.length + 1}`, `$${params.length + 2}`);
     const res = await this.db.query<{ n: number }>(sql, [
       ...params,
       this.publishing.accessTokenTtlSeconds,
+      currentTraceparent(),
     ]);
     const n = res.rows[0]?.n ?? 0;
     if (n > 0) this.publishing.revoked();

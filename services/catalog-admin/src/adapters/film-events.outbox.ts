@@ -2,6 +2,7 @@
  * The catalog's events written to the transactional outbox (`content.outbox`), inside the
  * transaction of the catalog write that causes them (docs/contracts.md, `catalog.events`).
  */
+import { currentTraceparent } from '@cinema/outbox';
 import type { PoolClient } from '@cinema/pg';
 
 export const FILM_PUBLISHED = 'film.published';
@@ -23,7 +24,7 @@ export async function announceFilmIfDated(client: PoolClient, filmId: string): P
        ON CONFLICT (film_id) DO NOTHING
        RETURNING film_id, message_id
      )
-     INSERT INTO content.outbox (id, routing_key, payload)
+     INSERT INTO content.outbox (id, routing_key, payload, traceparent)
      SELECT a.message_id, $2,
             jsonb_build_object(
               'message_id', a.message_id,
@@ -35,10 +36,11 @@ export async function announceFilmIfDated(client: PoolClient, filmId: string): P
                 SELECT jsonb_agg(jsonb_build_object('id', g.id, 'name', g.name) ORDER BY g.name)
                   FROM content.genre_film_work gfw JOIN content.genre g ON g.id = gfw.genre_id
                  WHERE gfw.film_work_id = film.id), '[]'::jsonb),
-              'occurred_at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+              'occurred_at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')),
+            $3::text
        FROM announced a JOIN film ON film.id = a.film_id
      RETURNING id`,
-    [filmId, FILM_PUBLISHED],
+    [filmId, FILM_PUBLISHED, currentTraceparent()],
   );
   return (res.rowCount ?? 0) > 0;
 }

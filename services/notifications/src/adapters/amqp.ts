@@ -18,6 +18,7 @@
 import * as amqp from 'amqplib';
 import { DomainError } from '@cinema/errors';
 import type { Logger } from '@cinema/logging';
+import { consumeInTrace } from '@cinema/telemetry';
 
 export type Setup = (connection: amqp.ChannelModel) => Promise<void>;
 
@@ -295,7 +296,18 @@ export class QueueConsumer {
       body: msg.content,
     };
     try {
-      await this.o.handle(message);
+      // In the trace of the request that caused the event (its traceparent is in the headers;
+      // a retried message keeps them).
+      await consumeInTrace(
+        headers,
+        this.names.work,
+        {
+          'messaging.message.id': message.messageId ?? '',
+          'messaging.rabbitmq.destination.routing_key': routingKey,
+          'messaging.rabbitmq.retry': attempt,
+        },
+        () => this.o.handle(message),
+      );
       channel.ack(msg);
       this.stats.handled++;
       return;
