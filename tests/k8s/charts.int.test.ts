@@ -102,6 +102,11 @@ describe.each(serviceNames())('chart %s', (svc) => {
         : (workload.spec as any).template;
       expect(tmpl.metadata.annotations['checksum/config']).toMatch(/^[a-f0-9]{64}$/);
       expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
+      // The API token is mounted only where the Kubernetes API is called (the operator).
+      const automount = svc === 'operator';
+      expect(pod.automountServiceAccountToken).toBe(automount);
+      for (const sa of byKind(objects, 'ServiceAccount'))
+        expect(sa.automountServiceAccountToken).toBe(automount);
       const [container] = pod.containers;
       expect(container.image).toBe(full ? `cinema/${svc}:1.2.3` : `cinema/${svc}:0.1.0`);
       expect(container.securityContext).toMatchObject({
@@ -231,13 +236,16 @@ describe('umbrella chart cinema', () => {
     expect(owners.get('tracking.page_views.get_films')).toBe('catalog-api');
   });
 
-  it.each(['ci/full-values.yaml', 'profiles/dev.yaml', 'profiles/ci.yaml', 'profiles/tilt.yaml'])(
-    'renders with %s',
-    async (file) => {
-      const objects = await template('cinema', ['-f', path.join(CHARTS, 'cinema', file)]);
-      expect(byKind(objects, 'Deployment').length).toBeGreaterThanOrEqual(services.length);
-    },
-  );
+  it.each([
+    'ci/full-values.yaml',
+    'profiles/dev.yaml',
+    'profiles/ci.yaml',
+    'profiles/tilt.yaml',
+    'profiles/production.yaml',
+  ])('renders with %s', async (file) => {
+    const objects = await template('cinema', ['-f', path.join(CHARTS, 'cinema', file)]);
+    expect(byKind(objects, 'Deployment').length).toBeGreaterThanOrEqual(services.length);
+  });
 });
 
 describe('skaffold.yaml', () => {

@@ -144,7 +144,7 @@ describe('server-side dry run', () => {
         [chart, '-f', path.join(CHARTS, chart, 'ci', 'full-values.yaml')],
       ]);
   }
-  for (const profile of ['dev', 'ci', 'tilt'])
+  for (const profile of ['dev', 'ci', 'tilt', 'production'])
     renders.push([
       `cinema (profile ${profile})`,
       ['cinema', '-f', path.join(CHARTS, 'cinema', 'profiles', `${profile}.yaml`)],

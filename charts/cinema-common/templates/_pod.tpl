@@ -98,7 +98,7 @@ metadata:
     {{- end }}
 spec:
   serviceAccountName: {{ include "cinema-common.serviceAccountName" $ctx }}
-  automountServiceAccountToken: false
+  automountServiceAccountToken: {{ $ctx.Values.serviceAccount.automountToken | default false }}
   {{- with $ctx.Values.imagePullSecrets }}
   imagePullSecrets:
     {{- toYaml . | nindent 4 }}

@@ -15,7 +15,7 @@ metadata:
   name: {{ include "cinema-common.serviceAccountName" . }}
   labels:
     {{- include "cinema-common.labels" . | nindent 4 }}
-automountServiceAccountToken: false
+automountServiceAccountToken: {{ .Values.serviceAccount.automountToken | default false }}
 {{- end }}
 ---
 apiVersion: v1
