@@ -6,12 +6,14 @@
  * address, still logs in; auth's login history records B's address.
  *
  * The clients are told apart by X-Forwarded-For towards catalog-admin, which trusts its local
- * proxy (loopback) as it trusts the gateway in a deployment. Own names: auth schema, Redis
- * prefix, events exchange, a catalog database; removed in afterAll.
+ * proxy (loopback) as it trusts the gateway in a deployment. Calls to auth itself go through its
+ * generated client (@cinema/clients). Own names: auth schema, Redis prefix, events exchange, a
+ * catalog database; removed in afterAll.
  */
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import request from 'supertest';
+import { createServiceClient } from '@cinema/clients';
 import { createPool } from '@cinema/pg';
 import {
   freePort,
@@ -143,14 +145,11 @@ describe('admin-panel logins through auth', () => {
     const cookies = ([] as string[]).concat(ok.headers['set-cookie'] ?? []);
     const access = /ca_access=([^;]+)/.exec(cookies.join('\n'))?.[1];
     expect(access).toBeDefined();
-    const history = await fetch(`${urls.auth}/api/v1/auth/login-history`, {
-      headers: { authorization: `Bearer ${decodeURIComponent(access!)}` },
-    });
-    expect(history.status).toBe(200);
-    const { items } = (await history.json()) as {
-      items: { ip: string | null; userAgent: string | null; success: boolean }[];
-    };
-    expect(items[0]).toMatchObject({
+    const auth = createServiceClient('auth', { baseUrl: urls.auth! });
+    const asB = { headers: { authorization: `Bearer ${decodeURIComponent(access!)}` } };
+    const history = await auth.GET('/api/v1/auth/login-history', asB);
+    expect(history.response.status).toBe(200);
+    expect(history.data!.items[0]).toMatchObject({
       success: true,
       ip: CLIENT_B,
       userAgent: `e2e browser at ${CLIENT_B}`,
@@ -159,9 +158,7 @@ describe('admin-panel logins through auth', () => {
     // Logging out of the panel ends the session at auth (so every service refuses the token).
     const out = await b.logout();
     expect(out.status).toBe(303);
-    const me = await fetch(`${urls.auth}/api/v1/auth/me`, {
-      headers: { authorization: `Bearer ${decodeURIComponent(access!)}` },
-    });
-    expect(me.status).toBe(401);
+    const me = await auth.GET('/api/v1/auth/me', asB);
+    expect(me.response.status).toBe(401);
   });
 });

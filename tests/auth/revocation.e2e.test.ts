@@ -5,11 +5,13 @@
  * each verifier's cache), the viewer logs out, and the time from the logout's answer to the first
  * 401 at each service is measured, over several rounds. Printed; the target is under 2 s.
  *
- * Own names: auth schema, events exchange, Redis prefixes, MongoDB database, page-view topics,
- * all with a random suffix; removed in afterAll.
+ * The API calls go through the generated clients of @cinema/clients (auth, ugc-api, catalog-api),
+ * without retries where a refusal is measured. Own names: auth schema, events exchange, Redis
+ * prefixes, MongoDB database, page-view topics, all with a random suffix; removed in afterAll.
  */
 import * as path from 'node:path';
 import { MongoClient } from 'mongodb';
+import { createServiceClient, unwrap, type ServiceClient } from '@cinema/clients';
 import { createPool } from '@cinema/pg';
 import {
   deleteTopicsWithPrefix,
@@ -70,13 +72,18 @@ async function ready(name: string): Promise<void> {
   });
 }
 
-const get = (name: string, p: string, token: string) =>
-  fetch(`${urls[name]}${p}`, { headers: { authorization: `Bearer ${token}` } });
+const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
+/** Clients of the three services; no retries: each answer counts, as a plain call would. */
+let authApi: ServiceClient<'auth'>;
+let ugcApi: ServiceClient<'ugc-api'>;
+let catalogApi: ServiceClient<'catalog-api'>;
 
-/** A protected endpoint of each API. */
-const PROBES: Record<string, string> = {
-  'ugc-api': '/api/v1/ugc/bookmarks',
-  'catalog-api': '/api/v1/genres',
+/** A protected endpoint of each API: the status it answers to `token`. */
+const PROBES: Record<string, (token: string) => Promise<number>> = {
+  'ugc-api': async (token) =>
+    (await ugcApi.GET('/api/v1/ugc/bookmarks', bearer(token))).response.status,
+  'catalog-api': async (token) =>
+    (await catalogApi.GET('/api/v1/genres', bearer(token))).response.status,
 };
 
 beforeAll(async () => {
@@ -112,12 +119,12 @@ beforeAll(async () => {
     KAFKA_TOPIC_PREFIX: topicPrefix,
   });
   await Promise.all([ready('ugc-api'), ready('catalog-api')]);
-  const reg = await fetch(`${urls.auth}/api/v1/auth/register`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email, password }),
-  });
-  expect(reg.status).toBe(201);
+  const options = { retries: 0 };
+  authApi = createServiceClient('auth', { baseUrl: urls.auth!, ...options });
+  ugcApi = createServiceClient('ugc-api', { baseUrl: urls['ugc-api']!, ...options });
+  catalogApi = createServiceClient('catalog-api', { baseUrl: urls['catalog-api']!, ...options });
+  const reg = await authApi.POST('/api/v1/auth/register', { body: { email, password } });
+  expect(reg.response.status).toBe(201);
 });
 
 afterAll(async () => {
@@ -132,22 +139,16 @@ afterAll(async () => {
 });
 
 async function login(): Promise<string> {
-  const res = await fetch(`${urls.auth}/api/v1/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email, password }),
-  });
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { accessToken: string }).accessToken;
+  return (await unwrap(authApi.POST('/api/v1/auth/login', { body: { email, password } })))
+    .accessToken;
 }
 
 /** Polls until the service answers 401 to the token; the milliseconds since `since`. */
 async function first401(name: string, token: string, since: number): Promise<number> {
   for (;;) {
-    const res = await get(name, PROBES[name]!, token);
-    await res.arrayBuffer();
-    if (res.status === 401) return Date.now() - since;
-    if (Date.now() - since > 20_000) throw new Error(`${name} still answers ${res.status}`);
+    const status = await PROBES[name]!(token);
+    if (status === 401) return Date.now() - since;
+    if (Date.now() - since > 20_000) throw new Error(`${name} still answers ${status}`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }
@@ -178,25 +179,22 @@ describe('a logged-out token', () => {
       const token = await login();
       // Accepted everywhere first (and now in each verifier's cache).
       for (const name of Object.keys(PROBES)) {
-        const res = await get(name, PROBES[name]!, token);
-        await res.arrayBuffer();
-        expect({ name, status: res.status }).not.toEqual({ name, status: 401 });
+        const status = await PROBES[name]!(token);
+        expect({ name, status }).not.toEqual({ name, status: 401 });
       }
-      const me = await get('auth', '/api/v1/auth/me', token);
-      expect(me.status).toBe(200);
+      const me = await authApi.GET('/api/v1/auth/me', bearer(token));
+      expect(me.response.status).toBe(200);
 
-      const out = await fetch(`${urls.auth}/api/v1/auth/logout`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}` },
-      });
-      expect(out.status).toBeLessThan(300);
+      const out = await authApi.POST('/api/v1/auth/logout', bearer(token));
+      expect(out.response.status).toBeLessThan(300);
       const loggedOut = Date.now();
       const [ugc, catalog, auth] = await Promise.all([
         first401('ugc-api', token, loggedOut),
         first401('catalog-api', token, loggedOut),
         (async () => {
-          const res = await get('auth', '/api/v1/auth/me', token);
-          expect(res.status).toBe(401);
+          const { error, response } = await authApi.GET('/api/v1/auth/me', bearer(token));
+          expect(response.status).toBe(401);
+          expect(error).toMatchObject({ status: 401 }); // a ProblemDetails
           return Date.now() - loggedOut;
         })(),
       ]);
