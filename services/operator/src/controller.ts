@@ -1,6 +1,6 @@
 /**
- * The controller: informer events (a platform, or a child labelled with its platform) put the
- * platform's key `namespace/name` on the work queue; workers reconcile one key at a time, retry
+ * The controller: informer events (a platform, a child labelled with its platform, or a service
+ * Deployment a platform expects) put the platform's key `namespace/name` on the work queue; workers reconcile one key at a time, retry
  * failures with backoff, requeue platforms that are not ready, and every platform is resynced
  * periodically. Runs only while this instance leads (see adapters/lease.ts).
  */
@@ -9,7 +9,7 @@ import type { Logger } from '@cinema/logging';
 import type { Informers } from './adapters/informers';
 import { WorkQueue } from './domain/queue';
 import type { Reconciler } from './domain/reconciler';
-import { PLATFORM_LABEL, type KubeObject } from './domain/spec';
+import { PLATFORM_LABEL, platformsExpecting, type KubeObject } from './domain/spec';
 
 export interface ControllerOptions {
   informers: () => Informers;
@@ -93,6 +93,14 @@ export class Controller {
       child: (o: KubeObject) => {
         const platform = o.metadata.labels?.[PLATFORM_LABEL];
         if (platform) queue.add(`${o.metadata.namespace}/${platform}`);
+      },
+      service: (d: KubeObject) => {
+        for (const key of platformsExpecting(
+          informers.platforms(),
+          d.metadata.namespace,
+          d.metadata.name,
+        ))
+          queue.add(key);
       },
     });
     this.resync = setInterval(() => {

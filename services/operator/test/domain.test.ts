@@ -11,6 +11,8 @@ import { keyOf, render, secretValues, type SecretValues } from '../src/domain/re
 import {
   effectiveSpec,
   PAUSE_ANNOTATION,
+  platformsExpecting,
+  serviceDeploymentName,
   type CinemaPlatform,
   type KubeObject,
   type PlatformSpec,
@@ -274,12 +276,42 @@ describe('readiness from the operators statuses', () => {
     expect(
       ready(obj('StatefulSet', { observedGeneration: 2, readyReplicas: 0 }, 2, { replicas: 1 })),
     ).toBe(false);
-    expect(
-      ready(obj('Deployment', { observedGeneration: 2, conditions: [cond('Available')] })),
-    ).toBe(true);
+    const deployment = (available: number, condition = 'True', replicas = 2) =>
+      obj(
+        'Deployment',
+        {
+          observedGeneration: 2,
+          availableReplicas: available,
+          conditions: [cond('Available', condition)],
+        },
+        2,
+        { replicas },
+      );
+    expect(childReadiness(deployment(2))).toMatchObject({ ready: true, message: /2\/2 available/ });
+    expect(ready(deployment(1))).toBe(true); // Available: the controller's minimum availability
+    expect(childReadiness(deployment(0))).toMatchObject({
+      ready: false,
+      message: /0\/2 available/,
+    });
+    expect(ready(deployment(2, 'False'))).toBe(false);
+    expect(ready(deployment(0, 'True', 0))).toBe(true); // scaled to zero on purpose
     expect(ready(obj('Deployment', {}))).toBe(false);
     expect(ready(obj('Secret', undefined))).toBe(true);
     expect(childReadiness(undefined)).toMatchObject({ ready: false, reason: 'Missing' });
+  });
+
+  it("service Deployments: the charts' names (cinema-common hostFor) and the platforms expecting them", () => {
+    expect(serviceDeploymentName('cinema', 'ugc-api')).toBe('cinema-ugc-api');
+    expect(serviceDeploymentName('auth', 'auth')).toBe('auth');
+    expect(serviceDeploymentName('x'.repeat(60), 'ugc-api')).toHaveLength(63);
+    const a = platform({ services: { names: ['ugc-api', 'auth'] } });
+    const b = platform({ services: { release: 'blue', names: ['ugc-api'] } }, { name: 'b' });
+    const c = platform({}, { name: 'c', namespace: 'other' });
+    expect(platformsExpecting([a, b, c], 'cinema', 'cinema-ugc-api')).toEqual(['cinema/cinema']);
+    expect(platformsExpecting([a, b, c], 'cinema', 'blue-ugc-api')).toEqual(['cinema/b']);
+    expect(platformsExpecting([a, b, c], 'cinema', 'cinema-catalog-api')).toEqual([]);
+    // The default service list, in another namespace.
+    expect(platformsExpecting([a, b, c], 'other', 'cinema-catalog-api')).toEqual(['other/c']);
   });
 
   it('a component is ready when all its children are', () => {
@@ -453,7 +485,11 @@ describe('Reconciler (against a fake cluster)', () => {
     expect(cluster.statuses.at(-1)!.observedGeneration).toBe(1);
     for (const o of cluster.live.values())
       if (o.kind === 'Deployment')
-        o.status = { observedGeneration: 1, conditions: [{ type: 'Available', status: 'True' }] };
+        o.status = {
+          observedGeneration: 1,
+          availableReplicas: 1,
+          conditions: [{ type: 'Available', status: 'True' }],
+        };
     expect(await r.reconcile('cinema', 'cinema')).toMatchObject({ ready: true });
     expect(ready(cluster.statuses.at(-1)!)).toMatchObject({ status: 'True', reason: 'Ready' });
     expect(cluster.events).toContain('Normal ReadyTrue');

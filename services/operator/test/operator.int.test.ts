@@ -27,6 +27,8 @@ const LEASE_MS = 3000;
 let stack: Stack;
 let tools: KubeTools;
 let kubeconfig: string;
+/** A kubeconfig with a token of the chart's ServiceAccount (written by the RBAC test). */
+let saConfig: string | undefined;
 const ns = `op-${suffix()}`;
 const operators: RunningProcess[] = [];
 
@@ -89,7 +91,11 @@ const condition = (p: Obj, type: string) =>
   (p.status?.conditions ?? []).find((c: Obj) => c.type === type);
 
 let ports: Record<string, number> = {};
-function startOperator(name: string, config = kubeconfig): RunningProcess {
+function startOperator(
+  name: string,
+  config = kubeconfig,
+  env: Record<string, string> = {},
+): RunningProcess {
   const op = runServiceMain(SERVICE_DIR, {
     HOME: process.env.HOME,
     KUBECONFIG: config,
@@ -101,6 +107,7 @@ function startOperator(name: string, config = kubeconfig): RunningProcess {
     NOT_READY_REQUEUE_MS: '2000',
     RESYNC_MS: '10000',
     LOG_LEVEL: 'info',
+    ...env,
   });
   operators.push(op);
   return op;
@@ -110,6 +117,15 @@ async function metric(name: string, metricName: string): Promise<number | undefi
   const text = await (await fetch(`http://127.0.0.1:${ports[name]}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(metricName));
   return line ? Number(line.split(' ').pop()) : undefined;
+}
+
+/** The sum of a metric's series (every label set). */
+async function metricSum(name: string, metricName: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${ports[name]}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(`${metricName}{`) || l.startsWith(`${metricName} `))
+    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
 }
 
 /** The pinned operators' CRDs from the cache tests/k8s fills, else stand-ins of the owned kinds. */
@@ -165,7 +181,12 @@ beforeAll(async () => {
   }
   await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
   await kubectl(['create', 'namespace', ns]);
-  ports = { 'op-a': await freePort(), 'op-b': await freePort(), 'op-c': await freePort() };
+  ports = {
+    'op-a': await freePort(),
+    'op-b': await freePort(),
+    'op-c': await freePort(),
+    'op-d': await freePort(),
+  };
 }, 10 * 60_000);
 
 afterAll(async () => {
@@ -302,11 +323,19 @@ describe('the operator on a real API server', () => {
   }, 180_000);
 
   it('Ready=True with the current observedGeneration once the children report ready', async () => {
-    // The Helm chart's Deployment of the one expected service.
+    // The Helm chart's Deployment of the one expected service (cinema-common's labels).
     await applyJson({
       apiVersion: 'apps/v1',
       kind: 'Deployment',
-      metadata: { name: 'cinema-ugc-api' },
+      metadata: {
+        name: 'cinema-ugc-api',
+        labels: {
+          'app.kubernetes.io/name': 'ugc-api',
+          'app.kubernetes.io/instance': 'cinema',
+          'app.kubernetes.io/part-of': 'cinema',
+          'app.kubernetes.io/managed-by': 'Helm',
+        },
+      },
       spec: {
         selector: { matchLabels: { app: 'ugc-api' } },
         template: {
@@ -317,6 +346,9 @@ describe('the operator on a real API server', () => {
     });
     await patchStatus('deployment', 'cinema-ugc-api', {
       observedGeneration: 1,
+      replicas: 1,
+      readyReplicas: 1,
+      availableReplicas: 1,
       conditions: [{ type: 'Available', status: 'True' }],
     });
     await simulateOperators();
@@ -462,6 +494,8 @@ describe('the operator on a real API server', () => {
     await waitFor(() => tryGet('secret', 'cinema-postgres-app'), 30_000, 'op-b repairs');
     expect(await metric('op-b', 'operator_leader')).toBe(1);
     expect(b.output()).toContain('became the leader');
+    // Its caches start from a list (items without kind): no child is taken for an unwanted one.
+    expect(b.output()).not.toContain('could not be applied');
   }, 120_000);
 
   it('recovers when the API server restarts mid-watch', async () => {
@@ -529,7 +563,7 @@ describe('the operator on a real API server', () => {
       await kubectl(['create', 'token', 'cinema-operator', '-n', ns, '--duration=1h'])
     ).trim();
     const admin = JSON.parse(fs.readFileSync(kubeconfig, 'utf8')) as Obj;
-    const saConfig = path.join(os.tmpdir(), `operator-sa-${ns}.kubeconfig`);
+    saConfig = path.join(os.tmpdir(), `operator-sa-${ns}.kubeconfig`);
     fs.writeFileSync(
       saConfig,
       JSON.stringify({
@@ -582,6 +616,73 @@ describe('the operator on a real API server', () => {
     expect(c.output()).not.toMatch(/forbidden/i);
   }, 180_000);
 
+  it("a service Deployment's availability reaches the status at once (its informer, not a requeue)", async () => {
+    // A fresh leader whose periodic resync and not-ready requeue are 10 minutes away: only a
+    // watch event can make it reconcile within the test's seconds.
+    await Promise.all(operators.map((o) => o.stop('SIGTERM')));
+    const d = startOperator('op-d', saConfig ?? kubeconfig, {
+      RESYNC_MS: '600000',
+      NOT_READY_REQUEUE_MS: '600000',
+    });
+    await waitFor(
+      async () => (await getJson('lease', 'cinema-operator')).spec.holderIdentity === 'op-d',
+      LEASE_MS + 30_000,
+      'op-d holds the lease',
+    );
+    // The drift test changed the node pool (a new generation): its operator reports again.
+    await simulateOperators();
+    const ready = async () => condition(await getJson('cinemaplatform', 'cinema'), 'Ready');
+    await waitFor(async () => (await ready())?.status === 'True', 30_000, 'Ready=True');
+    const flip = async (availableReplicas: number, want: 'True' | 'False') => {
+      const t0 = Date.now();
+      await patchStatus('deployment', 'cinema-ugc-api', { availableReplicas });
+      const c = await waitFor(
+        async () => {
+          const x = await ready();
+          return x?.status === want && x;
+        },
+        10_000,
+        `Ready=${want}`,
+      );
+      return { c, ms: Date.now() - t0 };
+    };
+    const down = await flip(0, 'False');
+    expect(down.c.reason).toBe('ServicesNotReady');
+    expect(down.c.message).toMatch(/ugc-api: Deployment cinema-ugc-api: 0\/1 available/);
+    expect(down.ms).toBeLessThan(5000);
+    const up = await flip(1, 'True');
+    expect(up.ms).toBeLessThan(5000);
+    const p = await getJson('cinemaplatform', 'cinema');
+    expect(p.status.components.services).toMatchObject({ ready: true, reason: 'Ready' });
+    console.log(`service Deployment flip -> status: down ${down.ms} ms, up ${up.ms} ms`);
+    // A Deployment no platform expects wakes no reconcile. (Each status write is itself a
+    // platform event, answered by one more reconcile that writes nothing: wait for quiet.)
+    let count = -1;
+    for (let now = await metricSum('op-d', 'operator_reconciles_total'); now !== count;) {
+      count = now;
+      await new Promise((r) => setTimeout(r, 1500));
+      now = await metricSum('op-d', 'operator_reconciles_total');
+    }
+    await applyJson({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: {
+        name: 'cinema-unrelated',
+        labels: { 'app.kubernetes.io/part-of': 'cinema', 'app.kubernetes.io/instance': 'cinema' },
+      },
+      spec: {
+        selector: { matchLabels: { app: 'u' } },
+        template: {
+          metadata: { labels: { app: 'u' } },
+          spec: { containers: [{ name: 'c', image: 'x' }] },
+        },
+      },
+    });
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await metricSum('op-d', 'operator_reconciles_total')).toBe(count);
+    expect(d.output()).not.toContain('could not be applied');
+  }, 120_000);
+
   it.each(['dev', 'production'] as const)(
     'renders %s-profile children the API server accepts (server-side dry run on the operators CRDs)',
     async (profile) => {
@@ -604,6 +705,64 @@ describe('the operator on a real API server', () => {
     },
     60_000,
   );
+
+  it("the umbrella chart's production profile: topics replicated 3 with min.insync 2, ugc-etl on the CHI cluster, accepted by the API server", async () => {
+    await execFileAsync('sh', [path.join(ROOT, 'charts', 'build-deps.sh')], {
+      env: { ...process.env, HELM: tools.helm },
+    });
+    // A namespace of its own: the platform of the tests above already made some of these.
+    const prod = `${ns}-prod`;
+    await kubectl(['create', 'namespace', prod]);
+    const { stdout } = await execFileAsync(
+      tools.helm,
+      [
+        'template',
+        'cinema',
+        path.join(ROOT, 'charts', 'cinema'),
+        '--namespace',
+        prod,
+        '--kube-version',
+        tools.versions.kubernetes,
+        '-f',
+        path.join(ROOT, 'charts', 'cinema', 'profiles', 'production.yaml'),
+      ],
+      { maxBuffer: 64 * 1024 * 1024 },
+    );
+    const objects = parseAllDocuments(stdout)
+      .map((d) => d.toJS() as Obj | null)
+      .filter((o): o is Obj => !!o);
+    const of = (kind: string) => objects.filter((o) => o.kind === kind);
+    // Every platform topic, from its producer's chart, with the production replication.
+    const topics = of('KafkaTopic');
+    expect(topics.map((t) => t.spec.topicName).sort()).toEqual(TOPICS.map((t) => t.name).sort());
+    for (const t of topics) {
+      expect(t.spec.replicas).toBe(3);
+      expect(t.spec.config['min.insync.replicas']).toBe('2');
+    }
+    const [cr] = of('CinemaPlatform');
+    expect(cr?.spec).toMatchObject({
+      profile: 'production',
+      kafka: { topics: { managed: false } },
+    });
+    // ugc-etl names the cluster the operator's production ClickHouseInstallation defines.
+    const chi = render({
+      platform: { ...cr!, metadata: { ...cr!.metadata, namespace: prod, uid: 'u' } } as never,
+      topics: TOPICS,
+      secrets: secretValues(effectiveSpec(cr!.spec), {}, () => 'x'),
+    }).find((o) => o.kind === 'ClickHouseInstallation') as Obj;
+    const cluster = chi.spec.configuration.clusters[0];
+    expect(cluster).toMatchObject({ layout: { shardsCount: 2, replicasCount: 2 } });
+    const etlConfig = of('ConfigMap').find((c) => c.metadata.name === 'cinema-ugc-etl');
+    expect(etlConfig?.data.CLICKHOUSE_CLUSTER).toBe(cluster.name);
+    // Server-side dry run of every object (no controller-manager: the default ServiceAccount
+    // the helm test pods use is made here).
+    await kubectl(['create', 'serviceaccount', 'default', '-n', prod]);
+    const out = await kubectl(
+      ['apply', '--dry-run=server', '--validate=strict', '-n', prod, '-o', 'name', '-f', '-'],
+      JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
+    );
+    expect(out.split('\n').filter(Boolean)).toHaveLength(objects.length);
+  }, 120_000);
 
   it('refuses invalid specs (CRD schema and CEL rules)', async () => {
     const bad = async (spec: Obj) =>

@@ -1,7 +1,9 @@
 /**
  * Informers (client-node's ListWatch: list, then watch from the list's resourceVersion, keeping a
- * cache) on the CinemaPlatforms of one namespace and on every owned kind, label-selected
- * (`app.kubernetes.io/managed-by=cinema-operator`). A watch that fails (API server restarted, a
+ * cache) on the CinemaPlatforms of one namespace, on every owned kind, label-selected
+ * (`app.kubernetes.io/managed-by=cinema-operator`), and on the platform's service Deployments the
+ * Helm charts made (`app.kubernetes.io/part-of=cinema`), so a change of their availability is
+ * reported at once. A watch that fails (API server restarted, a
  * kind whose CRD is not installed yet) is restarted after an exponential backoff with jitter.
  */
 import * as k8s from '@kubernetes/client-node';
@@ -12,6 +14,7 @@ import {
   FIELD_MANAGER,
   KIND,
   MANAGED_BY_LABEL,
+  PART_OF_SELECTOR,
   PLURAL,
   type CinemaPlatform,
   type KubeObject,
@@ -19,7 +22,10 @@ import {
 
 type Informer = k8s.Informer<k8s.KubernetesObject> & k8s.ObjectCache<k8s.KubernetesObject>;
 
+type Role = 'platform' | 'child' | 'service';
+
 interface Watched {
+  role: Role;
   kind: KindInfo;
   informer: Informer;
   connected: boolean;
@@ -31,6 +37,8 @@ interface Watched {
 export interface InformerEvents {
   platform: (platform: CinemaPlatform) => void;
   child: (child: KubeObject) => void;
+  /** A Deployment of the service charts (not the operator's): its availability changed. */
+  service: (deployment: KubeObject) => void;
 }
 
 export class Informers {
@@ -48,19 +56,31 @@ export class Informers {
     this.stopped = false;
     const objects = k8s.KubernetesObjectApi.makeApiClient(this.kubeConfig);
     const selector = `${MANAGED_BY_LABEL}=${FIELD_MANAGER}`;
-    const kinds: Array<{ kind: KindInfo; selector?: string; on: (o: KubeObject) => void }> = [
+    const kinds: Array<{
+      role: Role;
+      kind: KindInfo;
+      selector?: string;
+      on: (o: KubeObject) => void;
+    }> = [
       {
+        role: 'platform',
         kind: { apiVersion: API_VERSION, kind: KIND, plural: PLURAL },
         on: (o) => events.platform(o as unknown as CinemaPlatform),
       },
-      ...OWNED_KINDS.map((kind) => ({ kind, selector, on: events.child })),
+      ...OWNED_KINDS.map((kind) => ({ role: 'child' as const, kind, selector, on: events.child })),
+      {
+        role: 'service',
+        kind: { apiVersion: 'apps/v1', kind: 'Deployment', plural: 'deployments' },
+        selector: PART_OF_SELECTOR,
+        on: events.service,
+      },
     ];
-    for (const { kind, selector: labelSelector, on } of kinds) {
+    for (const { role, kind, selector: labelSelector, on } of kinds) {
       const informer = k8s.makeInformer(
         this.kubeConfig,
         collectionPath(kind, this.namespace),
-        () =>
-          objects.list(
+        async () => {
+          const list = await objects.list(
             kind.apiVersion,
             kind.kind,
             this.namespace,
@@ -69,10 +89,18 @@ export class Informers {
             undefined,
             undefined,
             labelSelector,
-          ),
+          );
+          // A list's items carry no apiVersion/kind (watch events do); the cache needs both (the
+          // reconciler keys children by kind, and deletes the ones it does not want).
+          for (const item of list.items) {
+            item.apiVersion ??= kind.apiVersion;
+            item.kind ??= kind.kind;
+          }
+          return list;
+        },
         labelSelector,
       ) as Informer;
-      const w: Watched = { kind, informer, connected: false, failures: 0 };
+      const w: Watched = { role, kind, informer, connected: false, failures: 0 };
       const handler = (o: k8s.KubernetesObject) => on(o as KubeObject);
       informer.on('add', handler);
       informer.on('update', handler);
@@ -104,7 +132,7 @@ export class Informers {
     const log =
       w.failures === 1 ? this.logger.warn.bind(this.logger) : this.logger.debug.bind(this.logger);
     log(
-      { kind: w.kind.kind, err: message, retryInMs: delay, failures: w.failures },
+      { kind: w.kind.kind, role: w.role, err: message, retryInMs: delay, failures: w.failures },
       'watch failed; restarting',
     );
     w.timer = setTimeout(() => {
@@ -117,12 +145,12 @@ export class Informers {
   /** Every owned object the caches hold in the namespace. */
   children(namespace: string): KubeObject[] {
     return this.watched
-      .filter((w) => w.kind.kind !== KIND)
+      .filter((w) => w.role === 'child')
       .flatMap((w) => w.informer.list(namespace) as unknown as KubeObject[]);
   }
 
   platforms(): CinemaPlatform[] {
-    const w = this.watched.find((x) => x.kind.kind === KIND);
+    const w = this.watched.find((x) => x.role === 'platform');
     return (w?.informer.list(this.namespace) ?? []) as unknown as CinemaPlatform[];
   }
 
@@ -130,11 +158,14 @@ export class Informers {
   disconnected(): Array<{ kind: string; error?: string }> {
     return this.watched
       .filter((w) => !w.connected)
-      .map((w) => ({ kind: w.kind.kind, error: w.lastError }));
+      .map((w) => ({
+        kind: w.role === 'service' ? 'Deployment (services)' : w.kind.kind,
+        error: w.lastError,
+      }));
   }
 
   get platformsSynced(): boolean {
-    return this.watched.find((x) => x.kind.kind === KIND)?.connected ?? false;
+    return this.watched.find((x) => x.role === 'platform')?.connected ?? false;
   }
 
   async stop(): Promise<void> {

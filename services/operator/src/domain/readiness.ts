@@ -120,10 +120,16 @@ export function childReadiness(obj: KubeObject | undefined): ChildReadiness {
         ? ok(`${what}: ${ready}/${wanted} ready`)
         : waiting('NotReady', `${what}: ${ready}/${wanted} ready`);
     }
-    case 'Deployment':
-      return conditionTrue(status, 'Available')
-        ? ok(`${what} available`)
-        : waiting('NotReady', `${what}: ${conditionMessage(status, 'Available')}`);
+    case 'Deployment': {
+      // Available (the controller's minimum availability) and at least one pod serving.
+      const wanted = (spec.replicas as number | undefined) ?? 1;
+      const available = (status.availableReplicas as number | undefined) ?? 0;
+      if (!conditionTrue(status, 'Available'))
+        return waiting('NotReady', `${what}: ${conditionMessage(status, 'Available')}`);
+      return available >= Math.min(wanted, 1)
+        ? ok(`${what}: ${available}/${wanted} available`)
+        : waiting('NotReady', `${what}: ${available}/${wanted} available`);
+    }
     default:
       return ok(`${what} exists`);
   }

@@ -26,6 +26,7 @@ import {
   COMPONENTS,
   effectiveSpec,
   PAUSE_ANNOTATION,
+  serviceDeploymentName,
   type CinemaPlatform,
   type ComponentStatus,
   type Condition,
@@ -237,7 +238,7 @@ export class Reconciler {
         'apps/v1',
         'Deployment',
         namespace,
-        `${services.release}-${name}`,
+        serviceDeploymentName(services.release, name),
       );
       states.push([name, childReadiness(deployment)]);
     }

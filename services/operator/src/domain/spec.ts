@@ -15,6 +15,9 @@ export const PAUSE_ANNOTATION = 'cinema.dev/pause-reconciliation';
 /** Label on every child: the platform that owns it (the informers select on it). */
 export const PLATFORM_LABEL = 'cinema.dev/platform';
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+/** Label every chart of the platform (cinema-common) puts on its objects; the operator watches the
+ * services' Deployments by it. */
+export const PART_OF_SELECTOR = 'app.kubernetes.io/part-of=cinema';
 
 export type Profile = 'dev' | 'production';
 
@@ -287,4 +290,29 @@ export function effectiveSpec(spec: PlatformSpec): EffectiveSpec {
       names: spec.services?.names ?? DEFAULT_SERVICES,
     },
   };
+}
+
+/**
+ * The Deployment name the service chart gives a service in a release: cinema-common's `hostFor`
+ * rule (the release alone when it already contains the service name, else `<release>-<name>`,
+ * cut at 63 characters).
+ */
+export function serviceDeploymentName(release: string, name: string): string {
+  const full = release.includes(name) ? release : `${release}-${name}`;
+  return full.slice(0, 63).replace(/-+$/, '');
+}
+
+/** The keys (`namespace/name`) of the platforms that expect a service Deployment of this name. */
+export function platformsExpecting(
+  platforms: readonly CinemaPlatform[],
+  namespace: string | undefined,
+  deployment: string,
+): string[] {
+  return platforms
+    .filter((p) => p.metadata.namespace === namespace)
+    .filter((p) => {
+      const { release, names } = effectiveSpec(p.spec ?? {}).services;
+      return names.some((n) => serviceDeploymentName(release, n) === deployment);
+    })
+    .map((p) => `${p.metadata.namespace}/${p.metadata.name}`);
 }
