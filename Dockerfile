@@ -2,24 +2,56 @@
 #
 # One image per service of the monorepo:
 #   docker build --build-arg SERVICE=auth -t cinema/auth:dev .
-# skaffold.yaml and tilt/Tiltfile build every service this way. Stages: build (all workspaces'
-# dependencies, tsoa + tsc of the one service), dev (for Tilt's live update), prune (production
-# dependencies of that one service) and runtime, the default target (node slim, non-root,
-# telemetry preloaded before the service's code).
+# skaffold.yaml and tilt/Tiltfile build every service this way; `npm run images` builds all of
+# them with podman (docs/images.md). Stages: manifests (only the workspaces' package.json files),
+# deps (every workspace's dependencies, shared by all services), build (tsoa + tsc of the one
+# service), dev (for Tilt's live update), prod-deps (production dependencies of that one
+# service) and runtime, the default target (node slim, non-root, telemetry preloaded before the
+# service's code). The dependency stages see only package.json files and the lockfile, so a
+# source change reuses their layers and `npm ci` runs again only when dependencies change.
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
-FROM ${NODE_IMAGE} AS build
+# The package.json of every workspace, in place, and nothing else of the sources.
+FROM ${NODE_IMAGE} AS manifests
+WORKDIR /app
+COPY packages ./packages
+COPY services ./services
+RUN find packages services -mindepth 2 -maxdepth 2 ! -name package.json -exec rm -rf {} +
+
+FROM ${NODE_IMAGE} AS deps
+# argon2 (auth) publishes no prebuilt binary for linux-x64: node-gyp compiles it in `npm ci`,
+# which needs python3, make and g++ (the slim node image has none). The runtime stage keeps
+# only the compiled addon.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+# node-gyp takes the running Node's headers from the image (/usr/local/include/node, part of the
+# official release tarball) instead of downloading them from nodejs.org during the build.
+ENV npm_config_nodedir=/usr/local
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY --from=manifests /app ./
+# A registry behind a TLS-intercepting proxy: its CA bundle comes in as an optional build
+# secret (`--secret id=npm-ca,src=<bundle>`), mounted for this step only, never in a layer.
+RUN --mount=type=cache,target=/root/.npm --mount=type=secret,id=npm-ca,required=false \
+    if [ -s /run/secrets/npm-ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/npm-ca; fi \
+ && npm ci --no-audit --no-fund --loglevel=error
+
+FROM deps AS build
 ARG SERVICE
 RUN test -n "${SERVICE}" || { echo "build with --build-arg SERVICE=<folder in services/>" >&2; exit 1; }
-WORKDIR /app
-COPY package.json package-lock.json tsconfig.base.json tsoa.json ./
+COPY tsconfig.base.json tsoa.json ./
 COPY scripts ./scripts
 COPY packages ./packages
 COPY services ./services
 RUN test -f "services/${SERVICE}/package.json" || { echo "no service ${SERVICE}" >&2; exit 1; }
-RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund --loglevel=error
-RUN node scripts/tsoa.mjs "services/${SERVICE}" && npx tsc -b "services/${SERVICE}"
+# The shared packages the service references first: tsoa reads imported types (ProblemDetails,
+# ...) from their compiled declarations, as scripts/build.mjs does on a work tree.
+RUN node -e 'for (const r of require(`./services/${process.argv[1]}/tsconfig.json`).references ?? []) console.log(require("node:path").join("services", process.argv[1], r.path))' "${SERVICE}" \
+      | xargs -r npx tsc -b \
+ && node scripts/tsoa.mjs "services/${SERVICE}" \
+ && npx tsc -b "services/${SERVICE}"
 
 # Development image (tilt/Tiltfile): TypeScript and the sources stay, so live update syncs
 # sources in and recompiles in place. Not for production.
@@ -32,14 +64,24 @@ USER 1000:1000
 ENTRYPOINT ["node", "--enable-source-maps", "--require", "@cinema/telemetry/register"]
 CMD ["dist/main.js"]
 
-# Keep only what the service needs at run time: its production dependencies (npm ci removes
-# every node_modules first), its own folder and the shared packages.
+# Production dependencies of the one service (workspace links to the shared packages included);
+# like the deps stage it sees only the manifests, so it is rebuilt only when they change.
+FROM deps AS prod-deps
+ARG SERVICE
+RUN --mount=type=cache,target=/root/.npm --mount=type=secret,id=npm-ca,required=false \
+    if [ -s /run/secrets/npm-ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/npm-ca; fi \
+ && npm ci --omit=dev --workspace "services/${SERVICE}" --no-audit --no-fund --loglevel=error \
+ && find services -mindepth 1 -maxdepth 1 ! -name "${SERVICE}" -exec rm -rf {} +
+
+# Keep only what the service needs at run time: its own folder and the shared packages, without
+# tests and benchmarks.
 FROM build AS prune
 ARG SERVICE
-RUN --mount=type=cache,target=/root/.npm \
-    npm ci --omit=dev --workspace "services/${SERVICE}" --no-audit --no-fund --loglevel=error \
- && find services -mindepth 1 -maxdepth 1 ! -name "${SERVICE}" -exec rm -rf {} + \
- && rm -rf "services/${SERVICE}/test" "services/${SERVICE}/bench" packages/*/test
+# A workspace's own node_modules (npm nests a version there on a conflict) comes from prod-deps.
+RUN find services -mindepth 1 -maxdepth 1 ! -name "${SERVICE}" -exec rm -rf {} + \
+ && find packages services -mindepth 2 -maxdepth 2 -name node_modules -exec rm -rf {} + \
+ && rm -rf "services/${SERVICE}/test" "services/${SERVICE}/bench" packages/*/test packages/*/bench \
+ && find packages services -name '*.test.ts' -delete
 
 FROM ${NODE_IMAGE} AS runtime
 ARG SERVICE
@@ -48,8 +90,10 @@ ENV NODE_ENV=production \
     SERVICE_NAME=${SERVICE} \
     OTEL_SERVICE_NAME=${SERVICE}
 WORKDIR /app
-COPY --from=prune /app/package.json ./package.json
-COPY --from=prune /app/node_modules ./node_modules
+COPY --from=prod-deps /app/package.json ./package.json
+COPY --from=prod-deps /app/node_modules ./node_modules
+COPY --from=prod-deps /app/packages ./packages
+COPY --from=prod-deps /app/services ./services
 COPY --from=prune /app/packages ./packages
 COPY --from=prune /app/services ./services
 WORKDIR /app/services/${SERVICE}

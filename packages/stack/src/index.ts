@@ -20,8 +20,10 @@ import { servers } from './servers';
 
 export * from './core';
 export * from './demo';
+export * from './images';
 export * from './kube';
 export * from './landing';
+export * from './podman';
 export * from './private';
 export * from './services';
 export * from './shell';
