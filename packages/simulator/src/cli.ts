@@ -157,7 +157,11 @@ function report(stats: Stats, wallSeconds: number) {
         .map(([k, v]) => `${k} ${v}`)
         .join(', ') || 'none'
     }`,
-    `answers        2xx ${stats.status['2xx']}, 3xx ${stats.status['3xx']}, 4xx ${stats.status['4xx']}, 5xx ${stats.status['5xx']}, no answer ${stats.status.network}`,
+    ...(['collector', 'catalog'] as const).map(
+      (t) =>
+        `answers ${t.padEnd(9)} 2xx ${stats.status[t]['2xx']}, 3xx ${stats.status[t]['3xx']}, 4xx ${stats.status[t]['4xx']}, 5xx ${stats.status[t]['5xx']}, no answer ${stats.status[t].network}`,
+    ),
+    ...Object.entries(stats.networkErrors).map(([why, n]) => `  no answer: ${why} (${n})`),
     ...(['collector', 'catalog'] as const).map(
       (t) =>
         `latency ${t.padEnd(9)} n=${stats.latency[t].count} p50 ${stats.latency[t].p50.toFixed(1)} ms, p95 ${stats.latency[t].p95.toFixed(1)} ms, p99 ${stats.latency[t].p99.toFixed(1)} ms, max ${stats.latency[t].max.toFixed(1)} ms`,
@@ -209,9 +213,9 @@ async function main() {
       bar?.update(Math.min(seconds, ms / 1000), {
         sessions: s.sessions,
         events: Object.values(s.events).reduce((n, v) => n + v.sent, 0),
-        ok: s.status['2xx'],
-        c4: s.status['4xx'],
-        c5: s.status['5xx'],
+        ok: s.status.collector['2xx'] + s.status.catalog['2xx'],
+        c4: s.status.collector['4xx'] + s.status.catalog['4xx'],
+        c5: s.status.collector['5xx'] + s.status.catalog['5xx'],
         p50: s.latency.collector.p50.toFixed(1),
       }),
   });
@@ -262,6 +266,7 @@ async function main() {
           events: stats.events,
           pageViews: stats.pageViews,
           status: stats.status,
+          networkErrors: stats.networkErrors,
           latency: stats.latency,
           soak,
         },

@@ -59,14 +59,26 @@ export interface Stats {
   events: Record<PlayerEvent['type'], { sent: number; accepted: number }>;
   /** Catalog calls by step kind. */
   pageViews: Record<string, number>;
-  /** Answers by class, every request (retries too); `network` for no answer. */
-  status: { '2xx': number; '3xx': number; '4xx': number; '5xx': number; network: number };
+  /** Answers by class and target, every request (retries too); `network` for no answer. */
+  status: Record<Target, StatusCounts>;
+  /** Why requests got no answer (error message -> count). */
+  networkErrors: Record<string, number>;
   latency: { collector: Latency; catalog: Latency };
   /** Accepted event ids by kind and film (the soak check's expectation). */
   accepted: Map<string, { type: PlayerEvent['type']; film: string }>;
   /** Ids sent but never accepted (their fate is unknown). */
   unconfirmed: Set<string>;
 }
+
+export type Target = 'collector' | 'catalog';
+export interface StatusCounts {
+  '2xx': number;
+  '3xx': number;
+  '4xx': number;
+  '5xx': number;
+  network: number;
+}
+const noStatus = (): StatusCounts => ({ '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0, network: 0 });
 
 const PATHS: Record<PlayerEvent['type'], string> = {
   pause: '/api/pause',
@@ -129,7 +141,8 @@ export function emptyStats(): Stats {
       full_view: { sent: 0, accepted: 0 },
     },
     pageViews: {},
-    status: { '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0, network: 0 },
+    status: { collector: noStatus(), catalog: noStatus() },
+    networkErrors: {},
     latency: { collector: summary([]), catalog: summary([]) },
     accepted: new Map(),
     unconfirmed: new Set(),
@@ -158,12 +171,13 @@ export async function run(o: RunOptions): Promise<Stats> {
   let nextStart = starts.next().value as number;
   let session = 0;
 
-  const classify = (status: number | undefined) => {
-    if (status === undefined) stats.status.network++;
-    else stats.status[`${Math.floor(status / 100)}xx` as '2xx' | '3xx' | '4xx' | '5xx']++;
+  const classify = (target: Target, status: number | undefined) => {
+    const counts = stats.status[target];
+    if (status === undefined) counts.network++;
+    else counts[`${Math.floor(status / 100)}xx` as '2xx' | '3xx' | '4xx' | '5xx']++;
   };
   const request = async (
-    target: 'collector' | 'catalog',
+    target: Target,
     url: string,
     init: RequestInit,
   ): Promise<{ status?: number; body?: unknown }> => {
@@ -174,10 +188,13 @@ export async function run(o: RunOptions): Promise<Stats> {
         ? await res.json().catch(() => undefined)
         : await res.arrayBuffer().then(() => undefined);
       lat[target].push(performance.now() - began);
-      classify(res.status);
+      classify(target, res.status);
       return { status: res.status, body };
-    } catch {
-      classify(undefined);
+    } catch (err) {
+      classify(target, undefined);
+      const e = err as Error & { cause?: Error };
+      const why = `${target}: ${e.cause?.message ?? e.message}`;
+      stats.networkErrors[why] = (stats.networkErrors[why] ?? 0) + 1;
       return {};
     }
   };

@@ -53,7 +53,7 @@ export const SCRIPT = `(function () {
       var series = d.endpoints.map(function (e) {
         var by = {};
         d.series.forEach(function (p) { if (p.endpoint === e.endpoint) by[p.t] = p.views; });
-        return { name: e.endpoint, type: 'line', showSymbol: false, data: times.map(function (t) { return by[t] || 0; }) };
+        return { name: e.endpoint, type: 'line', showSymbol: times.length <= 60, data: times.map(function (t) { return by[t] || 0; }) };
       });
       return { points: d.series.length, option: {
         tooltip: { trigger: 'axis' }, legend: { type: 'scroll' }, grid: grid,
@@ -77,7 +77,7 @@ export const SCRIPT = `(function () {
         tooltip: { trigger: 'axis' }, grid: grid,
         xAxis: { type: 'category', data: d.series.map(function (p) { return hhmm(p.t); }) },
         yAxis: { type: 'value', name: 'viewers', minInterval: 1 },
-        series: [{ type: 'line', areaStyle: {}, showSymbol: false, data: d.series.map(function (p) { return p.viewers; }) }]
+        series: [{ type: 'line', areaStyle: {}, showSymbol: d.series.length <= 60, data: d.series.map(function (p) { return p.viewers; }) }]
       } };
     }
   };
