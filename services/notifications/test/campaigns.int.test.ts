@@ -566,6 +566,11 @@ test('SMTP down: deliveries fail with the reason; retried from the API once it i
       },
     });
     await waitFor(async () => (await progress(down, res.body.id, token)).failed === 3, 30_000);
+    // Every delivery done (failed): the campaign is finished; a retry runs it again below.
+    await waitFor(
+      async () => (await progress(down, res.body.id, token)).state === 'finished',
+      30_000,
+    );
     const failed = await api(down.url, `${CAMPAIGNS}/${res.body.id}/deliveries?status=failed`, {
       token,
     });
@@ -584,6 +589,7 @@ test('SMTP down: deliveries fail with the reason; retried from the API once it i
         })
       ).body,
     ).toEqual({ retried: 1 });
+    expect((await progress(up, res.body.id, token2)).state).toBe('running');
     expect(
       (
         await api(up.url, `${CAMPAIGNS}/${res.body.id}/retry?deliveryId=${one}`, {
@@ -597,6 +603,10 @@ test('SMTP down: deliveries fail with the reason; retried from the API once it i
         .body,
     ).toEqual({ retried: 2 });
     await waitFor(async () => (await progress(up!, res.body.id, token2)).sent === 3, 30_000);
+    await waitFor(
+      async () => (await progress(up!, res.body.id, token2)).state === 'finished',
+      30_000,
+    );
     for (const u of list)
       expect((await mailsTo(u.email)).filter((m) => m.subject === 'Retry me')).toHaveLength(1);
     await deleteMailsTo(...list.map((u) => u.email));

@@ -406,8 +406,9 @@ export class PgCampaignsRepository implements CampaignsRepository {
     campaignId: string,
     deliveryId: string | undefined,
     now: Date,
+    tx?: unknown,
   ): Promise<{ count: number; channels: Channel[] }> {
-    const res = await this.pool.query<{ channel: Channel }>(
+    const res = await ((tx as PoolClient | undefined) ?? this.pool).query<{ channel: Channel }>(
       `UPDATE deliveries SET status = 'queued', attempts = 0, reason = NULL, not_before = $3, locked_until = NULL
        WHERE campaign_id = $1 AND status = 'failed' AND ($2::bigint IS NULL OR id = $2)
        RETURNING channel`,

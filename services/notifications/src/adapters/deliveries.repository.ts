@@ -1,5 +1,5 @@
 /** Deliveries (the idempotency record and the send queue) and the inbox writes, in PostgreSQL. */
-import type { Pool } from '@cinema/pg';
+import type { Pool, PoolClient } from '@cinema/pg';
 import {
   SECRET_VARS,
   type Category,
@@ -118,10 +118,14 @@ export class PgDeliveriesRepository implements DeliveriesRepository {
   }
 
   async markRetry(id: string, reason: string, notBefore: Date): Promise<void> {
-    await this.pool.query(
-      `UPDATE deliveries SET status = 'queued', reason = $2, not_before = $3, locked_until = NULL WHERE id = $1`,
-      [id, reason, notBefore],
-    );
+    await inTransaction(this.pool, async (tx) => {
+      await lockCampaignsOf(tx, [id]);
+      await tx.query(
+        `UPDATE deliveries SET status = 'queued', reason = $2, not_before = $3, locked_until = NULL WHERE id = $1`,
+        [id, reason, notBefore],
+      );
+      await followCampaigns(tx, [id]);
+    });
   }
 
   async markFailed(id: string, reason: string): Promise<void> {
@@ -133,12 +137,22 @@ export class PgDeliveriesRepository implements DeliveriesRepository {
   }
 
   async releaseExpired(now: Date): Promise<number> {
-    const res = await this.pool.query(
-      `UPDATE deliveries SET status = 'queued', locked_until = NULL
-       WHERE status = 'sending' AND locked_until < $1`,
-      [now],
-    );
-    return res.rowCount ?? 0;
+    return inTransaction(this.pool, async (tx) => {
+      const expired = await tx.query<{ id: string }>(
+        `SELECT id::text FROM deliveries WHERE status = 'sending' AND locked_until < $1
+         FOR UPDATE SKIP LOCKED`,
+        [now],
+      );
+      if (!expired.rows.length) return 0;
+      const ids = expired.rows.map((r) => r.id);
+      await lockCampaignsOf(tx, ids);
+      await tx.query(
+        `UPDATE deliveries SET status = 'queued', locked_until = NULL WHERE id = ANY($1::bigint[])`,
+        [ids],
+      );
+      await followCampaigns(tx, ids);
+      return ids.length;
+    });
   }
 
   /** Deliveries of one message (tests, the panel). */
@@ -151,4 +165,41 @@ export class PgDeliveriesRepository implements DeliveriesRepository {
     );
     return res.rows.map(toDelivery);
   }
+}
+
+/**
+ * A campaign delivery that goes back to the queue after its campaign was paused or cancelled
+ * while it was being sent (a retry, an expired lease) follows the campaign: held like its queued
+ * siblings (paused) or skipped (cancelled). The campaigns' rows are locked first (FOR SHARE,
+ * against a pause's FOR UPDATE), so a pause either sees these rows queued or is seen here.
+ */
+async function lockCampaignsOf(tx: PoolClient, deliveryIds: string[]): Promise<void> {
+  await tx.query(
+    `SELECT 1 FROM campaigns WHERE id IN
+       (SELECT campaign_id FROM deliveries WHERE id = ANY($1::bigint[]) AND campaign_id IS NOT NULL)
+     ORDER BY id FOR SHARE`,
+    [deliveryIds],
+  );
+}
+
+async function followCampaigns(tx: PoolClient, deliveryIds: string[]): Promise<void> {
+  await tx.query(
+    `UPDATE deliveries d SET status = 'skipped', reason = 'campaign cancelled'
+     FROM campaigns c
+     WHERE d.id = ANY($1::bigint[]) AND c.id = d.campaign_id AND c.state = 'cancelled' AND d.status = 'queued'`,
+    [deliveryIds],
+  );
+  await tx.query(
+    `INSERT INTO campaign_held (delivery_id, campaign_id, not_before)
+     SELECT d.id, d.campaign_id, d.not_before FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id
+     WHERE d.id = ANY($1::bigint[]) AND c.state = 'paused' AND d.status = 'queued'
+     ON CONFLICT (delivery_id) DO NOTHING`,
+    [deliveryIds],
+  );
+  await tx.query(
+    `UPDATE deliveries d SET not_before = 'infinity'
+     FROM campaigns c
+     WHERE d.id = ANY($1::bigint[]) AND c.id = d.campaign_id AND c.state = 'paused' AND d.status = 'queued'`,
+    [deliveryIds],
+  );
 }

@@ -200,6 +200,8 @@ export interface CampaignsRepository {
     campaignId: string,
     deliveryId: string | undefined,
     now: Date,
+    /** The transaction of a `transition`'s `inside` (a finished campaign running again). */
+    tx?: unknown,
   ): Promise<{ count: number; channels: Channel[] }>;
   /** Campaigns a runner should be working on (after a restart). */
   active(): Promise<Array<{ id: string; next: Date | null }>>;

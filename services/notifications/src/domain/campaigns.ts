@@ -491,7 +491,24 @@ export class CampaignService {
     }
     if (deliveryId !== undefined && !/^\d{1,18}$/.test(deliveryId))
       throw new NotFoundError(`no delivery ${deliveryId}`);
-    const { count, channels } = await this.o.campaigns.retry(id, deliveryId, this.o.clock());
+    const now = this.o.clock();
+    let result: { count: number; channels: Channel[] } | undefined;
+    if (campaign.state === 'finished') {
+      // A finished campaign runs again until the retried deliveries are done (the runner
+      // finishes it once more); nothing to retry leaves it finished (the transaction rolls back).
+      try {
+        await this.o.campaigns.transition(id, ['finished'], 'running', now, async (tx) => {
+          result = await this.o.campaigns.retry(id, deliveryId, now, tx);
+          if (result.count === 0) throw new NothingToRetry();
+          await this.o.jobs.schedule(id, now, tx);
+        });
+      } catch (err) {
+        if (!(err instanceof NothingToRetry)) throw err;
+      }
+    }
+    // Not finished (or no longer: a concurrent retry moved it): the deliveries alone.
+    result ??= await this.o.campaigns.retry(id, deliveryId, now);
+    const { count, channels } = result;
     if (deliveryId !== undefined && count === 0)
       throw new ConflictError(`delivery ${deliveryId} of campaign ${id} has not failed`);
     for (const channel of channels) this.o.wake?.(channel);
@@ -542,6 +559,8 @@ export interface CampaignRunnerOptions {
   /** Wakes the delivery worker after new deliveries. */
   wake?: (channel: Channel) => void;
 }
+
+class NothingToRetry extends Error {}
 
 export const campaignMessageId = (campaignId: string): string => `campaign:${campaignId}`;
 

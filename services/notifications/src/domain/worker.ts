@@ -94,7 +94,9 @@ export class DeliveryWorker {
   async runOnce(channel: 'email' | 'sms'): Promise<number> {
     const now = this.o.clock();
     await this.o.deliveries.releaseExpired(now);
-    const want = this.o.batchSize ?? 20;
+    // No more than can go at once: a delivery claimed is a send started, so a campaign paused
+    // or cancelled meanwhile loses only the sends already on the wire (they follow it back).
+    const want = Math.min(this.o.batchSize ?? 20, this.concurrency[channel]);
     const grant = await this.o.limiter.take(channel, want);
     this.limitedFor[channel] = grant.waitMs;
     if (grant.granted <= 0) return 0;
