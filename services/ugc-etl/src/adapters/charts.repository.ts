@@ -20,7 +20,6 @@ import {
   type SearchChart,
   type SearchQueryCount,
 } from '../domain/charts';
-import { SEARCH_TABLES } from '../domain/rollups';
 
 const PAUSES = CLICK_TOPICS.pause.table;
 const FULL_VIEWS = CLICK_TOPICS.full_view.table;
@@ -44,12 +43,30 @@ export class ChartsRepository implements ChartReader {
   }
 
   private params(range: Range, extra: Record<string, unknown> = {}) {
+    // The whole days inside the range [d0, d1) come from daily rollups, the hours at its edges
+    // from hourly ones (d0 = d1 = to when the range holds no whole day).
+    const DAY = 86_400_000;
+    let d0 = Math.ceil(range.from.getTime() / DAY) * DAY;
+    let d1 = Math.floor(range.to.getTime() / DAY) * DAY;
+    if (d0 >= d1) d0 = d1 = range.to.getTime();
     return {
       from: chSeconds(range.from),
       to: chSeconds(range.to),
+      d0: chSeconds(new Date(d0)),
+      d1: chSeconds(new Date(d1)),
       bucket: range.bucket,
       ...extra,
     };
+  }
+
+  /** `columns` of rollup `name` over the range: its daily rows for whole days, hourly for the rest. */
+  private span(name: string, columns: string, where = '1') {
+    return `(SELECT ${columns} FROM ${this.db}.${name}_daily
+       WHERE t >= {d0:DateTime} AND t < {d1:DateTime} AND ${where}
+       UNION ALL
+       SELECT ${columns} FROM ${this.db}.${name}_hourly
+       WHERE ((t >= {from:DateTime} AND t < {d0:DateTime}) OR (t >= {d1:DateTime} AND t < {to:DateTime}))
+         AND ${where})`;
   }
 
   async pauseHeatmap(
@@ -61,12 +78,10 @@ export class ChartsRepository implements ChartReader {
     const top = await this.rows<{ film: string; pauses: string }>(
       filmId
         ? `SELECT toString(film_id) AS film, sum(pauses) AS pauses
-           FROM ${this.db}.r_film_hourly
-           WHERE film_id = {film:UUID} AND hour >= {from:DateTime} AND hour < {to:DateTime}
-           GROUP BY film_id`
+           FROM ${this.span('r_film', 'film_id, pauses', 'film_id = {film:UUID}')}
+           GROUP BY film`
         : `SELECT toString(film_id) AS film, sum(pauses) AS pauses
-           FROM ${this.db}.r_film_hourly
-           WHERE hour >= {from:DateTime} AND hour < {to:DateTime}
+           FROM ${this.span('r_film', 'film_id, pauses')}
            GROUP BY film HAVING pauses > 0
            ORDER BY pauses DESC, film LIMIT {films:UInt32}`,
       p,
@@ -77,9 +92,8 @@ export class ChartsRepository implements ChartReader {
     const cells = shown.length
       ? await this.rows<{ film: string; minute: number; pauses: string }>(
           `SELECT toString(film_id) AS film, minute, sum(pauses) AS pauses
-           FROM ${this.db}.r_pause_minutes
-           WHERE film_id IN {films_in:Array(UUID)}
-             AND hour >= {from:DateTime} AND hour < {to:DateTime}
+           FROM ${this.db}.r_pauses_hourly
+           WHERE film_id IN {films_in:Array(UUID)} AND t >= {from:DateTime} AND t < {to:DateTime}
            GROUP BY film, minute HAVING pauses > 0 ORDER BY film, minute`,
           { ...p, films_in: shown.map((f) => f.film_id) },
         )
@@ -98,8 +112,8 @@ export class ChartsRepository implements ChartReader {
       ? `(SELECT toStartOfMinute(event_time) AS minute, from_quality, to_quality, 1 AS switches
           FROM ${this.db}.${QUALITY} FINAL
           WHERE film_id = {film:UUID} AND event_time >= {from:DateTime} AND event_time < {to:DateTime})`
-      : `(SELECT minute, from_quality, to_quality, switches FROM ${this.db}.r_quality_minutely
-          WHERE minute >= {from:DateTime} AND minute < {to:DateTime})`;
+      : `(SELECT t AS minute, from_quality, to_quality, switches FROM ${this.db}.r_quality_minutely
+          WHERE t >= {from:DateTime} AND t < {to:DateTime})`;
     const rows = await this.rows<{
       t: string;
       from_quality: string;
@@ -154,8 +168,7 @@ export class ChartsRepository implements ChartReader {
       this.rows<{ film: string; viewers: string; full_viewers: string }>(
         `SELECT toString(film_id) AS film, uniqExactMerge(viewers) AS viewers,
                 uniqExactMerge(full_viewers) AS full_viewers
-         FROM ${this.db}.r_film_hourly
-         WHERE hour >= {from:DateTime} AND hour < {to:DateTime}
+         FROM ${this.span('r_film', 'film_id, viewers, full_viewers')}
          GROUP BY film HAVING viewers >= greatest({min:UInt32}, 1)
          ORDER BY full_viewers / viewers ${order}, viewers DESC, film
          LIMIT {limit:UInt32}`,
@@ -178,19 +191,19 @@ export class ChartsRepository implements ChartReader {
   async pageViews(range: Range): Promise<PageViewChart> {
     const p = this.params(range);
     const [series, totals] = await Promise.all([
-      this.rows<{ t: string; endpoint: string; views: string }>(
-        `SELECT toString(toStartOfInterval(minute, toIntervalSecond({bucket:UInt32}))) AS t,
+      this.rows<{ at: string; endpoint: string; views: string }>(
+        `SELECT toString(toStartOfInterval(t, toIntervalSecond({bucket:UInt32}))) AS at,
                 endpoint, sum(views) AS views
          FROM ${this.db}.r_page_views_minutely
-         WHERE minute >= {from:DateTime} AND minute < {to:DateTime}
-         GROUP BY t, endpoint HAVING views > 0 ORDER BY t, endpoint`,
+         WHERE t >= {from:DateTime} AND t < {to:DateTime}
+         GROUP BY at, endpoint HAVING views > 0 ORDER BY at, endpoint`,
         p,
       ),
       this.rows<{ endpoint: string; views: string; client_errors: string; server_errors: string }>(
         `SELECT endpoint, sum(views) AS views, sum(client_errors) AS client_errors,
                 sum(server_errors) AS server_errors
          FROM ${this.db}.r_page_views_minutely
-         WHERE minute >= {from:DateTime} AND minute < {to:DateTime}
+         WHERE t >= {from:DateTime} AND t < {to:DateTime}
          GROUP BY endpoint HAVING views > 0 ORDER BY views DESC, endpoint`,
         p,
       ),
@@ -204,38 +217,31 @@ export class ChartsRepository implements ChartReader {
         client_errors: n(t.client_errors),
         server_errors: n(t.server_errors),
       })),
-      series: series.map((s) => ({ t: iso(s.t), endpoint: s.endpoint, views: n(s.views) })),
+      series: series.map((s) => ({ t: iso(s.at), endpoint: s.endpoint, views: n(s.views) })),
     };
   }
 
   async searches(range: Range, limit: number): Promise<SearchChart> {
     const p = this.params(range, { limit });
-    // Successful searches (2xx) of both search endpoints; their tables are sorted by day first.
-    const union = Object.entries(SEARCH_TABLES)
-      .map(
-        ([target, table]) =>
-          `SELECT '${target}' AS target, lower(trimBoth(query)) AS q, result_count
-           FROM ${this.db}.${table} FINAL
-           WHERE event_time >= {from:DateTime} AND event_time < {to:DateTime}
-             AND status_code >= 200 AND status_code < 300 AND q != ''`,
-      )
-      .join(' UNION ALL ');
+    // Successful searches of both search endpoints, per query, from the rollups.
+    const grouped = `(SELECT target, q AS query, sum(searches) AS searches,
+        sum(zero_results) AS zero_results
+      FROM ${this.span('r_searches', 'target, q, searches, zero_results')}
+      GROUP BY target, q)`;
     type Row = { target: string; query: string; searches: string; zero_results: string };
     const [top, zero, totals] = await Promise.all([
       this.rows<Row>(
-        `SELECT target, q AS query, count() AS searches, countIf(result_count = 0) AS zero_results
-         FROM (${union}) GROUP BY target, q
-         ORDER BY searches DESC, target, query LIMIT {limit:UInt32}`,
+        `SELECT * FROM ${grouped} ORDER BY searches DESC, target, query LIMIT {limit:UInt32}`,
         p,
       ),
       this.rows<Row>(
-        `SELECT target, q AS query, count() AS searches, countIf(result_count = 0) AS zero_results
-         FROM (${union}) GROUP BY target, q HAVING zero_results > 0
+        `SELECT * FROM ${grouped} WHERE zero_results > 0
          ORDER BY zero_results DESC, target, query LIMIT {limit:UInt32}`,
         p,
       ),
       this.rows<{ searches: string; zero: string }>(
-        `SELECT count() AS searches, countIf(result_count = 0) AS zero FROM (${union})`,
+        `SELECT sum(searches) AS searches, sum(zero_results) AS zero
+         FROM ${this.span('r_searches', 'searches, zero_results')}`,
         p,
       ),
     ]);
@@ -257,29 +263,30 @@ export class ChartsRepository implements ChartReader {
   async activeViewers(range: Range, filmId: string | undefined): Promise<ActiveViewersChart> {
     const p = this.params(range, { film: filmId ?? '' });
     const rows = filmId
-      ? await this.rows<{ t: string; viewers: string }>(
-          `SELECT toString(toStartOfInterval(at, toIntervalSecond({bucket:UInt32}))) AS t,
+      ? await this.rows<{ at: string; viewers: string }>(
+          `SELECT toString(toStartOfInterval(et, toIntervalSecond({bucket:UInt32}))) AS at,
                   uniqExact(user_id) AS viewers
            FROM (${[PAUSES, QUALITY, FULL_VIEWS]
              .map(
                (t) =>
-                 `SELECT toDateTime(event_time) AS at, user_id FROM ${this.db}.${t} FINAL
+                 `SELECT toDateTime(event_time) AS et, user_id FROM ${this.db}.${t} FINAL
                   WHERE film_id = {film:UUID}
                     AND event_time >= {from:DateTime} AND event_time < {to:DateTime}`,
              )
              .join(' UNION ALL ')})
-           GROUP BY t ORDER BY t`,
+           GROUP BY at ORDER BY at`,
           p,
         )
-      : await this.rows<{ t: string; viewers: string }>(
-          `SELECT toString(toStartOfInterval(minute, toIntervalSecond({bucket:UInt32}))) AS t,
+      : await this.rows<{ at: string; viewers: string }>(
+          // Buckets of an hour or more merge the hourly states (60 x fewer).
+          `SELECT toString(toStartOfInterval(t, toIntervalSecond({bucket:UInt32}))) AS at,
                   uniqExactMerge(viewers) AS viewers
-           FROM ${this.db}.r_active_minutely
-           WHERE minute >= {from:DateTime} AND minute < {to:DateTime}
-           GROUP BY t ORDER BY t`,
+           FROM ${this.db}.r_active_${range.bucket >= 3600 ? 'hourly' : 'minutely'}
+           WHERE t >= {from:DateTime} AND t < {to:DateTime}
+           GROUP BY at ORDER BY at`,
           p,
         );
-    const series = rows.map((r) => ({ t: iso(r.t), viewers: n(r.viewers) }));
+    const series = rows.map((r) => ({ t: iso(r.at), viewers: n(r.viewers) }));
     return {
       ...rangeOf(range),
       ...(filmId && { film_id: filmId }),
@@ -293,8 +300,7 @@ export class ChartsRepository implements ChartReader {
     const rows = await this.rows<{ film: string; viewers: string; events: string }>(
       `SELECT toString(film_id) AS film, uniqExactMerge(viewers) AS viewers,
               sum(pauses) + sum(quality_changes) + sum(full_views) AS events
-       FROM ${this.db}.r_film_hourly
-       WHERE hour >= {from:DateTime} AND hour < {to:DateTime}
+       FROM ${this.span('r_film', 'film_id, viewers, pauses, quality_changes, full_views')}
        GROUP BY film ORDER BY viewers DESC, events DESC, film LIMIT {limit:UInt32}`,
       this.params(range, { limit }),
     );

@@ -13,7 +13,7 @@ export const DEFAULT_RANGE_HOURS = 24;
 /** Most points of a time series; the bucket grows with the range to stay under it. */
 export const MAX_POINTS = 1500;
 /** Bucket sizes (seconds) a series may use, smallest first. */
-export const BUCKETS = [60, 300, 900, 3600, 3 * 3600, 6 * 3600, 86_400] as const;
+export const BUCKETS = [60, 300, 3600, 3 * 3600, 6 * 3600, 86_400] as const;
 
 /** A chart's time range: whole hours, `from` inclusive, `to` exclusive, UTC. */
 export interface ChartRange {

@@ -7,7 +7,9 @@
  *   inserted twice (a redelivery after an ETL crash between insert and offset commit) is counted
  *   twice here until nothing, while the event tables (read with FINAL) hold it once. Distinct
  *   viewers are `uniqExact` states, which a duplicate cannot change.
- * - Time columns are whole minutes or hours (UTC): the chart API snaps its range to whole hours.
+ * - `t` is the start of the row's minute, hour or day (UTC): the chart API snaps its range to
+ *   whole hours and reads the whole days of a range from the daily tables, its edges from the
+ *   hourly ones (distinct-viewer states to merge: 24 x fewer).
  * - On a cluster each rollup is a Replicated local table fed by views over the local event
  *   tables, with a Distributed table of the rollup's name over them; aggregate queries merge the
  *   shards' partial states.
@@ -26,7 +28,7 @@ export const SEARCH_TABLES = {
 
 export interface Rollup {
   table: string;
-  /** Columns and engine after `CREATE TABLE IF NOT EXISTS db.table`. */
+  /** Columns and engine after `CREATE TABLE IF NOT EXISTS db.table`; `t` is the period's start. */
   ddl: string;
   /** The SELECT of each feeding view, per source table (`{src}` = the source's full name). */
   feeds: Array<{ source: string; select: string }>;
@@ -50,12 +52,36 @@ export function selectedColumns(select: string): string[] {
   return out;
 }
 
+type Grain = 'minute' | 'hour' | 'day';
+const START: Record<Grain, string> = {
+  minute: 'toStartOfMinute(event_time)',
+  hour: 'toStartOfHour(event_time)',
+  day: 'toStartOfDay(event_time)',
+};
+const SUFFIX: Record<Grain, string> = { minute: 'minutely', hour: 'hourly', day: 'daily' };
+
+/** One rollup per grain: `<name>_<minutely|hourly|daily>`, `{t}` in the spec is the period start. */
+function grains(name: string, of: Grain[], ddl: string, feeds: Rollup['feeds']): Rollup[] {
+  return of.map((g) => ({
+    table: `${name}_${SUFFIX[g]}`,
+    ddl,
+    feeds: feeds.map((f) => ({ ...f, select: f.select.replace('{t}', START[g]) })),
+  }));
+}
+
+const SEARCH_SELECT = (target: string) =>
+  `SELECT {t} AS t, '${target}' AS target, lower(trimBoth(query)) AS q, count() AS searches,
+  countIf(result_count = 0) AS zero_results FROM {src}
+  WHERE status_code >= 200 AND status_code < 300 AND q != '' GROUP BY t, q`;
+
 export const ROLLUPS: readonly Rollup[] = [
-  {
-    // Per film and hour: event counts, distinct viewers, distinct viewers who finished.
-    table: 'r_film_hourly',
-    ddl: `(
-  hour DateTime('UTC'),
+  // Per film and hour (and day): event counts, distinct viewers, distinct viewers who finished.
+  // A range is read as its whole days from the daily table plus the hours at its edges.
+  ...grains(
+    'r_film',
+    ['hour', 'day'],
+    `(
+  t DateTime('UTC'),
   film_id UUID,
   pauses SimpleAggregateFunction(sum, UInt64),
   quality_changes SimpleAggregateFunction(sum, UInt64),
@@ -64,102 +90,125 @@ export const ROLLUPS: readonly Rollup[] = [
   full_viewers AggregateFunction(uniqExact, String)
 )
 ENGINE = AggregatingMergeTree
-PARTITION BY toYYYYMM(hour)
-ORDER BY (hour, film_id)`,
-    feeds: [
+PARTITION BY toYYYYMM(t)
+ORDER BY (t, film_id)`,
+    [
       {
         source: PAUSES,
-        select: `SELECT toStartOfHour(event_time) AS hour, film_id, count() AS pauses,
-  uniqExactState(user_id) AS viewers FROM {src} GROUP BY hour, film_id`,
+        select: `SELECT {t} AS t, film_id, count() AS pauses,
+  uniqExactState(user_id) AS viewers FROM {src} GROUP BY t, film_id`,
       },
       {
         source: QUALITY,
-        select: `SELECT toStartOfHour(event_time) AS hour, film_id, count() AS quality_changes,
-  uniqExactState(user_id) AS viewers FROM {src} GROUP BY hour, film_id`,
+        select: `SELECT {t} AS t, film_id, count() AS quality_changes,
+  uniqExactState(user_id) AS viewers FROM {src} GROUP BY t, film_id`,
       },
       {
         source: FULL_VIEWS,
-        select: `SELECT toStartOfHour(event_time) AS hour, film_id, count() AS full_views,
+        select: `SELECT {t} AS t, film_id, count() AS full_views,
   uniqExactState(user_id) AS viewers, uniqExactState(user_id) AS full_viewers
-  FROM {src} GROUP BY hour, film_id`,
+  FROM {src} GROUP BY t, film_id`,
       },
     ],
-  },
-  {
-    // Pauses per film, hour of the day it happened and minute of the film.
-    table: 'r_pause_minutes',
-    ddl: `(
+  ),
+  // Pauses per film, hour they happened and minute of the film (read per film: small).
+  ...grains(
+    'r_pauses',
+    ['hour'],
+    `(
   film_id UUID,
-  hour DateTime('UTC'),
+  t DateTime('UTC'),
   minute UInt32 COMMENT 'minute of the film (0 = the first)',
   pauses UInt64
 )
 ENGINE = SummingMergeTree
-PARTITION BY toYYYYMM(hour)
-ORDER BY (film_id, hour, minute)`,
-    feeds: [
+PARTITION BY toYYYYMM(t)
+ORDER BY (film_id, t, minute)`,
+    [
       {
         source: PAUSES,
-        select: `SELECT film_id, toStartOfHour(event_time) AS hour,
+        select: `SELECT film_id, {t} AS t,
   toUInt32(intDiv(toUInt64(position_sec), 60)) AS minute, count() AS pauses
-  FROM {src} GROUP BY film_id, hour, minute`,
+  FROM {src} GROUP BY film_id, t, minute`,
       },
     ],
-  },
-  {
-    table: 'r_quality_minutely',
-    ddl: `(
-  minute DateTime('UTC'),
+  ),
+  ...grains(
+    'r_quality',
+    ['minute'],
+    `(
+  t DateTime('UTC'),
   from_quality LowCardinality(String),
   to_quality LowCardinality(String),
   switches UInt64
 )
 ENGINE = SummingMergeTree
-PARTITION BY toYYYYMM(minute)
-ORDER BY (minute, from_quality, to_quality)`,
-    feeds: [
+PARTITION BY toYYYYMM(t)
+ORDER BY (t, from_quality, to_quality)`,
+    [
       {
         source: QUALITY,
-        select: `SELECT toStartOfMinute(event_time) AS minute, from_quality, to_quality,
-  count() AS switches FROM {src} GROUP BY minute, from_quality, to_quality`,
+        select: `SELECT {t} AS t, from_quality, to_quality,
+  count() AS switches FROM {src} GROUP BY t, from_quality, to_quality`,
       },
     ],
-  },
-  {
-    // Distinct viewers with any player event in the minute.
-    table: 'r_active_minutely',
-    ddl: `(
-  minute DateTime('UTC'),
+  ),
+  // Distinct viewers with any player event: per minute (series in minutes) and per hour (series
+  // in hours or more: 24 x fewer states to merge).
+  ...grains(
+    'r_active',
+    ['minute', 'hour'],
+    `(
+  t DateTime('UTC'),
   viewers AggregateFunction(uniqExact, String)
 )
 ENGINE = AggregatingMergeTree
-PARTITION BY toYYYYMM(minute)
-ORDER BY minute`,
-    feeds: [PAUSES, QUALITY, FULL_VIEWS].map((source) => ({
+PARTITION BY toYYYYMM(t)
+ORDER BY t`,
+    [PAUSES, QUALITY, FULL_VIEWS].map((source) => ({
       source,
-      select: `SELECT toStartOfMinute(event_time) AS minute, uniqExactState(user_id) AS viewers
-  FROM {src} GROUP BY minute`,
+      select: `SELECT {t} AS t, uniqExactState(user_id) AS viewers FROM {src} GROUP BY t`,
     })),
-  },
-  {
-    table: 'r_page_views_minutely',
-    ddl: `(
-  minute DateTime('UTC'),
+  ),
+  ...grains(
+    'r_page_views',
+    ['minute'],
+    `(
+  t DateTime('UTC'),
   endpoint LowCardinality(String),
   views UInt64,
   client_errors UInt64,
   server_errors UInt64
 )
 ENGINE = SummingMergeTree
-PARTITION BY toYYYYMM(minute)
-ORDER BY (minute, endpoint)`,
-    feeds: PAGE_VIEW_TABLES.map((source) => ({
+PARTITION BY toYYYYMM(t)
+ORDER BY (t, endpoint)`,
+    PAGE_VIEW_TABLES.map((source) => ({
       source,
-      select: `SELECT toStartOfMinute(event_time) AS minute, endpoint, count() AS views,
+      select: `SELECT {t} AS t, endpoint, count() AS views,
   countIf(status_code >= 400 AND status_code < 500) AS client_errors,
-  countIf(status_code >= 500) AS server_errors FROM {src} GROUP BY minute, endpoint`,
+  countIf(status_code >= 500) AS server_errors FROM {src} GROUP BY t, endpoint`,
     })),
-  },
+  ),
+  // Successful searches per query (trimmed, lower case), and those that found nothing.
+  ...grains(
+    'r_searches',
+    ['hour', 'day'],
+    `(
+  t DateTime('UTC'),
+  target LowCardinality(String) COMMENT 'films or persons',
+  q String,
+  searches UInt64,
+  zero_results UInt64
+)
+ENGINE = SummingMergeTree
+PARTITION BY toYYYYMM(t)
+ORDER BY (t, target, q)`,
+    Object.entries(SEARCH_TABLES).map(([target, source]) => ({
+      source,
+      select: SEARCH_SELECT(target),
+    })),
+  ),
 ];
 
 /** Columns added to tables made before they existed (ADD COLUMN IF NOT EXISTS). */
