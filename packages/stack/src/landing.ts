@@ -85,6 +85,12 @@ export function renderLandingPage(page: LandingPage): string {
       note: 'Search traces (Jaeger) and log lines (Elasticsearch), follow a request across services; admins only.',
     });
   }
+  if (page.analytics)
+    manage.push({
+      href: page.analytics.href,
+      label: 'Viewer analytics',
+      note: 'Charts of what viewers do (admin or super_user); `npm run simulate` makes traffic.',
+    });
   const mail: LandingLink[] = page.mailCatcher
     ? [
         {

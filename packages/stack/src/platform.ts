@@ -273,6 +273,7 @@ export async function startPlatform(): Promise<void> {
     links.push(`  Landing page   ${gateway}/`);
     if (player) links.push(`  Player         ${gateway}${player.href}`);
     if (routed('/admin')) links.push(`  Admin panel    ${gateway}/admin/`);
+    if (routed('/analytics')) links.push(`  Analytics      ${gateway}/analytics/`);
     for (const d of docs) links.push(`  Swagger UI     ${gateway}${d.href}`);
     if (mailCatcher) links.push(`  Mail catcher   ${mailCatcher}`);
   }

@@ -7,6 +7,7 @@ const page = () =>
       filmTitle: 'Star <b>Wars</b> & "Co"',
     },
     admin: { href: '/admin/', email: 'admin@cinema.local' },
+    analytics: { href: '/analytics/' },
     docs: [
       { href: '/docs/auth/', label: 'auth', note: '/api/v1/auth' },
       { href: '/docs/catalog-api/', label: 'catalog-api' },
@@ -15,8 +16,9 @@ const page = () =>
   });
 
 describe('landing page', () => {
-  it('links the player with the film, the admin panel, each Swagger UI and the mail catcher', () => {
+  it('links the player with the film, the admin panel, the analytics page, each Swagger UI and the mail catcher', () => {
     const html = page();
+    expect(html).toContain('<a href="/analytics/">Viewer analytics</a>');
     expect(html).toContain('href="/player/?film=3d825f60-9fff-4dfe-b294-1a45fa1e115d&amp;x=1"');
     expect(html).toContain('href="/admin/"');
     expect(html).toContain('Log in as admin@cinema.local');
