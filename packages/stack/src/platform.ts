@@ -266,6 +266,7 @@ export async function startPlatform(): Promise<void> {
           routed('/admin') && started.some((s) => s.name === 'catalog-admin')
             ? { href: '/admin/ops/traces' }
             : undefined,
+        analytics: routed('/analytics') ? { href: '/analytics/' } : undefined,
         docs,
         mailCatcher: mailCatcher,
       }),
