@@ -19,6 +19,8 @@ export interface LandingPage {
   admin?: { href: string; email?: string };
   /** The ops pages (traces from Jaeger, logs from Elasticsearch) of the admin panel. */
   ops?: { href: string };
+  /** The analytics page (ugc-etl): viewers' pauses, quality switches, full views, page views. */
+  analytics?: { href: string };
   /** Swagger UI of each service with an HTTP API. */
   docs: LandingLink[];
   /** Mail catcher (MailDev) web UI. */
