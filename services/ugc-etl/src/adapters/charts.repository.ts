@@ -1,7 +1,9 @@
 /**
  * The analytics page's queries. Over the whole catalog they read the rollups of
- * domain/rollups.ts (kept by materialized views); for one film they read the event tables, whose
- * sorting key starts with film_id, with FINAL. Every value is a bound parameter.
+ * domain/rollups.ts (kept by materialized views); for one film they read the per-film rollups or
+ * the event tables, whose sorting key starts with film_id, as delivered (no FINAL: counts are of
+ * delivered rows, as in the rollups; distinct viewers cannot be doubled). Every value is a bound
+ * parameter.
  */
 import type { ClickHouseClient } from '@cinema/clickhouse';
 import { CLICK_TOPICS } from '@cinema/kafka';
@@ -92,8 +94,7 @@ export class ChartsRepository implements ChartReader {
     const cells = shown.length
       ? await this.rows<{ film: string; minute: number; pauses: string }>(
           `SELECT toString(film_id) AS film, minute, sum(pauses) AS pauses
-           FROM ${this.db}.r_pauses_hourly
-           WHERE film_id IN {films_in:Array(UUID)} AND t >= {from:DateTime} AND t < {to:DateTime}
+           FROM ${this.span('r_pauses', 'film_id, minute, pauses', 'film_id IN {films_in:Array(UUID)}')}
            GROUP BY film, minute HAVING pauses > 0 ORDER BY film, minute`,
           { ...p, films_in: shown.map((f) => f.film_id) },
         )
@@ -107,10 +108,11 @@ export class ChartsRepository implements ChartReader {
 
   async qualitySwitches(range: Range, filmId: string | undefined): Promise<QualityChart> {
     const p = this.params(range, { film: filmId ?? '' });
-    // One film: its events (sorting key film_id); all films: the per-minute rollup.
+    // One film: its events (sorting key film_id; rows as delivered, as the rollups count them);
+    // all films: the per-minute rollup.
     const source = filmId
       ? `(SELECT toStartOfMinute(event_time) AS minute, from_quality, to_quality, 1 AS switches
-          FROM ${this.db}.${QUALITY} FINAL
+          FROM ${this.db}.${QUALITY}
           WHERE film_id = {film:UUID} AND event_time >= {from:DateTime} AND event_time < {to:DateTime})`
       : `(SELECT t AS minute, from_quality, to_quality, switches FROM ${this.db}.r_quality_minutely
           WHERE t >= {from:DateTime} AND t < {to:DateTime})`;
@@ -163,29 +165,27 @@ export class ChartsRepository implements ChartReader {
   }
 
   async fullViewRate(range: Range, limit: number, minViewers: number): Promise<FullViewChart> {
-    const p = this.params(range, { limit, min: minViewers });
-    const ranked = (order: 'DESC' | 'ASC') =>
-      this.rows<{ film: string; viewers: string; full_viewers: string }>(
-        `SELECT toString(film_id) AS film, uniqExactMerge(viewers) AS viewers,
-                uniqExactMerge(full_viewers) AS full_viewers
-         FROM ${this.span('r_film', 'film_id, viewers, full_viewers')}
-         GROUP BY film HAVING viewers >= greatest({min:UInt32}, 1)
-         ORDER BY full_viewers / viewers ${order}, viewers DESC, film
-         LIMIT {limit:UInt32}`,
-        p,
-      );
-    const asFilm = (r: { film: string; viewers: string; full_viewers: string }) => {
+    // One pass over the films (the states' merge is the cost); both rankings are made here.
+    const rows = await this.rows<{ film: string; viewers: string; full_viewers: string }>(
+      `SELECT toString(film_id) AS film, uniqExactMerge(viewers) AS viewers,
+              uniqExactMerge(full_viewers) AS full_viewers
+       FROM ${this.span('r_film', 'film_id, viewers, full_viewers')}
+       GROUP BY film HAVING viewers >= greatest({min:UInt32}, 1)`,
+      this.params(range, { min: minViewers }),
+    );
+    const films = rows.map((r) => {
       const viewers = n(r.viewers);
       const full = n(r.full_viewers);
       return { film_id: r.film, viewers, full_viewers: full, rate: full / viewers };
-    };
-    const [top, bottom] = await Promise.all([ranked('DESC'), ranked('ASC')]);
-    return {
-      ...rangeOf(range),
-      min_viewers: minViewers,
-      top: top.map(asFilm),
-      bottom: bottom.map(asFilm),
-    };
+    });
+    const rank = (sign: 1 | -1) =>
+      [...films]
+        .sort(
+          (a, b) =>
+            sign * (b.rate - a.rate) || b.viewers - a.viewers || a.film_id.localeCompare(b.film_id),
+        )
+        .slice(0, limit);
+    return { ...rangeOf(range), min_viewers: minViewers, top: rank(1), bottom: rank(-1) };
   }
 
   async pageViews(range: Range): Promise<PageViewChart> {
@@ -262,30 +262,34 @@ export class ChartsRepository implements ChartReader {
 
   async activeViewers(range: Range, filmId: string | undefined): Promise<ActiveViewersChart> {
     const p = this.params(range, { film: filmId ?? '' });
-    const rows = filmId
-      ? await this.rows<{ at: string; viewers: string }>(
-          `SELECT toString(toStartOfInterval(et, toIntervalSecond({bucket:UInt32}))) AS at,
-                  uniqExact(user_id) AS viewers
-           FROM (${[PAUSES, QUALITY, FULL_VIEWS]
-             .map(
-               (t) =>
-                 `SELECT toDateTime(event_time) AS et, user_id FROM ${this.db}.${t} FINAL
-                  WHERE film_id = {film:UUID}
-                    AND event_time >= {from:DateTime} AND event_time < {to:DateTime}`,
-             )
-             .join(' UNION ALL ')})
-           GROUP BY at ORDER BY at`,
-          p,
-        )
-      : await this.rows<{ at: string; viewers: string }>(
-          // Buckets of an hour or more merge the hourly states (60 x fewer).
-          `SELECT toString(toStartOfInterval(t, toIntervalSecond({bucket:UInt32}))) AS at,
-                  uniqExactMerge(viewers) AS viewers
-           FROM ${this.db}.r_active_${range.bucket >= 3600 ? 'hourly' : 'minutely'}
-           WHERE t >= {from:DateTime} AND t < {to:DateTime}
-           GROUP BY at ORDER BY at`,
-          p,
-        );
+    const bucket = 'toIntervalSecond({bucket:UInt32})';
+    // Distinct viewers: a redelivered event cannot change them, so no FINAL is needed.
+    const rows = await this.rows<{ at: string; viewers: string }>(
+      filmId && range.bucket >= 3600
+        ? // One film in hours or more: its hourly states.
+          `SELECT toString(toStartOfInterval(t, ${bucket})) AS at, uniqExactMerge(viewers) AS viewers
+           FROM ${this.db}.r_film_hourly
+           WHERE film_id = {film:UUID} AND t >= {from:DateTime} AND t < {to:DateTime}
+           GROUP BY at ORDER BY at`
+        : filmId
+          ? // One film in minutes (at most 125 hours): its events (sorting key film_id).
+            `SELECT toString(toStartOfInterval(et, ${bucket})) AS at, uniqExact(user_id) AS viewers
+             FROM (${[PAUSES, QUALITY, FULL_VIEWS]
+               .map(
+                 (t) =>
+                   `SELECT toDateTime(event_time) AS et, user_id FROM ${this.db}.${t}
+                    WHERE film_id = {film:UUID}
+                      AND event_time >= {from:DateTime} AND event_time < {to:DateTime}`,
+               )
+               .join(' UNION ALL ')})
+             GROUP BY at ORDER BY at`
+          : // All films: the minute states, or the hourly ones (60 x fewer) for hours or more.
+            `SELECT toString(toStartOfInterval(t, ${bucket})) AS at, uniqExactMerge(viewers) AS viewers
+             FROM ${this.db}.r_active_${range.bucket >= 3600 ? 'hourly' : 'minutely'}
+             WHERE t >= {from:DateTime} AND t < {to:DateTime}
+             GROUP BY at ORDER BY at`,
+      p,
+    );
     const series = rows.map((r) => ({ t: iso(r.at), viewers: n(r.viewers) }));
     return {
       ...rangeOf(range),
@@ -297,16 +301,16 @@ export class ChartsRepository implements ChartReader {
   }
 
   async films(range: Range, limit: number): Promise<FilmsChart> {
-    const rows = await this.rows<{ film: string; viewers: string; events: string }>(
-      `SELECT toString(film_id) AS film, uniqExactMerge(viewers) AS viewers,
+    const rows = await this.rows<{ film: string; events: string }>(
+      `SELECT toString(film_id) AS film,
               sum(pauses) + sum(quality_changes) + sum(full_views) AS events
-       FROM ${this.span('r_film', 'film_id, viewers, pauses, quality_changes, full_views')}
-       GROUP BY film ORDER BY viewers DESC, events DESC, film LIMIT {limit:UInt32}`,
+       FROM ${this.span('r_film', 'film_id, pauses, quality_changes, full_views')}
+       GROUP BY film ORDER BY events DESC, film LIMIT {limit:UInt32}`,
       this.params(range, { limit }),
     );
     return {
       ...rangeOf(range),
-      films: rows.map((r) => ({ film_id: r.film, viewers: n(r.viewers), events: n(r.events) })),
+      films: rows.map((r) => ({ film_id: r.film, events: n(r.events) })),
     };
   }
 }

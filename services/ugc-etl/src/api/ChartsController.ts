@@ -136,7 +136,7 @@ export class ChartsController extends Controller {
   }
 
   /**
-   * Films with player events in the range, most viewers first (the page's film picker).
+   * Films with player events in the range, most events first (the page's film picker).
    * @param from start of the range (inclusive)
    * @param to end of the range (exclusive)
    * @param limit films at most

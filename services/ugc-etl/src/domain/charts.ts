@@ -213,12 +213,12 @@ export interface ActiveViewersChart extends ChartRange {
 
 export interface FilmActivity {
   film_id: string;
-  viewers: number;
+  /** Player events (pauses, quality changes, full views) in the range. */
   events: number;
 }
 
 export interface FilmsChart extends ChartRange {
-  /** Films with player events in the range, most viewers first (the film picker). */
+  /** Films with player events in the range, most events first (the film picker). */
   films: FilmActivity[];
 }
 

@@ -201,7 +201,7 @@ export function dashboard(ctx: ViewContext, d: Dashboard): string {
                 value="${f.film_id}"
                 ${d.picked.film === f.film_id ? html`selected` : ''}
               >
-                ${f.film_id} (${num(f.viewers)} viewers)
+                ${f.film_id} (${num(f.events)} events)
               </option>`,
           )}
         </select></label
