@@ -5,11 +5,21 @@
  * page view each come back from Jaeger's query API as one trace holding the HTTP request, the
  * Kafka publish and ugc-etl's batch processing and ClickHouse insert (the Kafka message carries
  * the request's traceparent; the batch spans mirror into it), with the request id on the spans.
+ *
+ * Both calls go through the generated clients (@cinema/clients): the player event with its own
+ * `traceparent` and `X-Request-Id` headers (a caller's own win), the catalog call from inside a
+ * served request's context (an active span of the test's trace, a request id in
+ * `requestContext`), which the client's middleware propagates as a service's outgoing call would.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { context, propagation, ROOT_CONTEXT, trace as otel, TraceFlags } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { createServiceClient } from '@cinema/clients';
+import { requestContext } from '@cinema/logging';
 import { LogShipper, startStack, type Stack } from '@cinema/stack';
 import {
   deleteTopicsWithPrefix,
@@ -109,16 +119,26 @@ beforeAll(async () => {
   });
 });
 
+// What the platform's telemetry sets up in a service: W3C propagation, an async context.
+const contextManager = new AsyncLocalStorageContextManager();
+beforeAll(() => {
+  context.setGlobalContextManager(contextManager.enable());
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+});
+
 afterAll(async () => {
+  propagation.disable();
+  context.disable();
   await Promise.all(services.map((s) => s.stop()));
   await issuer?.close();
   await deleteTopicsWithPrefix(prefix).catch(() => undefined);
 });
 
 /** A W3C traceparent of a trace of our own: the test knows the id to ask Jaeger for. */
-function newTrace(): { traceId: string; traceparent: string } {
+function newTrace(): { traceId: string; spanId: string; traceparent: string } {
   const traceId = randomBytes(16).toString('hex');
-  return { traceId, traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` };
+  const spanId = randomBytes(8).toString('hex');
+  return { traceId, spanId, traceparent: `00-${traceId}-${spanId}-01` };
 }
 
 async function jaegerTrace(traceId: string): Promise<JaegerTrace | undefined> {
@@ -155,20 +175,16 @@ async function traceWith(traceId: string, expected: string[]): Promise<JaegerTra
 it('a player event: collector HTTP -> Kafka -> ugc-etl batch -> ClickHouse insert, one trace', async () => {
   const { traceId, traceparent } = newTrace();
   const requestId = `e2e-player-${id}`;
-  const res = await fetch(`${urls['ugc-collector']}/api/pause`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'x-anonymous-id': randomUUID(),
-      'x-request-id': requestId,
-      traceparent,
-    },
-    body: JSON.stringify({
+  const collector = createServiceClient('ugc-collector', { baseUrl: urls['ugc-collector']! });
+  const { response: res } = await collector.POST('/api/pause', {
+    params: { header: { 'X-Anonymous-Id': randomUUID() } },
+    headers: { 'x-request-id': requestId, traceparent },
+    body: {
       event_id: randomUUID(),
       film_id: randomUUID(),
       position_sec: 12,
       client_time: new Date().toISOString(),
-    }),
+    },
   });
   expect(res.status).toBe(202);
   expect(res.headers.get('x-request-id')).toBe(requestId);
@@ -191,15 +207,26 @@ it('a player event: collector HTTP -> Kafka -> ugc-etl batch -> ClickHouse inser
 });
 
 it('a catalog-api call: HTTP -> Elasticsearch -> page view to Kafka -> ugc-etl -> ClickHouse, one trace', async () => {
-  const { traceId, traceparent } = newTrace();
+  const { traceId, spanId } = newTrace();
   const requestId = `e2e-catalog-${id}`;
   traced['catalog-api'] = traceId;
   const token = await issuer.token(randomUUID());
-  const res = await fetch(`${urls['catalog-api']}/api/v1/films/${randomUUID()}`, {
-    headers: { authorization: `Bearer ${token}`, 'x-request-id': requestId, traceparent },
-  });
-  await res.arrayBuffer();
+  const catalog = createServiceClient('catalog-api', { baseUrl: urls['catalog-api']! });
+  // As inside a request a service is serving: its span active, its request id in the context.
+  const served = otel.setSpan(
+    ROOT_CONTEXT,
+    otel.wrapSpanContext({ traceId, spanId, traceFlags: TraceFlags.SAMPLED, isRemote: true }),
+  );
+  const { response: res } = await requestContext.run({ requestId }, () =>
+    context.with(served, () =>
+      catalog.GET('/api/v1/films/{film_id}', {
+        params: { path: { film_id: randomUUID() } },
+        headers: { authorization: `Bearer ${token}` },
+      }),
+    ),
+  );
   expect([200, 404]).toContain(res.status);
+  expect(res.headers.get('x-request-id')).toBe(requestId);
 
   const trace = await traceWith(traceId, [
     'catalog-api:GET',
