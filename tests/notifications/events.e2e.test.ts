@@ -8,10 +8,13 @@
  *     pushed over SSE to the author's open stream, once the hour is over (on the fake clock);
  *   - both relays republish their messages (an outbox row / vote entry set pending again, as
  *     after a crash between the broker's confirm and the mark): nothing arrives twice.
- * Own names: exchanges, queues, database and schema with a random suffix, removed after.
+ * Notifications' HTTP API (inbox, genre preferences, the SSE stream) is called through its
+ * generated client (@cinema/clients). Own names: exchanges, queues, database and schema with a
+ * random suffix, removed after.
  */
 import { randomUUID } from 'node:crypto';
 import { MongoClient } from 'mongodb';
+import { createServiceClient, unwrap, type ServiceClient } from '@cinema/clients';
 import { Lifecycle } from '@cinema/http';
 import { createLogger } from '@cinema/logging';
 import { suffix, waitFor } from '@cinema/testing';
@@ -19,7 +22,6 @@ import { readConfig as catalogConfig } from '../../services/catalog-admin/src/co
 import { wire as wireCatalog } from '../../services/catalog-admin/src/wiring';
 import { createTestDatabase, type TestDatabase } from '../../services/catalog-admin/test/helpers';
 import {
-  api,
   deleteMailsTo,
   fakeClock,
   mailTo,
@@ -51,6 +53,7 @@ beforeAll(async () => {
     { CATALOG_EVENTS_EXCHANGE: CATALOG, UGC_EVENTS_EXCHANGE: UGC, REVIEW_LIKES_FLUSH_MS: '150' },
     { clock: time },
   );
+  client = createServiceClient('notifications', { baseUrl: notifications.url });
   db = await createTestDatabase('notif_e2e');
   const common = {
     AMQP_URL: process.env.AMQP_URL!,
@@ -107,9 +110,10 @@ async function user(): Promise<{ id: string; email: string; token: string }> {
   return { id, email, token: await notifications.token(id) };
 }
 
+let client: ServiceClient<'notifications'>;
+const as = (u: { token: string }) => ({ headers: { authorization: `Bearer ${u.token}` } });
 const inboxOf = async (u: { token: string }) =>
-  (await api(notifications.url, '/api/v1/notifications/inbox', { token: u.token })).body
-    .items as Array<{ id: string; category: string; title: string }>;
+  (await unwrap(client.GET('/api/v1/notifications/inbox', as(u)))).items;
 
 const film = (title: string, creationDate = '') => ({
   title,
@@ -126,12 +130,9 @@ test('a film published in catalog-admin is announced only to the followers of it
   const genreId = await catalog.catalog.createGenre({ name: genreName, description: '' });
   const follower = await user();
   const other = await user();
-  const follow = (u: { token: string }, genres: string[]) =>
-    api(notifications.url, '/api/v1/notifications/preferences/genres', {
-      method: 'PUT',
-      token: u.token,
-      body: { genres },
-    });
+  const follow = async (u: { token: string }, genres: string[]) =>
+    (await client.PUT('/api/v1/notifications/preferences/genres', { ...as(u), body: { genres } }))
+      .response;
   expect((await follow(follower, [genreName])).status).toBe(200);
   expect((await follow(other, [`Comedy ${sfx}`])).status).toBe(200);
 
@@ -165,15 +166,22 @@ test('likes in ugc-api reach the author as one digested notice, pushed over SSE,
   const review = await ugc.reviews.create(actor(author.id), randomUUID(), 'Worth it.');
 
   const controller = new AbortController();
-  const res = await fetch(`${notifications.url}/api/v1/notifications/stream`, {
-    headers: { authorization: `Bearer ${author.token}` },
+  // An event stream: no timeout (it stays open), no retry.
+  const streams = createServiceClient('notifications', {
+    baseUrl: notifications.url,
+    timeoutMs: 0,
+    retries: 0,
+  });
+  const { data: stream, response: res } = await streams.GET('/api/v1/notifications/stream', {
+    ...as(author),
+    parseAs: 'stream',
     signal: controller.signal,
   });
   expect(res.status).toBe(200);
   await waitFor(async () => notifications.deps.streams.size >= 1);
   const chunks: string[] = [];
   const reading = (async () => {
-    const reader = res.body!.getReader();
+    const reader = stream!.getReader();
     const decoder = new TextDecoder();
     try {
       for (;;) {
