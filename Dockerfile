@@ -67,11 +67,15 @@ CMD ["dist/main.js"]
 # Production dependencies of the one service (workspace links to the shared packages included);
 # like the deps stage it sees only the manifests, so it is rebuilt only when they change.
 FROM deps AS prod-deps
+# typescript stays after --omit=dev as an optional peer of cosmiconfig (mjml, notifications): the
+# lockfile marks it devOptional, which npm keeps; nothing loads it at run time. @types/* are
+# declarations only (@cinema/auth lists @types/express for its consumers' type-check).
 ARG SERVICE
 RUN --mount=type=cache,target=/root/.npm --mount=type=secret,id=npm-ca,required=false \
     if [ -s /run/secrets/npm-ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/npm-ca; fi \
  && npm ci --omit=dev --workspace "services/${SERVICE}" --no-audit --no-fund --loglevel=error \
- && find services -mindepth 1 -maxdepth 1 ! -name "${SERVICE}" -exec rm -rf {} +
+ && find services -mindepth 1 -maxdepth 1 ! -name "${SERVICE}" -exec rm -rf {} + \
+ && rm -rf node_modules/typescript node_modules/.bin/tsc node_modules/.bin/tsserver node_modules/@types
 
 # Keep only what the service needs at run time: its own folder and the shared packages, without
 # tests and benchmarks.

@@ -7,7 +7,17 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { capture, ensureDir, logDir, repoRoot, run, say, StackError, withLock } from './core';
+import {
+  cacheDir,
+  capture,
+  ensureDir,
+  logDir,
+  repoRoot,
+  run,
+  say,
+  StackError,
+  withLock,
+} from './core';
 import { ensureNodeBase, ensurePodman, podmanRunFlags } from './podman';
 
 export const CONTEXT_LABEL = 'org.cinema.context-sha256';
@@ -56,6 +66,37 @@ function walk(dir: string, out: string[]): void {
   }
 }
 
+/** Files of the build context the Dockerfile copies (root manifests, scripts/, packages/, services/). */
+function contextFiles(root: string): string[] {
+  const files = [
+    'Dockerfile',
+    '.dockerignore',
+    'package.json',
+    'package-lock.json',
+    'tsconfig.base.json',
+    'tsoa.json',
+  ]
+    .map((file) => path.join(root, file))
+    .filter((file) => fs.existsSync(file));
+  for (const dir of ['scripts', 'packages', 'services']) walk(path.join(root, dir), files);
+  return files;
+}
+
+/**
+ * A copy of the build context taken once for all the images of one run: every image is built
+ * from the same sources even while the work tree changes, and podman's layer cache (which keys
+ * COPY by content) then reuses the dependency layers from one service to the next.
+ */
+export function snapshotContext(root = repoRoot()): string {
+  const dir = fs.mkdtempSync(path.join(ensureDir(path.join(cacheDir(), 'images')), 'context-'));
+  for (const file of contextFiles(root)) {
+    const target = path.join(dir, path.relative(root, file));
+    ensureDir(path.dirname(target));
+    fs.copyFileSync(file, target);
+  }
+  return dir;
+}
+
 /**
  * Hash of what one service's image is made of: the Dockerfile, the root manifests, scripts/,
  * packages/, the service's folder and every workspace's package.json (they decide `npm ci`),
@@ -63,23 +104,14 @@ function walk(dir: string, out: string[]): void {
  * drops them.
  */
 export function contextHash(service: string, baseImage: string, root = repoRoot()): string {
-  const files: string[] = [];
-  for (const file of [
-    'Dockerfile',
-    '.dockerignore',
-    'package.json',
-    'package-lock.json',
-    'tsconfig.base.json',
-    'tsoa.json',
-  ])
-    files.push(path.join(root, file));
-  walk(path.join(root, 'scripts'), files);
-  walk(path.join(root, 'packages'), files);
-  walk(path.join(root, 'services', service), files);
-  for (const other of fs.readdirSync(path.join(root, 'services'))) {
-    const manifest = path.join(root, 'services', other, 'package.json');
-    if (other !== service && fs.existsSync(manifest)) files.push(manifest);
-  }
+  const own = path.join(root, 'services', service) + path.sep;
+  const files = contextFiles(root).filter((file) => {
+    const rel = path.relative(path.join(root, 'services'), file);
+    if (rel.startsWith('..')) return true;
+    return (
+      file.startsWith(own) || (rel.split(path.sep).length === 2 && rel.endsWith('package.json'))
+    );
+  });
   const hash = crypto.createHash('sha256');
   hash.update(JSON.stringify({ service, baseImage, target: 'runtime' }));
   for (const file of files.sort()) {
@@ -126,61 +158,66 @@ export async function buildImages(
   const flags = await podmanRunFlags();
   const services = options.services ?? imageServices(root);
   const results: ServiceImage[] = [];
-  for (const service of services) {
-    if (!fs.existsSync(path.join(root, 'services', service, 'package.json')))
-      throw new StackError(`images: no service ${service} in services/`);
-    const image = `localhost/cinema/${service}:${chartAppVersion(service, root)}`;
-    const hash = contextHash(service, base.image, root);
-    const started = Date.now();
-    let built = false;
-    if (options.force || (await label(podman, image)) !== hash) {
-      await withLock(`image-${service}`, async () => {
-        if (!options.force && (await label(podman, image)) === hash) return;
-        const logFile = path.join(ensureDir(logDir()), `image-${service}.log`);
-        fs.writeFileSync(logFile, '');
-        say('images', `building ${image} (log ${logFile})`);
-        const ca = caBundle();
-        await run(
-          podman,
-          [
-            'build',
-            ...flags,
-            '--format',
-            'docker',
-            '--layers',
-            '--jobs',
-            '1',
-            '--target',
-            'runtime',
-            '--build-arg',
-            `SERVICE=${service}`,
-            '--build-arg',
-            `NODE_IMAGE=${base.image}`,
-            ...(ca ? ['--secret', `id=npm-ca,src=${ca}`] : []),
-            '--label',
-            `${CONTEXT_LABEL}=${hash}`,
-            '--tag',
-            image,
-            '--tag',
-            `localhost/cinema/${service}:ctx-${hash.slice(0, 12)}`,
-            '--file',
-            path.join(root, 'Dockerfile'),
-            root,
-          ],
-          { logFile, cwd: root, what: `podman build of ${service}` },
-        );
-        built = true;
-      });
+  const context = snapshotContext(root);
+  try {
+    for (const service of services) {
+      if (!fs.existsSync(path.join(context, 'services', service, 'package.json')))
+        throw new StackError(`images: no service ${service} in services/`);
+      const image = `localhost/cinema/${service}:${chartAppVersion(service, root)}`;
+      const hash = contextHash(service, base.image, context);
+      const started = Date.now();
+      let built = false;
+      if (options.force || (await label(podman, image)) !== hash) {
+        await withLock(`image-${service}`, async () => {
+          if (!options.force && (await label(podman, image)) === hash) return;
+          const logFile = path.join(ensureDir(logDir()), `image-${service}.log`);
+          fs.writeFileSync(logFile, '');
+          say('images', `building ${image} (log ${logFile})`);
+          const ca = caBundle();
+          await run(
+            podman,
+            [
+              'build',
+              ...flags,
+              '--format',
+              'docker',
+              '--layers',
+              '--jobs',
+              '1',
+              '--target',
+              'runtime',
+              '--build-arg',
+              `SERVICE=${service}`,
+              '--build-arg',
+              `NODE_IMAGE=${base.image}`,
+              ...(ca ? ['--secret', `id=npm-ca,src=${ca}`] : []),
+              '--label',
+              `${CONTEXT_LABEL}=${hash}`,
+              '--tag',
+              image,
+              '--tag',
+              `localhost/cinema/${service}:ctx-${hash.slice(0, 12)}`,
+              '--file',
+              path.join(context, 'Dockerfile'),
+              context,
+            ],
+            { logFile, cwd: context, what: `podman build of ${service}` },
+          );
+          built = true;
+        });
+      }
+      const bytes = Number(
+        await capture(podman, ['image', 'inspect', '--format', '{{.Size}}', image]),
+      );
+      const seconds = Math.round((Date.now() - started) / 1000);
+      say(
+        'images',
+        `${image} ${built ? `built in ${seconds} s` : 'unchanged'}, ${Math.round(bytes / 1e6)} MB`,
+      );
+      results.push({ service, image, hash, bytes, built, seconds });
     }
-    const bytes = Number(
-      await capture(podman, ['image', 'inspect', '--format', '{{.Size}}', image]),
-    );
-    const seconds = Math.round((Date.now() - started) / 1000);
-    say(
-      'images',
-      `${image} ${built ? `built in ${seconds} s` : 'unchanged'}, ${Math.round(bytes / 1e6)} MB`,
-    );
-    results.push({ service, image, hash, bytes, built, seconds });
+  } finally {
+    fs.rmSync(context, { recursive: true, force: true });
   }
   return results;
 }
