@@ -21,6 +21,7 @@ import type { DenyList, RevocationFeed } from './revocations';
 
 export * from './client';
 export * from './revocations';
+export * from './panel-session';
 
 export const ROLES = ['public_user', 'admin', 'super_user'] as const;
 export type Role = (typeof ROLES)[number];

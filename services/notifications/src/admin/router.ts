@@ -127,7 +127,7 @@ export function adminRouter(deps: AdminDeps): Router {
   });
   router.use(session.csrf);
   router.use(session.routes);
-  router.use(session.requireAdmin);
+  router.use(session.requireRole);
 
   router.get('/', (_req, res) => res.redirect(303, `${ADMIN_PREFIX}/campaigns`));
   router.get(
