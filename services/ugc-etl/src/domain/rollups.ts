@@ -6,9 +6,9 @@
  * - Counts (`SummingMergeTree`, `SimpleAggregateFunction(sum)`) are of delivered rows: an event
  *   inserted twice (a redelivery after an ETL crash between insert and offset commit) is counted
  *   twice here, while the event tables (read with FINAL) hold it once. Distinct viewers are
- *   `uniqExact` states over a 64-bit hash of the viewer id (8-byte keys instead of the 16-byte
- *   hashes `uniqExact(String)` keeps; a collision among 64-bit hashes is even odds only at about
- *   four billion viewers), which a duplicate cannot change.
+ *   counted over a 64-bit hash of the viewer id (a collision is even odds only at about four
+ *   billion viewers), from `uniqExact` states or from one row per viewing (`r_viewers_*`), which
+ *   a duplicate cannot change.
  * - `t` is the start of the row's minute, hour or day (UTC): the chart API snaps its range to
  *   whole hours and reads the whole days of a range from the daily tables, its edges from the
  *   hourly ones (distinct-viewer states to merge: 24 x fewer).
