@@ -53,6 +53,14 @@ describe.each(services)('%s spec', (name) => {
     expect(result).toMatchObject({ valid: true, version: '3.0' });
   });
 
+  it('validates bodies without coercion (a "12" is not a number): bodyCoercion false', () => {
+    const routes = readFileSync(
+      path.join(ROOT, 'services', name, 'src/generated/routes.ts'),
+      'utf8',
+    );
+    expect(routes).toMatch(/new ExpressTemplateService\(models, \{[^}]*"bodyCoercion":false/);
+  });
+
   it('names every operation once (operationId is unique: generated clients name methods by it)', () => {
     const spec = JSON.parse(readFileSync(specOf(name), 'utf8')) as {
       paths: Record<string, Record<string, { operationId?: string }>>;
