@@ -20,12 +20,10 @@ import type { Lifecycle, ReadinessCheck, ServiceRuntime } from '@cinema/http';
 import type { Logger } from '@cinema/logging';
 import { ping, type Pool } from '@cinema/pg';
 import { AmqpConnection, type QueueConsumer } from './adapters/amqp';
-import { createAuthEventsConsumer } from './adapters/auth-events.consumer';
-import { createCatalogEventsConsumer } from './adapters/catalog-events.consumer';
+import { createEventsConsumer } from './adapters/events.consumer';
 import { PgGenreSubscriptionsRepository } from './adapters/genre-subscriptions.repository';
 import { startPeriodic } from './adapters/periodic';
 import { PgReviewLikesRepository } from './adapters/review-likes.repository';
-import { createUgcEventsConsumer } from './adapters/ugc-events.consumer';
 
 import { authBaseUrlOf, backfillAtStart } from './adapters/auth.backfill';
 import type { BackfillResult } from './domain/recipients-backfill';
@@ -45,10 +43,10 @@ import { SseStreams } from './adapters/sse.streams';
 import { FileTemplates } from './adapters/templates';
 import { createUnsubscribeTokens } from './adapters/unsubscribe.tokens';
 import type { Config } from './config';
-import { AuthEventsHandler } from './domain/auth-events';
-import { CatalogEventsHandler } from './domain/catalog-events';
+import { AUTH_ROUTING_KEYS, AuthEventsHandler } from './domain/auth-events';
+import { CATALOG_ROUTING_KEYS, CatalogEventsHandler } from './domain/catalog-events';
 import { GenresService } from './domain/genres';
-import { ReviewLikesDigest } from './domain/review-likes';
+import { ReviewLikesDigest, UGC_ROUTING_KEYS } from './domain/review-likes';
 import { CampaignRunner, CampaignService } from './domain/campaigns';
 import { CampaignPlanner } from './domain/campaigns.planner';
 import { InboxService } from './domain/inbox';
@@ -229,22 +227,9 @@ export async function wire(
   const authClient = createAuthClient(authBaseUrlOf(config));
   let startupBackfill: ReturnType<typeof backfillAtStart> | undefined;
 
-  // Consumers.
-  const authEvents = createAuthEventsConsumer({
-    connection: amqp,
-    exchange: config.AUTH_EVENTS_EXCHANGE,
-    queuePrefix: config.NOTIFICATIONS_QUEUE_PREFIX,
-    retryDelaysMs: config.RETRY_DELAYS_MS,
-    prefetch: config.CONSUMER_PREFETCH,
-    logger,
-    handler: new AuthEventsHandler(recipients, notifier),
-  });
-
-  // catalog.events (film.published -> followers of its genres) and ugc.events (review.liked ->
-  // the author's hourly digest).
-  const genreSubscriptions = new PgGenreSubscriptionsRepository(pool);
-  const genres = new GenresService(genreSubscriptions);
-  const site = config.CINEMA_SITE_URL.replace(/\/+$/, '');
+  // Consumers: auth.events (the recipients' projection and account mail), catalog.events
+  // (film.published -> followers of its genres) and ugc.events (review.liked -> the author's
+  // hourly digest).
   const eventQueues = {
     connection: amqp,
     queuePrefix: config.NOTIFICATIONS_QUEUE_PREFIX,
@@ -252,14 +237,26 @@ export async function wire(
     prefetch: config.CONSUMER_PREFETCH,
     logger,
   };
-  const catalogEvents = createCatalogEventsConsumer({
-    ...eventQueues,
+  const authEventsHandler = new AuthEventsHandler(recipients, notifier);
+  const authEvents = createEventsConsumer(eventQueues, {
+    name: 'auth-events',
+    exchange: config.AUTH_EVENTS_EXCHANGE,
+    routingKeys: AUTH_ROUTING_KEYS,
+    handle: (event) => authEventsHandler.handle(event),
+  });
+  const genreSubscriptions = new PgGenreSubscriptionsRepository(pool);
+  const genres = new GenresService(genreSubscriptions);
+  const site = config.CINEMA_SITE_URL.replace(/\/+$/, '');
+  const catalogEventsHandler = new CatalogEventsHandler({
+    followers: genreSubscriptions,
+    notifier,
+    filmUrl: (id) => `${site}/player/?film=${encodeURIComponent(id)}`,
+  });
+  const catalogEvents = createEventsConsumer(eventQueues, {
+    name: 'catalog-events',
     exchange: config.CATALOG_EVENTS_EXCHANGE,
-    handler: new CatalogEventsHandler({
-      followers: genreSubscriptions,
-      notifier,
-      filmUrl: (id) => `${site}/player/?film=${encodeURIComponent(id)}`,
-    }),
+    routingKeys: CATALOG_ROUTING_KEYS,
+    handle: (event) => catalogEventsHandler.handle(event),
   });
   const reviewLikes = new ReviewLikesDigest({
     store: new PgReviewLikesRepository(pool),
@@ -268,10 +265,11 @@ export async function wire(
     windowMs: config.REVIEW_LIKES_DIGEST_MS,
     reviewUrl: (r) => `${site}/api/v1/ugc/reviews/${encodeURIComponent(r.reviewId)}`,
   });
-  const ugcEvents = createUgcEventsConsumer({
-    ...eventQueues,
+  const ugcEvents = createEventsConsumer(eventQueues, {
+    name: 'ugc-events',
     exchange: config.UGC_EVENTS_EXCHANGE,
-    digest: reviewLikes,
+    routingKeys: UGC_ROUTING_KEYS,
+    handle: (event) => reviewLikes.handle(event),
   });
 
   // Ended sessions (logout, ...) are refused within about a second.
