@@ -2,7 +2,9 @@
  * Faults under a steady stream of events: a private Kafka broker (never the shared one) is
  * stopped and restarted, and the ETL process is killed (SIGKILL) and restarted. Every event the
  * collector answered 202 must be in ClickHouse exactly once. Events answered 503 are sent again
- * with the same event ids, as the player does.
+ * with the same event ids, as the player does. The collector and the ETL's analytics API are
+ * called through their generated clients (@cinema/clients); a POST is sent once by the client,
+ * so every resend is the test's own, as before.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -11,6 +13,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { createServiceClient, type Schemas } from '@cinema/clients';
 import { createLogger } from '@cinema/logging';
 import { Lifecycle } from '@cinema/http';
 import { pickPort, repoRoot, startPrivateServer, stopPid, type RunningServer } from '@cinema/stack';
@@ -109,7 +112,8 @@ describe('UGC pipeline under faults', () => {
     const { port } = server.address() as AddressInfo;
     const acked = new Set<string>();
     const generated = new Set<string>();
-    const retry: Array<Record<string, unknown>> = [];
+    const retry: Array<Schemas<'ugc-collector'>['PauseBatchItem']> = [];
+    const collector = createServiceClient('ugc-collector', { baseUrl: `http://127.0.0.1:${port}` });
     const statuses: Record<string, number> = {};
     let sending = true;
 
@@ -122,7 +126,7 @@ describe('UGC pipeline under faults', () => {
         const events = retry.splice(0, 10);
         while (sending && events.length < 10) {
           const event = {
-            type: 'pause',
+            type: 'pause' as const,
             event_id: randomUUID(),
             film_id: film,
             position_sec: (n * 1000 + i++) % 7200,
@@ -134,18 +138,16 @@ describe('UGC pipeline under faults', () => {
         if (!events.length) break;
         let status = 0;
         try {
-          const res = await fetch(`http://127.0.0.1:${port}/api/events`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', 'x-anonymous-id': `sender-${n}-0000` },
-            body: JSON.stringify({ events }),
+          const { response } = await collector.POST('/api/events', {
+            params: { header: { 'X-Anonymous-Id': `sender-${n}-0000` } },
+            body: { events },
           });
-          status = res.status;
-          await res.arrayBuffer();
+          status = response.status;
         } catch {
           status = -1;
         }
         statuses[status] = (statuses[status] ?? 0) + 1;
-        if (status === 202) events.forEach((e) => acked.add(e.event_id as string));
+        if (status === 202) events.forEach((e) => acked.add(e.event_id));
         else {
           retry.push(...events);
           await sleep(300);
@@ -174,15 +176,15 @@ describe('UGC pipeline under faults', () => {
     expect(acked.size).toBe(generated.size); // every event got its 202 in the end
 
     const analyst = await issuer.token(randomUUID(), ['admin']);
+    const analytics = createServiceClient('ugc-etl', { baseUrl: `http://127.0.0.1:${etlPort}` });
     const stored = async (): Promise<string[]> => {
       try {
-        const res = await fetch(
-          `http://127.0.0.1:${etlPort}/api/v1/analytics/films/${film}/events?limit=100000`,
-          { headers: { authorization: `Bearer ${analyst}` } },
-        );
-        if (res.status !== 200) return [];
-        const body = (await res.json()) as { pauses: Array<{ event_id: string }> };
-        return body.pauses.map((p) => p.event_id);
+        const { data, response } = await analytics.GET('/api/v1/analytics/films/{filmId}/events', {
+          params: { path: { filmId: film }, query: { limit: 100_000 } },
+          headers: { authorization: `Bearer ${analyst}` },
+        });
+        if (response.status !== 200) return [];
+        return data!.pauses.map((p) => p.event_id);
       } catch {
         return [];
       }
