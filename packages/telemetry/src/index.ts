@@ -5,7 +5,8 @@
  * `node --require @cinema/telemetry/register dist/main.js`.
  */
 import { diag, DiagConsoleLogger, DiagLogLevel } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OTLPJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OTLPProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { AmqplibInstrumentation } from '@opentelemetry/instrumentation-amqplib';
 import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
@@ -18,6 +19,7 @@ import { Resource } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import {
   BatchSpanProcessor,
+  NoopSpanProcessor,
   type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
@@ -42,6 +44,12 @@ export interface TelemetryOptions {
   serviceVersion?: string;
   /** OTLP/HTTP base endpoint, e.g. http://jaeger:4318; traces go to `${endpoint}/v1/traces`. */
   endpoint?: string;
+  /**
+   * OTLP/HTTP encoding: `http/json` (default here) or `http/protobuf` (OpenTelemetry's default;
+   * smaller, but its protobufjs encoding costs this SDK about twice the CPU per span:
+   * tests/observability/span-export.bench.mjs).
+   */
+  protocol?: 'http/protobuf' | 'http/json';
   /** Overrides the exporter (tests). */
   exporter?: SpanExporter;
 }
@@ -57,6 +65,11 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): TelemetryO
     serviceName: env.OTEL_SERVICE_NAME ?? env.SERVICE_NAME ?? 'cinema-service',
     serviceVersion: env.SERVICE_VERSION,
     endpoint: tracesEndpoint ? tracesEndpoint.replace(/\/v1\/traces\/?$/, '') : base,
+    protocol:
+      (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL) ===
+      'http/protobuf'
+        ? 'http/protobuf'
+        : 'http/json',
   };
 }
 
@@ -77,11 +90,16 @@ export function startTelemetry(options: TelemetryOptions): NodeSDK {
   const exporter =
     options.exporter ??
     (options.endpoint
-      ? new OTLPTraceExporter({ url: `${options.endpoint.replace(/\/$/, '')}/v1/traces` })
+      ? new (options.protocol === 'http/protobuf' ? OTLPProtoExporter : OTLPJsonExporter)({
+          url: `${options.endpoint.replace(/\/$/, '')}/v1/traces`,
+        })
       : undefined);
+  // Without an exporter, a processor that drops the spans: NodeSDK registers the tracer provider
+  // (context manager, W3C propagator) only when there is a processor, and without it no span
+  // exists at all: no trace ids in the logs, no traceparent passed on.
   const spanProcessors: SpanProcessor[] = exporter
     ? [new BatchSpanProcessor(exporter, { scheduledDelayMillis: 1000 })]
-    : [];
+    : [new NoopSpanProcessor()];
   const sdk = new NodeSDK({
     resource: new Resource({
       [ATTR_SERVICE_NAME]: options.serviceName,

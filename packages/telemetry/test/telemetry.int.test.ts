@@ -86,3 +86,30 @@ it('exports server spans with service name and request id over OTLP/HTTP', async
   expect(access).toBeDefined();
   expect(access['trace.id']).toBe(server!.traceId);
 });
+
+it('without an exporter the SDK still makes spans: trace ids in the logs, traceparent passed on', async () => {
+  const register = require.resolve('@cinema/telemetry/register', { paths: [root] });
+  const child = spawn(
+    process.execPath,
+    ['--require', register, path.join(__dirname, 'fixtures/probe.js')],
+    {
+      cwd: root,
+      env: {
+        ...process.env,
+        OTEL_SERVICE_NAME: 'telemetry-probe',
+        OTEL_EXPORTER_OTLP_ENDPOINT: '',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stdout = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  expect(await new Promise<number | null>((resolve) => child.on('exit', resolve))).toBe(0);
+  const access = stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .find((l) => l['http.request.id'] === 'probe-req-1' && l.res);
+  expect(access?.['trace.id']).toMatch(/^[0-9a-f]{32}$/);
+});
