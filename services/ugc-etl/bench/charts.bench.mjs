@@ -187,7 +187,7 @@ try {
   const charts = new ChartsRepository(ch, db);
   const [busiest] = await (
     await ch.query({
-      query: `SELECT toString(film_id) AS film FROM ${db}.r_film_hourly GROUP BY film ORDER BY sum(pauses) DESC LIMIT 1`,
+      query: `SELECT toString(film_id) AS film FROM ${db}.r_viewers_daily GROUP BY film ORDER BY sum(pauses) DESC LIMIT 1`,
       format: 'JSONEachRow',
     })
   ).json();

@@ -50,5 +50,5 @@ it('parses the rollups ON CLUSTER (Replicated local tables, their views, Distrib
     ]);
   }
   expect(statements.join('\n')).toContain('ReplicatedAggregatingMergeTree');
-  expect(statements.join('\n')).toContain('TO tracking_user_events.r_film_daily_local');
+  expect(statements.join('\n')).toContain('TO tracking_user_events.r_viewers_daily_local');
 }, 60_000);

@@ -80,10 +80,10 @@ export class ChartsRepository implements ChartReader {
     const top = await this.rows<{ film: string; pauses: string }>(
       filmId
         ? `SELECT toString(film_id) AS film, sum(pauses) AS pauses
-           FROM ${this.span('r_film', 'film_id, pauses', 'film_id = {film:UUID}')}
+           FROM ${this.span('r_viewers', 'film_id, pauses', 'film_id = {film:UUID}')}
            GROUP BY film`
         : `SELECT toString(film_id) AS film, sum(pauses) AS pauses
-           FROM ${this.span('r_film', 'film_id, pauses')}
+           FROM ${this.span('r_viewers', 'film_id, pauses')}
            GROUP BY film HAVING pauses > 0
            ORDER BY pauses DESC, film LIMIT {films:UInt32}`,
       p,
@@ -265,11 +265,12 @@ export class ChartsRepository implements ChartReader {
     const bucket = 'toIntervalSecond({bucket:UInt32})';
     // Distinct viewers: a redelivered event cannot change them, so no FINAL is needed.
     const rows = await this.rows<{ at: string; viewers: string }>(
-      filmId && range.bucket >= 3600
-        ? // One film in hours or more: its hourly states.
-          `SELECT toString(toStartOfInterval(t, ${bucket})) AS at, uniqExactMerge(viewers) AS viewers
-           FROM ${this.db}.r_film_hourly
-           WHERE film_id = {film:UUID} AND t >= {from:DateTime} AND t < {to:DateTime}
+      range.bucket >= 3600
+        ? // Hours or more: the viewers of each hour (one film's or all).
+          `SELECT toString(toStartOfInterval(t, ${bucket})) AS at, uniqExact(viewer) AS viewers
+           FROM ${this.db}.r_viewers_hourly
+           WHERE t >= {from:DateTime} AND t < {to:DateTime}
+             ${filmId ? 'AND film_id = {film:UUID}' : ''}
            GROUP BY at ORDER BY at`
         : filmId
           ? // One film in minutes (at most 125 hours): its events (sorting key film_id).
@@ -283,9 +284,9 @@ export class ChartsRepository implements ChartReader {
                )
                .join(' UNION ALL ')})
              GROUP BY at ORDER BY at`
-          : // All films: the minute states, or the hourly ones (60 x fewer) for hours or more.
+          : // All films in minutes: the minute states.
             `SELECT toString(toStartOfInterval(t, ${bucket})) AS at, uniqExactMerge(viewers) AS viewers
-             FROM ${this.db}.r_active_${range.bucket >= 3600 ? 'hourly' : 'minutely'}
+             FROM ${this.db}.r_active_minutely
              WHERE t >= {from:DateTime} AND t < {to:DateTime}
              GROUP BY at ORDER BY at`,
       p,
@@ -304,7 +305,7 @@ export class ChartsRepository implements ChartReader {
     const rows = await this.rows<{ film: string; events: string }>(
       `SELECT toString(film_id) AS film,
               sum(pauses) + sum(quality_changes) + sum(full_views) AS events
-       FROM ${this.span('r_film', 'film_id, pauses, quality_changes, full_views')}
+       FROM ${this.span('r_viewers', 'film_id, pauses, quality_changes, full_views')}
        GROUP BY film ORDER BY events DESC, film LIMIT {limit:UInt32}`,
       this.params(range, { limit }),
     );

@@ -7,11 +7,11 @@
  *   inserted twice (a redelivery after an ETL crash between insert and offset commit) is counted
  *   twice here, while the event tables (read with FINAL) hold it once. Distinct viewers are
  *   counted over a 64-bit hash of the viewer id (a collision is even odds only at about four
- *   billion viewers), from `uniqExact` states or from one row per viewing (`r_viewers_*`), which
- *   a duplicate cannot change.
+ *   billion viewers), from one row per film and viewer (`r_viewers_*`) or `uniqExact` states
+ *   (`r_active_minutely`), which a duplicate cannot change.
  * - `t` is the start of the row's minute, hour or day (UTC): the chart API snaps its range to
  *   whole hours and reads the whole days of a range from the daily tables, its edges from the
- *   hourly ones (distinct-viewer states to merge: 24 x fewer).
+ *   hourly ones (about 24 x fewer rows to read).
  * - On a cluster each rollup is a Replicated local table fed by views over the local event
  *   tables, with a Distributed table of the rollup's name over them; aggregate queries merge the
  *   shards' partial states.
@@ -77,43 +77,10 @@ const SEARCH_SELECT = (target: string) =>
   WHERE status_code >= 200 AND status_code < 300 AND q != '' GROUP BY t, q`;
 
 export const ROLLUPS: readonly Rollup[] = [
-  // Per film and hour (and day): event counts and the distinct viewers' states (one film's
-  // active viewers in hours). A range is read as its whole days from the daily table plus the
-  // hours at its edges.
-  ...grains(
-    'r_film',
-    ['hour', 'day'],
-    `(
-  t DateTime('UTC'),
-  film_id UUID,
-  pauses SimpleAggregateFunction(sum, UInt64),
-  quality_changes SimpleAggregateFunction(sum, UInt64),
-  full_views SimpleAggregateFunction(sum, UInt64),
-  viewers AggregateFunction(uniqExact, UInt64)
-)
-ENGINE = AggregatingMergeTree
-PARTITION BY toYYYYMM(t)
-ORDER BY (t, film_id)`,
-    [
-      {
-        source: PAUSES,
-        select: `SELECT {t} AS t, film_id, count() AS pauses,
-  uniqExactState(sipHash64(user_id)) AS viewers FROM {src} GROUP BY t, film_id`,
-      },
-      {
-        source: QUALITY,
-        select: `SELECT {t} AS t, film_id, count() AS quality_changes,
-  uniqExactState(sipHash64(user_id)) AS viewers FROM {src} GROUP BY t, film_id`,
-      },
-      {
-        source: FULL_VIEWS,
-        select: `SELECT {t} AS t, film_id, count() AS full_views,
-  uniqExactState(sipHash64(user_id)) AS viewers FROM {src} GROUP BY t, film_id`,
-      },
-    ],
-  ),
-  // Who watched which film in the hour (day), and whether they finished: one row per viewing,
-  // plain columns (counting distinct viewers per film scans them, no states to merge).
+  // Who watched which film in the hour (day): one row per film and viewer, with their event
+  // counts and whether they finished. Distinct viewers (full-view rate, active viewers in hours)
+  // are counts over plain columns, no states to merge; film rankings are sums. A range is read
+  // as its whole days from the daily table plus the hours at its edges.
   ...grains(
     'r_viewers',
     ['hour', 'day'],
@@ -121,15 +88,25 @@ ORDER BY (t, film_id)`,
   t DateTime('UTC'),
   film_id UUID,
   viewer UInt64 COMMENT 'sipHash64(user_id)',
-  finished SimpleAggregateFunction(max, UInt8)
+  finished SimpleAggregateFunction(max, UInt8),
+  pauses SimpleAggregateFunction(sum, UInt64),
+  quality_changes SimpleAggregateFunction(sum, UInt64),
+  full_views SimpleAggregateFunction(sum, UInt64)
 )
 ENGINE = AggregatingMergeTree
 PARTITION BY toYYYYMM(t)
 ORDER BY (t, film_id, viewer)`,
-    [PAUSES, QUALITY, FULL_VIEWS].map((source) => ({
+    (
+      [
+        [PAUSES, 'pauses'],
+        [QUALITY, 'quality_changes'],
+        [FULL_VIEWS, 'full_views'],
+      ] as const
+    ).map(([source, counted]) => ({
       source,
       select: `SELECT {t} AS t, film_id, sipHash64(user_id) AS viewer,
-  toUInt8(${source === FULL_VIEWS ? 1 : 0}) AS finished FROM {src} GROUP BY t, film_id, viewer`,
+  toUInt8(${source === FULL_VIEWS ? 1 : 0}) AS finished, count() AS ${counted}
+  FROM {src} GROUP BY t, film_id, viewer`,
     })),
   ),
   // Pauses per film, hour (day) they happened and minute of the film (read per film).
@@ -174,11 +151,11 @@ ORDER BY (t, from_quality, to_quality)`,
       },
     ],
   ),
-  // Distinct viewers with any player event: per minute (series in minutes) and per hour (series
-  // in hours or more: 24 x fewer states to merge).
+  // Distinct viewers with any player event per minute (series in hours or more count the
+  // viewers of r_viewers_hourly instead).
   ...grains(
     'r_active',
-    ['minute', 'hour'],
+    ['minute'],
     `(
   t DateTime('UTC'),
   viewers AggregateFunction(uniqExact, UInt64)
