@@ -11,7 +11,7 @@ import { panelSession, type PanelSessionOptions } from './panel-session';
 const verifier = (async (token: string): Promise<Principal> => {
   const m = /^tok:([\w,]*):(\d+)$/.exec(token);
   if (!m) throw new UnauthorizedError('invalid or expired token');
-  return { id: 'u1', email: 'a@test', roles: m[1] ? m[1].split(',') : [] };
+  return { id: 'u1', email: 'a@test', roles: m[1] ? m[1].split(',') : [], claims: {} };
 }) as TokenVerifier;
 
 function setup(extra: Partial<PanelSessionOptions> = {}) {
