@@ -14,7 +14,9 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import request from 'supertest';
 import { createPool } from '@cinema/pg';
-import { startStack, type Stack } from '@cinema/stack';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { LogShipper, startStack, type Stack } from '@cinema/stack';
 import { freePort, runProcess, suffix, waitFor, type RunningProcess } from '@cinema/testing';
 
 jest.setTimeout(600_000);
@@ -42,6 +44,8 @@ interface JaegerTrace {
 }
 
 let stack: Stack;
+/** Trace id of each test's request, and the services that log within it. */
+const traced: Array<{ traceId: string; services: string[] }> = [];
 const procs: Record<string, RunningProcess> = {};
 const urls: Record<string, string> = {};
 const dbUrl = (name: string) => {
@@ -193,6 +197,7 @@ it('a login through catalog-admin: the panel, its call to auth and auth are one 
     .send({ _csrf: csrf, email: admin.email, password: admin.password });
   expect(res.status).toBe(303);
 
+  traced.push({ traceId, services: ['catalog-admin', 'auth'] });
   const trace = await traceWith(traceId, [
     [
       'catalog-admin',
@@ -209,19 +214,33 @@ it('a login through catalog-admin: the panel, its call to auth and auth are one 
     new Set(['catalog-admin', 'auth']),
   );
   // auth's request span is the child of catalog-admin's outgoing call.
-  const call = trace.spans.find(
+  // (The panel's client may call more than once, e.g. a retry: any of its calls may be the parent.)
+  const calls = trace.spans.filter(
     (s) =>
       serviceOf(trace, s) === 'catalog-admin' &&
       tag(s, 'span.kind') === 'client' &&
       /auth\/login/.test(String(tag(s, 'url.full'))),
-  )!;
+  );
   const served = trace.spans.find(
     (s) =>
       serviceOf(trace, s) === 'auth' &&
       tag(s, 'span.kind') === 'server' &&
-      s.references?.some((r) => r.refType === 'CHILD_OF' && r.spanID === call.spanID),
+      s.references?.some(
+        (r) => r.refType === 'CHILD_OF' && calls.some((call) => call.spanID === r.spanID),
+      ),
   );
-  expect(served).toBeDefined();
+  if (!served) {
+    const spans = trace.spans.map((x) => [
+      serviceOf(trace, x),
+      x.operationName,
+      x.spanID,
+      x.references?.map((r) => r.spanID),
+      tag(x, 'span.kind'),
+    ]);
+    throw new Error(
+      `auth's span is not a child of the call ${call.spanID}: ${JSON.stringify(spans)}`,
+    );
+  }
 });
 
 it("a registration: auth's request, its outbox publish and notifications' consume are one trace", async () => {
@@ -233,6 +252,7 @@ it("a registration: auth's request, its outbox publish and notifications' consum
     body: JSON.stringify({ email, password: 'Correct-Horse-Battery-9!', firstName: 'Hop' }),
   });
   expect(res.status).toBe(201);
+  traced.push({ traceId, services: ['auth', 'notifications'] });
 
   const trace = await traceWith(traceId, [
     ['auth', (s) => s.operationName.startsWith('POST') && tag(s, 'span.kind') === 'server'],
@@ -253,4 +273,50 @@ it("a registration: auth's request, its outbox publish and notifications' consum
     (s) => serviceOf(trace, s) === 'notifications' && tag(s, 'span.kind') === 'consumer',
   )!;
   expect(consume.references?.some((r) => r.spanID === publish.spanID)).toBe(true);
+});
+
+it("the services' log lines of both requests reach Elasticsearch with the same trace.id", async () => {
+  expect(traced).toHaveLength(2);
+  // What the stack's process runner does with each service's stdout (its log file).
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cinema-hops-logs-'));
+  const index = `logs-e2ehops-${sfx}`;
+  const es = process.env.ELASTICSEARCH_URL!;
+  const shipper = new LogShipper({
+    elasticsearchUrl: es,
+    stateFile: path.join(dir, 'offsets.json'),
+    indexPrefix: index,
+    sources: () =>
+      Object.entries(procs).map(([name, proc]) => {
+        const file = path.join(dir, `service-${name}.log`);
+        fs.writeFileSync(file, proc.output());
+        return { file, service: name, format: 'ecs' as const };
+      }),
+  });
+  try {
+    await shipper.round();
+    await fetch(`${es}/${index}-*/_refresh`, { method: 'POST' });
+    for (const { traceId, services } of traced) {
+      const res = await fetch(`${es}/${index}-*/_search`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: { term: { 'trace.id.keyword': traceId } }, size: 100 }),
+      });
+      const hits = (
+        (await res.json()) as { hits: { hits: Array<{ _source: Record<string, unknown> }> } }
+      ).hits.hits.map((h) => h._source);
+      expect({
+        traceId,
+        services: [...new Set(hits.map((h) => h['service.name']))].sort(),
+      }).toEqual({
+        traceId,
+        services: [...services].sort(),
+      });
+    }
+  } finally {
+    await shipper.stop();
+    const res = await fetch(`${es}/_cat/indices/${index}-*?format=json&h=index`);
+    const names = ((await res.json()) as Array<{ index: string }>).map((i) => i.index);
+    if (names.length) await fetch(`${es}/${names.join(',')}`, { method: 'DELETE' });
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

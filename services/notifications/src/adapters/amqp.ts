@@ -306,7 +306,14 @@ export class QueueConsumer {
           'messaging.rabbitmq.destination.routing_key': routingKey,
           'messaging.rabbitmq.retry': attempt,
         },
-        () => this.o.handle(message),
+        async () => {
+          await this.o.handle(message);
+          // One line per handled message (the consumer's access log), in the message's trace.
+          this.o.logger.info(
+            { queue: this.names.work, messageId: message.messageId, routingKey, attempt },
+            'notifications: message handled',
+          );
+        },
       );
       channel.ack(msg);
       this.stats.handled++;
