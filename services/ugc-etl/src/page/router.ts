@@ -6,16 +6,27 @@
  */
 import * as fs from 'node:fs';
 import cookieParser from 'cookie-parser';
-import { Router, type RequestHandler } from 'express';
+import { Router, type RequestHandler, type Response } from 'express';
 import { ValidationError } from '@cinema/errors';
-import type { TokenVerifier, AuthClient } from '@cinema/auth';
+import {
+  panelSession,
+  sendHtml as send,
+  type AuthClient,
+  type Principal,
+  type TokenVerifier,
+} from '@cinema/auth';
 import type { Logger } from '@cinema/logging';
 import { chartRange, type ChartReader } from '../domain/charts';
 import { SCRIPT } from './client';
-import { PAGE_PREFIX, ctxOf, pageSession, send } from './session';
 import * as views from './views';
 
-export { PAGE_PREFIX };
+export const PAGE_PREFIX = '/analytics';
+const COOKIES = { access: 'ua_access', refresh: 'ua_refresh', csrf: 'ua_csrf' } as const;
+
+const ctxOf = (res: Response): views.ViewContext => {
+  const user = res.locals.principal as Principal | undefined;
+  return { csrf: res.locals.csrf as string, user: user && { id: user.id, email: user.email } };
+};
 
 export interface PageDeps {
   charts: ChartReader;
@@ -72,11 +83,25 @@ export function pageRouter(deps: PageDeps): Router {
     );
     return router;
   }
-  const session = pageSession({ ...page, verifier: deps.verifier, logger: deps.logger });
+  // Login through auth, cookies scoped to the page, CSRF, admin/super_user only (@cinema/auth).
+  const session = panelSession({
+    prefix: PAGE_PREFIX,
+    cookies: COOKIES,
+    home: `${PAGE_PREFIX}/`,
+    name: 'analytics page',
+    verifier: deps.verifier,
+    auth: page.auth,
+    logger: deps.logger,
+    secureCookies: page.secureCookies,
+    pages: {
+      login: (_req, res, state) => views.login(ctxOf(res), state),
+      message: (_req, res, title, text) => views.message(ctxOf(res), title, text),
+    },
+  });
   router.use(cookieParser());
   router.use(session.csrf);
   router.use(session.routes);
-  router.use(session.requireAnalyst);
+  router.use(session.requireRole);
 
   router.get('/', (req, res, next) => {
     const preset = one(req.query.range) || '24';
