@@ -120,6 +120,12 @@ const model = {
   queries: DEFAULTS.queries,
 };
 const log = (line: string) => process.stderr.write(`${line}\n`);
+if (
+  a.soak &&
+  !process.env.SIMULATOR_ANALYST_TOKEN &&
+  !(a['analyst-email'] && a['analyst-password'])
+)
+  fail('--soak needs --analyst-email and --analyst-password, or SIMULATOR_ANALYST_TOKEN');
 
 async function films(token: string | undefined): Promise<string[]> {
   if (token) {
@@ -226,9 +232,7 @@ async function main() {
   if (a.soak) {
     const token =
       process.env.SIMULATOR_ANALYST_TOKEN ??
-      (a['analyst-email'] && a['analyst-password']
-        ? await logIn(auth, { email: a['analyst-email'], password: a['analyst-password'] })
-        : fail('--soak needs --analyst-email and --analyst-password, or SIMULATOR_ANALYST_TOKEN'));
+      (await logIn(auth, { email: a['analyst-email']!, password: a['analyst-password']! }));
     soak = await soakCheck(stats, {
       analytics,
       token,
