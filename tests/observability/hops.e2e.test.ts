@@ -237,9 +237,7 @@ it('a login through catalog-admin: the panel, its call to auth and auth are one 
       x.references?.map((r) => r.spanID),
       tag(x, 'span.kind'),
     ]);
-    throw new Error(
-      `auth's span is not a child of the call ${call.spanID}: ${JSON.stringify(spans)}`,
-    );
+    throw new Error(`auth's span is not a child of the panel's call: ${JSON.stringify(spans)}`);
   }
 });
 
