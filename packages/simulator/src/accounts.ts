@@ -15,7 +15,8 @@ export function accountsOf(
 ): Account[] {
   return Array.from({ length: count }, (_, i) => ({
     email: `sim-${seed}-${i}@${domain}`,
-    password: `Sim-${seed}-${i}-viewer!`,
+    // auth refuses a password holding the e-mail's name.
+    password: `Simulated viewer ${i} of seed ${seed}!`,
   }));
 }
 
@@ -42,9 +43,11 @@ export async function logIn(auth: string, account: Account): Promise<string> {
       firstName: 'Simulated',
       lastName: 'Viewer',
     });
-    await reg.body?.cancel();
+    const why = await reg.text().catch(() => '');
     if (reg.status !== 201 && reg.status !== 409)
-      throw new Error(`auth refused to register ${account.email}: ${reg.status}`);
+      throw new Error(
+        `auth refused to register ${account.email}: ${reg.status} ${why.slice(0, 300)}`,
+      );
     res = await login();
   }
   if (!res.ok) throw new Error(`auth refused the login of ${account.email}: ${res.status}`);
