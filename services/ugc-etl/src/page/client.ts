@@ -1,7 +1,8 @@
 /**
  * The analytics page's script (served as /analytics/static/analytics.js, no inline code): draws
  * each `.chart` with ECharts (served from the service's own node_modules) from its `data-chart`
- * JSON, and marks it `data-points` with the number of values drawn.
+ * JSON, and marks it `data-points` with the number of values drawn. Tooltips are drawn on the
+ * canvas (`renderMode: 'richText'`): a search query or endpoint never becomes markup.
  */
 export const SCRIPT = `(function () {
   'use strict';
@@ -17,7 +18,7 @@ export const SCRIPT = `(function () {
       var max = d.cells.reduce(function (m, c) { return Math.max(m, c.pauses); }, 1);
       var data = d.cells.map(function (c) { return [c.minute, films.indexOf(c.film_id), c.pauses]; });
       return { points: data.length, option: {
-        tooltip: { formatter: function (p) { return 'film ' + short(films[p.value[1]]) + ', minute ' + p.value[0] + ': ' + p.value[2] + ' pauses'; } },
+        tooltip: { renderMode: 'richText', formatter: function (p) { return 'film ' + short(films[p.value[1]]) + ', minute ' + p.value[0] + ': ' + p.value[2] + ' pauses'; } },
         grid: grid,
         xAxis: { type: 'category', data: minutes, name: 'minute of the film', nameLocation: 'middle', nameGap: 28 },
         yAxis: { type: 'category', data: films.map(short) },
@@ -28,7 +29,7 @@ export const SCRIPT = `(function () {
     quality: function (d) {
       var t = d.series.map(function (p) { return hhmm(p.t); });
       return { points: d.series.length, option: {
-        tooltip: { trigger: 'axis' }, legend: {}, grid: grid,
+        tooltip: { renderMode: 'richText', trigger: 'axis' }, legend: {}, grid: grid,
         xAxis: { type: 'category', data: t }, yAxis: { type: 'value', name: 'switches' },
         series: [
           { name: 'up', type: 'bar', stack: 'q', data: d.series.map(function (p) { return p.up; }), itemStyle: { color: '#2e8b57' } },
@@ -40,7 +41,7 @@ export const SCRIPT = `(function () {
       var rows = d.top.map(function (f) { return ['best ' + short(f.film_id), f.rate]; })
         .concat(d.bottom.map(function (f) { return ['worst ' + short(f.film_id), f.rate]; }));
       return { points: rows.length, option: {
-        tooltip: { valueFormatter: function (v) { return (v * 100).toFixed(1) + ' %'; } }, grid: grid,
+        tooltip: { renderMode: 'richText', valueFormatter: function (v) { return (v * 100).toFixed(1) + ' %'; } }, grid: grid,
         xAxis: { type: 'value', max: 1, axisLabel: { formatter: function (v) { return v * 100 + ' %'; } } },
         yAxis: { type: 'category', data: rows.map(function (r) { return r[0]; }), inverse: true },
         series: [{ type: 'bar', data: rows.map(function (r) { return r[1]; }), itemStyle: { color: '#1a55c4' } }]
@@ -56,14 +57,14 @@ export const SCRIPT = `(function () {
         return { name: e.endpoint, type: 'line', showSymbol: times.length <= 60, data: times.map(function (t) { return by[t] || 0; }) };
       });
       return { points: d.series.length, option: {
-        tooltip: { trigger: 'axis' }, legend: { type: 'scroll' }, grid: grid,
+        tooltip: { renderMode: 'richText', trigger: 'axis' }, legend: { type: 'scroll' }, grid: grid,
         xAxis: { type: 'category', data: times.map(hhmm) }, yAxis: { type: 'value', name: 'views' },
         series: series
       } };
     },
     searches: function (d) {
       return { points: d.top.length, option: {
-        tooltip: { trigger: 'axis' }, legend: {}, grid: grid,
+        tooltip: { renderMode: 'richText', trigger: 'axis' }, legend: {}, grid: grid,
         xAxis: { type: 'value' },
         yAxis: { type: 'category', inverse: true, data: d.top.map(function (s) { return s.query; }) },
         series: [
@@ -74,7 +75,7 @@ export const SCRIPT = `(function () {
     },
     active: function (d) {
       return { points: d.series.length, option: {
-        tooltip: { trigger: 'axis' }, grid: grid,
+        tooltip: { renderMode: 'richText', trigger: 'axis' }, grid: grid,
         xAxis: { type: 'category', data: d.series.map(function (p) { return hhmm(p.t); }) },
         yAxis: { type: 'value', name: 'viewers', minInterval: 1 },
         series: [{ type: 'line', areaStyle: {}, showSymbol: d.series.length <= 60, data: d.series.map(function (p) { return p.viewers; }) }]
