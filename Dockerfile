@@ -39,18 +39,21 @@ RUN --mount=type=cache,target=/root/.npm --mount=type=secret,id=npm-ca,required=
  && npm ci --no-audit --no-fund --loglevel=error
 
 FROM deps AS build
-ARG SERVICE
-RUN test -n "${SERVICE}" || { echo "build with --build-arg SERVICE=<folder in services/>" >&2; exit 1; }
 COPY tsconfig.base.json tsoa.json ./
 COPY scripts ./scripts
 COPY packages ./packages
+# Every shared package once, before the service is known (one layer for all services): tsoa reads
+# imported types (ProblemDetails, ...) from their compiled declarations, as scripts/build.mjs
+# compiles them first on a work tree.
+RUN for dir in packages/*; do \
+      if [ -f "$dir/tsconfig.json" ] && [ -f "$dir/src/index.ts" ]; then echo "$dir"; fi; \
+    done | xargs npx tsc -b
+ARG SERVICE
+RUN test -n "${SERVICE}" || { echo "build with --build-arg SERVICE=<folder in services/>" >&2; exit 1; }
 COPY services ./services
 RUN test -f "services/${SERVICE}/package.json" || { echo "no service ${SERVICE}" >&2; exit 1; }
-# The shared packages the service references first: tsoa reads imported types (ProblemDetails,
-# ...) from their compiled declarations, as scripts/build.mjs does on a work tree.
-RUN node -e 'for (const r of require(`./services/${process.argv[1]}/tsconfig.json`).references ?? []) console.log(require("node:path").join("services", process.argv[1], r.path))' "${SERVICE}" \
-      | xargs -r npx tsc -b \
- && node scripts/tsoa.mjs "services/${SERVICE}" \
+# tsoa only for a service with a tsoa.json (the operator has no HTTP API of its own).
+RUN if [ -f "services/${SERVICE}/tsoa.json" ]; then node scripts/tsoa.mjs "services/${SERVICE}"; fi \
  && npx tsc -b "services/${SERVICE}"
 
 # Development image (tilt/Tiltfile): TypeScript and the sources stay, so live update syncs
