@@ -198,7 +198,7 @@ it('a login through catalog-admin: the panel, its call to auth and auth are one 
   expect(res.status).toBe(303);
 
   traced.push({ traceId, services: ['catalog-admin', 'auth'] });
-  const trace = await traceWith(traceId, [
+  let trace = await traceWith(traceId, [
     [
       'catalog-admin',
       (s) => s.operationName.startsWith('POST') && tag(s, 'span.kind') === 'server',
@@ -214,21 +214,30 @@ it('a login through catalog-admin: the panel, its call to auth and auth are one 
     new Set(['catalog-admin', 'auth']),
   );
   // auth's request span is the child of catalog-admin's outgoing call.
-  // (The panel's client may call more than once, e.g. a retry: any of its calls may be the parent.)
-  const calls = trace.spans.filter(
-    (s) =>
-      serviceOf(trace, s) === 'catalog-admin' &&
-      tag(s, 'span.kind') === 'client' &&
-      /auth\/login/.test(String(tag(s, 'url.full'))),
-  );
-  const served = trace.spans.find(
-    (s) =>
-      serviceOf(trace, s) === 'auth' &&
-      tag(s, 'span.kind') === 'server' &&
-      s.references?.some(
-        (r) => r.refType === 'CHILD_OF' && calls.some((call) => call.spanID === r.spanID),
-      ),
-  );
+  // (The panel's client may call more than once, e.g. a retry: any of its calls may be the parent.
+  // Its fetch span is exported in the panel's next batch, maybe after auth's: look again a while.)
+  const servedIn = (t: JaegerTrace) => {
+    const calls = t.spans.filter(
+      (s) =>
+        serviceOf(t, s) === 'catalog-admin' &&
+        tag(s, 'span.kind') === 'client' &&
+        /auth\/login/.test(String(tag(s, 'url.full'))),
+    );
+    return t.spans.find(
+      (s) =>
+        serviceOf(t, s) === 'auth' &&
+        tag(s, 'span.kind') === 'server' &&
+        s.references?.some(
+          (r) => r.refType === 'CHILD_OF' && calls.some((call) => call.spanID === r.spanID),
+        ),
+    );
+  };
+  let served = servedIn(trace);
+  for (const until = Date.now() + 30_000; !served && Date.now() < until;) {
+    await new Promise((r) => setTimeout(r, 1_000));
+    trace = await traceWith(traceId, []);
+    served = servedIn(trace);
+  }
   if (!served) {
     const spans = trace.spans.map((x) => [
       serviceOf(trace, x),
