@@ -15,14 +15,7 @@ import * as path from 'node:path';
 import request from 'supertest';
 import { createServiceClient } from '@cinema/clients';
 import { createPool } from '@cinema/pg';
-import {
-  freePort,
-  runServiceMain,
-  suffix,
-  TSX,
-  waitFor,
-  type RunningProcess,
-} from '@cinema/testing';
+import { startServiceMain, suffix, TSX, type ServiceProcess } from '@cinema/testing';
 
 jest.setTimeout(300_000);
 
@@ -34,7 +27,7 @@ const admin = { email: `admin-${sfx}@example.com`, password: 'admin password 123
 const CLIENT_A = '203.0.113.10';
 const CLIENT_B = '198.51.100.20';
 
-const procs: Record<string, RunningProcess> = {};
+const procs: Record<string, ServiceProcess> = {};
 const urls: Record<string, string> = {};
 const dbUrl = (name: string) => {
   const url = new URL(process.env.DATABASE_URL!);
@@ -53,26 +46,8 @@ const authEnv = {
 };
 
 async function start(name: string, dir: string, env: Record<string, string | undefined>) {
-  const port = await freePort();
-  urls[name] = `http://127.0.0.1:${port}`;
-  procs[name] = runServiceMain(path.join(root, dir), {
-    HOME: process.env.HOME,
-    LOG_LEVEL: 'warn',
-    SHUTDOWN_TIMEOUT_MS: '5000',
-    ...env,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-  });
-  await waitFor(
-    async () => {
-      if (procs[name]!.child.exitCode !== null) {
-        throw new Error(`${name} exited:\n${procs[name]!.output()}`);
-      }
-      return (await fetch(`${urls[name]}/readyz`).catch(() => undefined))?.ok;
-    },
-    120_000,
-    `${name} ready`,
-  );
+  procs[name] = await startServiceMain(path.join(root, dir), env);
+  urls[name] = procs[name]!.url;
 }
 
 beforeAll(async () => {

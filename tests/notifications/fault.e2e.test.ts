@@ -26,11 +26,11 @@ import {
   type RunningServer,
 } from '@cinema/stack';
 import {
-  runServiceMain,
+  startServiceMain,
   startTestIssuer,
   suffix,
   waitFor,
-  type RunningProcess,
+  type ServiceProcess,
   type TestIssuer,
 } from '@cinema/testing';
 
@@ -70,14 +70,11 @@ describe('a 10,000-recipient campaign through a RabbitMQ restart, a stop and a k
   let rabbit: RunningServer;
   let rabbitPorts: Record<string, string>;
   let port: number;
-  let svc: RunningProcess | undefined;
+  let svc: ServiceProcess | undefined;
   const pool = createPool(process.env.DATABASE_URL!, { max: 2 });
   const logs: string[] = [];
 
   const env = () => ({
-    HOME: process.env.HOME,
-    PORT: String(port),
-    HOST: '127.0.0.1',
     DATABASE_URL: process.env.DATABASE_URL,
     NOTIFICATIONS_DB_SCHEMA: schema,
     NOTIFICATIONS_QUEUE_PREFIX: `notifications.fault.${sfx}`,
@@ -100,17 +97,10 @@ describe('a 10,000-recipient campaign through a RabbitMQ restart, a stop and a k
 
   async function startService(): Promise<void> {
     if (svc) logs.push(svc.output());
-    svc = runServiceMain(path.join(root, 'services/notifications'), env());
-    const proc = svc;
-    await waitFor(
-      async () => {
-        if (proc.child.exitCode !== null) throw new Error(`exited:\n${proc.output()}`);
-        const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
-        return res?.status === 200;
-      },
-      90_000,
-      'the service to be ready',
-    );
+    svc = await startServiceMain(path.join(root, 'services/notifications'), env(), {
+      port,
+      readyMs: 90_000,
+    });
   }
 
   async function api(method: string, route: string, body?: unknown): Promise<Response> {

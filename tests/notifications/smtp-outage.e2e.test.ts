@@ -16,11 +16,11 @@ import request from 'supertest';
 import { createPool } from '@cinema/pg';
 import {
   freePort,
-  runServiceMain,
+  startServiceMain,
   suffix,
   TSX,
   waitFor,
-  type RunningProcess,
+  type ServiceProcess,
 } from '@cinema/testing';
 
 jest.setTimeout(420_000);
@@ -69,31 +69,12 @@ class Relay {
   }
 }
 
-const procs: Record<string, RunningProcess> = {};
+const procs: Record<string, ServiceProcess> = {};
 const urls: Record<string, string> = {};
 
 async function start(name: string, dir: string, env: Record<string, string | undefined>) {
-  const port = await freePort();
-  urls[name] = `http://127.0.0.1:${port}`;
-  procs[name] = runServiceMain(path.join(root, dir), {
-    HOME: process.env.HOME,
-    LOG_LEVEL: 'warn',
-    SHUTDOWN_TIMEOUT_MS: '5000',
-    OTEL_SDK_DISABLED: 'true',
-    ...env,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-  });
-  await waitFor(
-    async () => {
-      if (procs[name]!.child.exitCode !== null) {
-        throw new Error(`${name} exited:\n${procs[name]!.output()}`);
-      }
-      return (await fetch(`${urls[name]}/readyz`).catch(() => undefined))?.ok;
-    },
-    120_000,
-    `${name} ready`,
-  );
+  procs[name] = await startServiceMain(path.join(root, dir), { OTEL_SDK_DISABLED: 'true', ...env });
+  urls[name] = procs[name]!.url;
 }
 
 const authEnv = {

@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
+import { freePort, waitFor } from './net';
 
 export interface RunningProcess {
   child: ChildProcess;
@@ -58,4 +59,57 @@ export function runServiceMain(
     cwd: serviceDir,
     env,
   });
+}
+
+export interface ServiceProcess extends RunningProcess {
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  port: number;
+}
+
+/**
+ * Starts a service by its real entry point (`runServiceMain`) on `port` (a free one by default),
+ * on loopback, logging warnings only and with a short shutdown timeout unless `env` says
+ * otherwise, and waits until its `/readyz` answers 200. Fails with the service's output when it
+ * exits first or is not ready within `readyMs`.
+ */
+export async function startServiceMain(
+  serviceDir: string,
+  env: Record<string, string | undefined>,
+  options: { port?: number; readyMs?: number } = {},
+): Promise<ServiceProcess> {
+  const port = options.port ?? (await freePort());
+  const running = runServiceMain(serviceDir, {
+    HOME: process.env.HOME,
+    LOG_LEVEL: 'warn',
+    SHUTDOWN_TIMEOUT_MS: '5000',
+    ...env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const name = path.basename(serviceDir);
+  let settled = false;
+  const exitedFirst = new Promise<never>((_resolve, reject) => {
+    void running.exited.then((code) => {
+      if (!settled)
+        reject(new Error(`${name} exited (${code}) before it was ready:\n${running.output()}`));
+    });
+  });
+  try {
+    await Promise.race([
+      waitFor(
+        async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.ok,
+        options.readyMs ?? 120_000,
+        `${name} ready`,
+      ),
+      exitedFirst,
+    ]);
+  } catch (err) {
+    await running.stop('SIGKILL');
+    throw err;
+  } finally {
+    settled = true;
+  }
+  return { ...running, url, port };
 }
