@@ -107,23 +107,29 @@ export class PgRecipientsRepository implements RecipientsRepository {
     );
   }
 
+  /** One statement (data-modifying CTEs): the user is gone with their data at once, or not. */
   async erase(userId: string, eventAt: Date): Promise<void> {
     await this.db.query(
-      `INSERT INTO recipients (user_id, event_at, deleted_at) VALUES ($1, $2, now())
-       ON CONFLICT (user_id) DO UPDATE SET email = NULL, phone = NULL, first_name = NULL,
-         phone_verified = false, email_verified = false, roles = '{}',
-         deleted_at = COALESCE(recipients.deleted_at, now()), updated_at = now(),
-         event_at = GREATEST(recipients.event_at, EXCLUDED.event_at)`,
+      `WITH recipient AS (
+         INSERT INTO recipients (user_id, event_at, deleted_at) VALUES ($1, $2, now())
+         ON CONFLICT (user_id) DO UPDATE SET email = NULL, phone = NULL, first_name = NULL,
+           phone_verified = false, email_verified = false, roles = '{}',
+           deleted_at = COALESCE(recipients.deleted_at, now()), updated_at = now(),
+           event_at = GREATEST(recipients.event_at, EXCLUDED.event_at)
+         RETURNING 1
+       ), prefs AS (
+         DELETE FROM preferences WHERE user_id = $1 RETURNING 1
+       ), items AS (
+         DELETE FROM inbox WHERE user_id = $1 RETURNING 1
+       ), sends AS (
+         UPDATE deliveries SET
+           status = CASE WHEN status IN ('queued', 'sending') THEN 'skipped' ELSE status END,
+           reason = CASE WHEN status IN ('queued', 'sending') THEN 'recipient deleted' ELSE reason END,
+           address = NULL, vars = '{}'
+         WHERE recipient = $1 RETURNING 1
+       )
+       SELECT (SELECT count(*) FROM recipient) AS recipients`,
       [userId, eventAt],
-    );
-    await this.db.query(`DELETE FROM preferences WHERE user_id = $1`, [userId]);
-    await this.db.query(`DELETE FROM inbox WHERE user_id = $1`, [userId]);
-    await this.db.query(
-      `UPDATE deliveries SET status = CASE WHEN status IN ('queued', 'sending') THEN 'skipped' ELSE status END,
-         reason = CASE WHEN status IN ('queued', 'sending') THEN 'recipient deleted' ELSE reason END,
-         address = NULL, vars = '{}'
-       WHERE recipient = $1`,
-      [userId],
     );
   }
 }
