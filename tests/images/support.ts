@@ -61,13 +61,17 @@ export function helm(): Promise<string> {
   return helmBin;
 }
 
-export async function renderChart(chart: string, args: string[] = []): Promise<K8sObject[]> {
+export async function renderChart(
+  chart: string,
+  args: string[] = [],
+  where: { release?: string; namespace?: string } = {},
+): Promise<K8sObject[]> {
   const { stdout } = await exec(await helm(), [
     'template',
-    'cinema',
+    where.release ?? 'cinema',
     path.join(CHARTS, chart),
     '--namespace',
-    'cinema',
+    where.namespace ?? 'cinema',
     ...args,
   ]);
   return parseManifests(stdout);
