@@ -204,6 +204,7 @@ export async function buildImages(
             { logFile, cwd: context, what: `podman build of ${service}` },
           );
           built = true;
+          await dropOldTags(podman, service, `ctx-${hash.slice(0, 12)}`);
         });
       }
       const bytes = Number(
@@ -219,7 +220,52 @@ export async function buildImages(
   } finally {
     fs.rmSync(context, { recursive: true, force: true });
   }
+  if (results.some((r) => r.built)) await pruneBuildLayers(podman);
   return results;
+}
+
+/** Removes the service's `ctx-*` tags of earlier builds, so that their images can be pruned. */
+async function dropOldTags(podman: string, service: string, keep: string): Promise<void> {
+  const repository = `localhost/cinema/${service}`;
+  const tags = await capture(podman, ['images', '--format', '{{.Tag}}', repository]).catch(
+    () => '',
+  );
+  for (const tag of tags.split('\n').map((t) => t.trim()))
+    if (tag.startsWith('ctx-') && tag !== keep)
+      await capture(podman, ['untag', `${repository}:${tag}`]).catch(() => undefined);
+}
+
+/**
+ * Every build leaves the layers of its stages behind (the dependency stage alone is about
+ * 1.8 GB); without pruning, podman's store grew by gigabytes per run. Untagged images no image
+ * or container uses are removed after a run that built something; the dependency layers of the
+ * current sources go too, so the next run after a change runs `npm ci` again (minutes, not
+ * gigabytes).
+ */
+export async function pruneBuildLayers(podman: string): Promise<void> {
+  // `podman image prune` leaves the intermediate images of `--layers` builds: remove every
+  // untagged image that has no children (podman refuses the others), pass after pass, as each
+  // pass frees the parents of the last.
+  for (let pass = 0; pass < 40; pass++) {
+    const listing = await capture(podman, [
+      'images',
+      '--all',
+      '--format',
+      '{{.ID}} {{.Repository}}',
+    ]).catch(() => '');
+    const ids = listing
+      .split('\n')
+      .map((line) => line.trim().split(' '))
+      .filter(([id, repository]) => id && repository === '<none>')
+      .map(([id]) => id!);
+    let removed = 0;
+    for (const id of new Set(ids))
+      removed += await capture(podman, ['rmi', id]).then(
+        () => 1,
+        () => 0,
+      );
+    if (removed === 0) break;
+  }
 }
 
 /** Paths inside a runtime image that must not be there: dev tools, tests, benchmarks, sources of other services. */
