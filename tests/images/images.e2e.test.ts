@@ -22,6 +22,7 @@ import {
   startStack,
   which,
   type ServiceImage,
+  type Stack,
 } from '@cinema/stack';
 import { suffix } from '@cinema/testing';
 import { exec, ROOT } from '../k8s/support';
@@ -165,8 +166,12 @@ describeImages('service images under podman, as their charts run them', () => {
       images.set(image.service, image);
   }, 120 * 60_000);
 
+  /** The API servers this file started (the operator's test): stopped after, not left running. */
+  const kubeStacks: Stack[] = [];
+
   afterAll(async () => {
     for (const run of running) await removeContainer(run);
+    for (const kube of kubeStacks) await kube.stop();
     if (stackDb) {
       const pg = new Client({ connectionString: stackDb.toString() });
       await pg.connect();
@@ -306,6 +311,7 @@ describeImages('service images under podman, as their charts run them', () => {
   });
   test("operator: ready with its chart's ServiceAccount and RBAC on the stack's kube-apiserver, metrics, SIGTERM", async () => {
     const kube = await startStack({ only: ['etcd', 'kube-apiserver'] });
+    kubeStacks.push(kube);
     const kubeconfig = kube.env.STACK_KUBECONFIG!;
     const tools = await kubeTools();
     const kubectl = (args: string[], input?: string) =>
