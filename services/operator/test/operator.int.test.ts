@@ -36,6 +36,8 @@ const CONTROLLER_MANAGER =
   path.join(cacheDir(), 'kube-controller-manager-v1.37.2', 'kube-controller-manager');
 
 let stack: Stack;
+const savedStackHome = process.env.STACK_HOME;
+const kubeHome = fs.mkdtempSync(path.join(os.tmpdir(), 'cinema-operator-kube-'));
 let tools: KubeTools;
 let kubeconfig: string;
 /** A kubeconfig with a token of the chart's ServiceAccount (written by the RBAC test). */
@@ -184,7 +186,13 @@ function crdDocuments(): Obj[] {
 
 beforeAll(async () => {
   tools = await kubeTools();
-  stack = await startStack({ only: ['etcd', 'kube-apiserver'] });
+  // An etcd and API server of this file's own (private STACK_HOME): the restart case below must
+  // own them (one started by the test run's global set-up or `npm start` cannot be restarted
+  // from here, and that case used to be skipped).
+  process.env.STACK_HOME = kubeHome;
+  // A fixed port, so the restarted API server listens where the operators' kubeconfig points.
+  process.env.STACK_KUBE_APISERVER_PORT = String(await freePort());
+  stack = await startStack({ only: ['etcd', 'kube-apiserver'], env: {} });
   kubeconfig = stack.env.STACK_KUBECONFIG!;
   await kubectl(['apply', '--server-side', '--force-conflicts', '-f', CRD]);
   for (const doc of crdDocuments()) {
@@ -203,6 +211,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(operators.map((o) => o.stop('SIGKILL')));
   await stack?.stop();
+  delete process.env.STACK_KUBE_APISERVER_PORT;
+  if (savedStackHome === undefined) delete process.env.STACK_HOME;
+  else process.env.STACK_HOME = savedStackHome;
+  fs.rmSync(kubeHome, { recursive: true, force: true });
 });
 
 afterAll(() => {
@@ -510,13 +522,7 @@ describe('the operator on a real API server', () => {
   }, 120_000);
 
   it('recovers when the API server restarts mid-watch', async () => {
-    try {
-      await stack.restart('kube-apiserver');
-    } catch (err) {
-      // A stack started by another process (reused) cannot be restarted from here.
-      console.warn(`skipped the restart: ${String(err)}`);
-      return;
-    }
+    await stack.restart('kube-apiserver');
     await waitFor(
       () => kubectl(['get', '--raw', '/readyz']).then(() => true),
       60_000,
