@@ -114,9 +114,13 @@ export class DeliveryWorker {
     const lane = async () => {
       while (next < batch.length) await this.deliver(channel, batch[next++]!);
     };
-    await Promise.all(
+    // Every lane ends before the next round (a failed one must not leave others sending past the
+    // concurrency); a lane's failure (the database) is reported after.
+    const lanes = await Promise.allSettled(
       Array.from({ length: Math.min(this.concurrency[channel], batch.length) }, lane),
     );
+    const failed = lanes.find((l): l is PromiseRejectedResult => l.status === 'rejected');
+    if (failed) throw failed.reason;
     return batch.length;
   }
 
