@@ -37,6 +37,8 @@ export interface ApiOptions {
   /** In-process cache: generation check interval (ms) and size (0: Redis only). */
   localCheckMs?: number;
   localMaxEntries?: number;
+  /** Redis command timeout (ms); the service's is 500. */
+  redisTimeoutMs?: number;
 }
 
 export function makeApi(o: ApiOptions) {
@@ -49,7 +51,7 @@ export function makeApi(o: ApiOptions) {
   const redis = new Redis(o.redisUrl ?? process.env.REDIS_URL!, {
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
-    commandTimeout: 500,
+    commandTimeout: o.redisTimeoutMs ?? 500,
     lazyConnect: false,
   });
   redis.on('error', () => undefined);
