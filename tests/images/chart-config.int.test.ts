@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError, type z } from '@cinema/config';
 import { imageServices } from '@cinema/stack';
-import { CHARTS, ROOT } from '../k8s/support';
+import { ciValuesFiles, ROOT, type K8sObject } from '../k8s/support';
 import { containerOf, renderChart, resolveEnv, helm } from './support';
 
 jest.setTimeout(10 * 60_000);
@@ -71,8 +71,8 @@ test('every service with an image has a chart and a config schema', () => {
 
 describe.each(services)('%s', (service) => {
   const variants: Array<[string, string[], string]> = [['default values', [], 'Deployment']];
-  const full = path.join(CHARTS, service, 'ci', 'full-values.yaml');
-  if (fs.existsSync(full)) variants.push(['ci/full-values.yaml', ['-f', full], '']);
+  for (const file of ciValuesFiles(service))
+    variants.push([`ci/${path.basename(file)}`, ['-f', file], '']);
 
   test.each(variants)(
     'the env of its chart (%s) passes its config schema',
@@ -120,5 +120,124 @@ describe('the check itself', () => {
   test('a required Secret the test has no value for is reported, not skipped', async () => {
     const container = containerOf('auth', await renderChart('auth'));
     expect(() => resolveEnv(container, () => undefined)).toThrow(/DATABASE_URL needs Secret/);
+  });
+});
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- rendered manifests are untyped */
+describe('ugc-etl with embedded chDB (clickhouse.embedded)', () => {
+  const embedded = ['--set', 'clickhouse.embedded.enabled=true'];
+  /** No ClickHouse server, so no Secret of one: asking for it fails the test. */
+  const noClickHouseSecret = (name: string, key: string) => {
+    if (name === 'cinema-clickhouse-credentials') throw new Error(`asked for ${name}/${key}`);
+    return secret(name, key);
+  };
+  const deploymentOf = (objects: K8sObject[]) =>
+    objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'cinema-ugc-etl')!;
+
+  test('its env opens chDB at CHDB_PATH (no CLICKHOUSE_URL), on a writable volume of its own, one replica, Recreate', async () => {
+    const objects = await renderChart('ugc-etl', embedded);
+    const container = containerOf('ugc-etl', objects);
+    const env = { ...imageEnv('ugc-etl'), ...resolveEnv(container, noClickHouseSecret) };
+    expect(env.CLICKHOUSE_URL).toBeUndefined();
+    expect(container.env.map((e) => e.name)).not.toContain('CLICKHOUSE_PASSWORD');
+    const config = configModule('ugc-etl').readConfig(env) as Record<string, unknown>;
+    expect(config.CLICKHOUSE_URL).toBeUndefined();
+    expect(config.CHDB_PATH).toBe('/var/lib/ugc-etl/chdb');
+    // Under the read-only root the folder is writable only because an emptyDir is mounted there.
+    expect(container.readOnlyRootFilesystem).toBe(true);
+    expect(container.writablePaths).toEqual(['/tmp', '/var/lib/ugc-etl/chdb']);
+    const spec = deploymentOf(objects).spec as any;
+    expect(spec.replicas).toBe(1);
+    expect(spec.strategy).toEqual({ type: 'Recreate' });
+    expect(spec.template.spec.volumes).toContainEqual({
+      name: 'chdb',
+      emptyDir: { sizeLimit: '2Gi' },
+    });
+    expect(objects.filter((o) => o.kind === 'PersistentVolumeClaim')).toEqual([]);
+    expect(objects.filter((o) => o.kind === 'HorizontalPodAutoscaler')).toEqual([]);
+  });
+
+  test('persistence: a ReadWriteOnce claim of its own (kept on uninstall), or an existing one', async () => {
+    const objects = await renderChart('ugc-etl', [
+      '-f',
+      path.join(ROOT, 'charts', 'ugc-etl', 'ci', 'embedded-values.yaml'),
+    ]);
+    const [claim, ...more] = objects.filter((o) => o.kind === 'PersistentVolumeClaim');
+    expect(more).toEqual([]);
+    expect(claim).toMatchObject({
+      metadata: {
+        name: 'cinema-ugc-etl-chdb',
+        annotations: { 'helm.sh/resource-policy': 'keep' },
+      },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        storageClassName: 'standard',
+        resources: { requests: { storage: '10Gi' } },
+      },
+    });
+    const volumes = (deploymentOf(objects).spec as any).template.spec.volumes;
+    expect(volumes).toContainEqual({
+      name: 'chdb',
+      persistentVolumeClaim: { claimName: 'cinema-ugc-etl-chdb' },
+    });
+    const existing = await renderChart('ugc-etl', [
+      ...embedded,
+      '--set',
+      'clickhouse.embedded.storage.type=persistentVolumeClaim',
+      '--set',
+      'clickhouse.embedded.storage.existingClaim=analytics-data',
+    ]);
+    expect(existing.filter((o) => o.kind === 'PersistentVolumeClaim')).toEqual([]);
+    expect((deploymentOf(existing).spec as any).template.spec.volumes).toContainEqual({
+      name: 'chdb',
+      persistentVolumeClaim: { claimName: 'analytics-data' },
+    });
+  });
+
+  test('through the umbrella chart as well (ugc-etl.clickhouse.embedded)', async () => {
+    const objects = await renderChart('cinema', [
+      '--set',
+      'ugc-etl.clickhouse.embedded.enabled=true',
+    ]);
+    const etl = deploymentOf(objects);
+    const map = objects.find(
+      (o) => o.kind === 'ConfigMap' && o.metadata.name === 'cinema-ugc-etl',
+    )!;
+    expect(map.data!.CHDB_PATH).toBe('/var/lib/ugc-etl/chdb');
+    expect(JSON.stringify(etl)).not.toContain('CLICKHOUSE_URL');
+    // The other services are untouched (their pods keep only /tmp, rolling updates).
+    const auth = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'cinema-auth')!;
+    expect((auth.spec as any).strategy.type).toBe('RollingUpdate');
+    expect((auth.spec as any).template.spec.volumes).toHaveLength(1);
+  });
+
+  test.each([
+    [['--set', 'replicaCount=2'], /replicaCount.*maximum/],
+    [['--set', 'autoscaling.enabled=true'], /autoscaling\/enabled/],
+    [
+      ['--set', 'replicaCount=2', '--skip-schema-validation'],
+      /only one process may open a chDB path/,
+    ],
+    [
+      ['--set', 'config.CLICKHOUSE_CLUSTER=events'],
+      /CLICKHOUSE_CLUSTER are for a ClickHouse server/,
+    ],
+    [['--set', 'clickhouse.embedded.path=/tmp/chdb'], /embedded\/path/],
+    [['--set', 'clickhouse.embedded.path=relative'], /embedded\/path/],
+  ])(
+    'refuses %j (one process per chDB path, no server settings, an absolute path of its own)',
+    async (args, error) => {
+      await expect(renderChart('ugc-etl', [...embedded, ...args])).rejects.toThrow(error);
+    },
+  );
+
+  test('the default (a ClickHouse server) is unchanged: CLICKHOUSE_URL with the Secret, no chDB volume', async () => {
+    const objects = await renderChart('ugc-etl');
+    const container = containerOf('ugc-etl', objects);
+    const env = resolveEnv(container, secret);
+    expect(env.CLICKHOUSE_URL).toBe('http://cinema:cl1ckhouse@clickhouse-cinema:8123');
+    expect(env.CHDB_PATH).toBeUndefined();
+    expect(container.writablePaths).toEqual(['/tmp']);
+    expect((deploymentOf(objects).spec as any).strategy.type).toBe('RollingUpdate');
   });
 });

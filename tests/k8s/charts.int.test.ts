@@ -11,6 +11,7 @@ import { kubeTools, type KubeTools } from '@cinema/stack';
 import {
   CHARTS,
   chartNames,
+  ciValuesFiles,
   exec,
   goModuleDir,
   parseManifests,
@@ -51,11 +52,11 @@ function fullValues(chart: string): string[] {
 const byKind = (objects: K8sObject[], kind: string) => objects.filter((o) => o.kind === kind);
 
 describe('helm lint', () => {
-  it('passes for every chart with default and full values', async () => {
+  it('passes for every chart with default values and each of its ci/*-values.yaml', async () => {
     const charts = chartNames();
     expect(charts).toEqual(expect.arrayContaining(['cinema', 'cinema-common', ...serviceNames()]));
     for (const chart of charts) {
-      for (const values of [[], fullValues(chart)]) {
+      for (const values of [[], ...ciValuesFiles(chart).map((f) => ['-f', f])]) {
         const out = await helm(['lint', path.join(CHARTS, chart), ...values]);
         expect(out).toContain('0 chart(s) failed');
         expect(out).not.toMatch(/\[ERROR\]/);

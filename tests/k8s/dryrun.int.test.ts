@@ -9,6 +9,7 @@ import { kubeTools, startStack, type KubeTools, type Stack } from '@cinema/stack
 import {
   CHARTS,
   chartNames,
+  ciValuesFiles,
   exec,
   K8S,
   operatorCrds,
@@ -138,11 +139,8 @@ describe('server-side dry run', () => {
   const renders: Array<[string, string[]]> = [];
   for (const chart of chartNames().filter((c) => c !== 'cinema-common')) {
     renders.push([`${chart} (default values)`, [chart]]);
-    if (fs.existsSync(path.join(CHARTS, chart, 'ci', 'full-values.yaml')))
-      renders.push([
-        `${chart} (full values)`,
-        [chart, '-f', path.join(CHARTS, chart, 'ci', 'full-values.yaml')],
-      ]);
+    for (const file of ciValuesFiles(chart))
+      renders.push([`${chart} (ci/${path.basename(file)})`, [chart, '-f', file]]);
   }
   for (const profile of ['dev', 'ci', 'tilt', 'production'])
     renders.push([

@@ -40,6 +40,18 @@ export function chartNames(): string[] {
     .sort();
 }
 
+/** The chart's ci/*-values.yaml files (full-values.yaml switches every optional part on; a chart
+ * may add others for modes that exclude each other), sorted. */
+export function ciValuesFiles(chart: string): string[] {
+  const dir = path.join(CHARTS, chart, 'ci');
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('-values.yaml'))
+    .sort()
+    .map((f) => path.join(dir, f));
+}
+
 export async function exec(
   command: string,
   args: string[],

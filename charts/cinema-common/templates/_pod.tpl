@@ -83,6 +83,9 @@ OTEL_SERVICE_NAME: {{ include "cinema-common.name" . | quote }}
   volumeMounts:
     - name: tmp
       mountPath: /tmp
+    {{- with $ctx.Values.extraVolumeMounts }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
 {{- end -}}
 
 {{/* Pod template spec; pass (dict "ctx" $ "probes" true|false). */}}
@@ -115,6 +118,9 @@ spec:
     - name: tmp
       emptyDir:
         sizeLimit: 64Mi
+    {{- with $ctx.Values.extraVolumes }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
   {{- with $ctx.Values.nodeSelector }}
   nodeSelector:
     {{- toYaml . | nindent 4 }}

@@ -59,10 +59,14 @@ spec:
   {{- end }}
   revisionHistoryLimit: 5
   strategy:
+    {{- if eq (dig "type" "RollingUpdate" (.Values.strategy | default dict)) "Recreate" }}
+    type: Recreate
+    {{- else }}
     type: RollingUpdate
     rollingUpdate:
       maxSurge: 1
       maxUnavailable: 0
+    {{- end }}
   selector:
     matchLabels:
       {{- include "cinema-common.selectorLabels" . | nindent 6 }}
