@@ -190,7 +190,7 @@ it('a player event: collector HTTP -> Kafka -> ugc-etl batch -> ClickHouse inser
   expect(res.headers.get('x-request-id')).toBe(requestId);
 
   const trace = await traceWith(traceId, [
-    'ugc-collector:POST',
+    'ugc-collector:POST /api/pause',
     'ugc-collector:kafka publish',
     'ugc-etl:' + prefix,
     'ugc-etl:clickhouse insert',
@@ -229,7 +229,7 @@ it('a catalog-api call: HTTP -> Elasticsearch -> page view to Kafka -> ugc-etl -
   expect(res.headers.get('x-request-id')).toBe(requestId);
 
   const trace = await traceWith(traceId, [
-    'catalog-api:GET',
+    'catalog-api:GET /api/v1/films/:film_id',
     'catalog-api:kafka publish',
     'ugc-etl:' + prefix,
     'ugc-etl:clickhouse insert',

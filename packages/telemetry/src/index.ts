@@ -1,5 +1,7 @@
 /**
- * OpenTelemetry for every service: the Node SDK with HTTP, Express and store instrumentations,
+ * OpenTelemetry for every service: the Node SDK with HTTP, fetch, messaging and store
+ * instrumentations (no Express instrumentation: `@cinema/http` names the server span by its
+ * route template instead of wrapping every middleware of every request),
  * exporting OTLP over HTTP when OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT) is set and
  * keeping spans local otherwise (trace ids still reach the logs). Load it before the app with
  * `node --require @cinema/telemetry/register dist/main.js`.
@@ -8,7 +10,6 @@ import { diag, DiagConsoleLogger, DiagLogLevel } from '@opentelemetry/api';
 import { OTLPTraceExporter as OTLPJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OTLPProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { AmqplibInstrumentation } from '@opentelemetry/instrumentation-amqplib';
-import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
@@ -81,6 +82,64 @@ export function isElasticsearchClient(request: { headers: string | string[] }): 
     : /(^|\r\n)x-elastic-client-meta:/i.test(headers);
 }
 
+/**
+ * The instrumentations this package loads, by the short names OpenTelemetry's Node
+ * auto-instrumentation uses in `OTEL_NODE_DISABLED_INSTRUMENTATIONS` (e.g. `undici,mongodb`).
+ */
+type Instrumentation = NonNullable<
+  NonNullable<ConstructorParameters<typeof NodeSDK>[0]>['instrumentations']
+>[number];
+
+export const INSTRUMENTATIONS = [
+  'http',
+  'undici',
+  'pg',
+  'ioredis',
+  'amqplib',
+  'kafkajs',
+  'mongodb',
+] as const;
+export type InstrumentationName = (typeof INSTRUMENTATIONS)[number];
+
+/** `OTEL_NODE_DISABLED_INSTRUMENTATIONS`, checked: an unknown name is an error, not ignored. */
+export function disabledInstrumentations(
+  env: NodeJS.ProcessEnv = process.env,
+): Set<InstrumentationName> {
+  const names = (env.OTEL_NODE_DISABLED_INSTRUMENTATIONS ?? '')
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
+  const unknown = names.filter((n) => !(INSTRUMENTATIONS as readonly string[]).includes(n));
+  if (unknown.length) {
+    throw new Error(
+      `OTEL_NODE_DISABLED_INSTRUMENTATIONS: unknown ${unknown.join(', ')} ` +
+        `(known: ${INSTRUMENTATIONS.join(', ')})`,
+    );
+  }
+  return new Set(names as InstrumentationName[]);
+}
+
+function instrumentationsOf(disabled: Set<InstrumentationName>): Instrumentation[] {
+  const make: Record<InstrumentationName, () => Instrumentation> = {
+    http: () =>
+      new HttpInstrumentation({
+        ignoreIncomingRequestHook: (req) => /^\/(healthz|readyz|metrics)/.test(req.url ?? ''),
+      }),
+    // Outgoing HTTP through Node's fetch (undici): catalog-admin -> auth, notifications -> auth.
+    // The Elasticsearch client (undici too) is left out: it traces its own calls.
+    undici: () => new UndiciInstrumentation({ ignoreRequestHook: isElasticsearchClient }),
+    pg: () => new PgInstrumentation(),
+    ioredis: () => new IORedisInstrumentation(),
+    amqplib: () => new AmqplibInstrumentation(),
+    kafkajs: () =>
+      new KafkaJsInstrumentation({
+        producerHook: (span, { message }) => restoreMessageOrigin(span, message),
+      }),
+    mongodb: () => new MongoDBInstrumentation(),
+  };
+  return INSTRUMENTATIONS.filter((n) => !disabled.has(n)).map((n) => make[n]());
+}
+
 export function startTelemetry(options: TelemetryOptions): NodeSDK {
   const holder = globalThis as Holder;
   if (holder[KEY]) return holder[KEY];
@@ -106,26 +165,7 @@ export function startTelemetry(options: TelemetryOptions): NodeSDK {
       ...(options.serviceVersion ? { [ATTR_SERVICE_VERSION]: options.serviceVersion } : {}),
     }),
     spanProcessors,
-    instrumentations: [
-      new HttpInstrumentation({
-        ignoreIncomingRequestHook: (req) => /^\/(healthz|readyz|metrics)/.test(req.url ?? ''),
-      }),
-      // Route names on the HTTP span, no span per middleware (ten per request here: most of
-      // the tracing cost, and nothing a reader of a trace needs).
-      new ExpressInstrumentation({
-        ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.REQUEST_HANDLER],
-      }),
-      // Outgoing HTTP through Node's fetch (undici): catalog-admin -> auth, notifications -> auth.
-      // The Elasticsearch client (undici too) is left out: it traces its own calls.
-      new UndiciInstrumentation({ ignoreRequestHook: isElasticsearchClient }),
-      new PgInstrumentation(),
-      new IORedisInstrumentation(),
-      new AmqplibInstrumentation(),
-      new KafkaJsInstrumentation({
-        producerHook: (span, { message }) => restoreMessageOrigin(span, message),
-      }),
-      new MongoDBInstrumentation(),
-    ],
+    instrumentations: instrumentationsOf(disabledInstrumentations()),
   });
   sdk.start();
   holder[KEY] = sdk;

@@ -74,9 +74,21 @@ it('exports server spans with service name and request id over OTLP/HTTP', async
     );
   const server = spans.find(
     (s) => s.kind === 2 && JSON.stringify(s.attributes).includes('probe-req-1'),
-  ) as { traceId: string; service: string } | undefined;
+  ) as
+    | {
+        traceId: string;
+        service: string;
+        name: string;
+        attributes: Array<{ key: string; value: { stringValue?: string } }>;
+      }
+    | undefined;
   expect(server).toBeDefined();
   expect(server!.service).toBe('telemetry-probe');
+  // Named by the route template (set by @cinema/http, no Express instrumentation loaded).
+  expect(server!.name).toBe('GET /films/:id');
+  expect(server!.attributes.find((a) => a.key === 'http.route')?.value.stringValue).toBe(
+    '/films/:id',
+  );
 
   const access = stdout
     .split('\n')
