@@ -155,6 +155,11 @@ describe('ugc-etl with embedded chDB (clickhouse.embedded)', () => {
     });
     expect(objects.filter((o) => o.kind === 'PersistentVolumeClaim')).toEqual([]);
     expect(objects.filter((o) => o.kind === 'HorizontalPodAutoscaler')).toEqual([]);
+    // chDB's engine runs in the process: the mode's own resources, not the shared 384Mi.
+    expect(spec.template.spec.containers[0].resources).toEqual({
+      requests: { cpu: '100m', memory: '512Mi' },
+      limits: { memory: '1Gi' },
+    });
   });
 
   test('persistence: a ReadWriteOnce claim of its own (kept on uninstall), or an existing one', async () => {
