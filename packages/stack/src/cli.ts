@@ -9,6 +9,8 @@
  *   stack restart <name>      restart one supervised service or server (or a recorded server)
  *   stack start-platform      servers + demo data + every built service (supervised) + gateway
  *                             routes and landing page; Ctrl-C stops all
+ *   stack node up|down|status a single Kubernetes node on the recorded kube-apiserver (node.ts,
+ *                             docs/node.md); `node images` imports the built service images
  */
 import {
   isAlive,
@@ -21,6 +23,7 @@ import {
   sleep,
   StackError,
 } from './index';
+import { nodeCommand } from './node-cli';
 import { startPlatform, superviseServers } from './platform';
 import { discoverServices } from './services';
 import { shellExports } from './shell';
@@ -158,9 +161,12 @@ async function main(argv: string[]): Promise<void> {
     case 'start-platform':
       await startPlatform();
       return;
+    case 'node':
+      await nodeCommand(rest);
+      return;
     default:
       process.stdout.write(
-        `usage: stack up [${serverNames().join('|')} ...] | down | status | env | restart <name> | start-platform\n`,
+        `usage: stack up [${serverNames().join('|')} ...] | down | status | env | restart <name> | start-platform | node up|down|status|images\n`,
       );
       if (command !== 'help') process.exitCode = 2;
   }

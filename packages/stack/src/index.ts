@@ -23,6 +23,7 @@ export * from './demo';
 export * from './images';
 export * from './kube';
 export * from './landing';
+export * from './node';
 export * from './podman';
 export * from './private';
 export * from './services';

@@ -89,16 +89,33 @@ log4j.logger.state.change.logger=WARN
 log4j.logger.kafka.log.LogCleaner=WARN
 `;
 
+/**
+ * An optional second listener for clients that reach the broker under another name (the pods of
+ * the stack's node, through its relay): STACK_KAFKA_CLUSTER_LISTENER="<port> <advertised host:port>".
+ * The broker answers each client with the addresses of the listener it came in on.
+ */
+function clusterListener(): { port: number; advertised: string } | undefined {
+  const spec = process.env.STACK_KAFKA_CLUSTER_LISTENER?.trim();
+  if (!spec) return undefined;
+  const [port, advertised] = spec.split(/\s+/);
+  if (!/^\d+$/.test(port ?? '') || !/^[\w.-]+:\d+$/.test(advertised ?? ''))
+    throw new StackError(
+      `kafka: STACK_KAFKA_CLUSTER_LISTENER is not "<port> <host:port>": ${spec}`,
+    );
+  return { port: Number(port), advertised: advertised! };
+}
+
 function serverProperties(port: number, controllerPort: number, logDirs: string): string {
+  const cluster = clusterListener();
   return `# Written by the local stack at each start.
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:${controllerPort}
-listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}
-advertised.listeners=PLAINTEXT://127.0.0.1:${port}
+listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}${cluster ? `,CLUSTER://127.0.0.1:${cluster.port}` : ''}
+advertised.listeners=PLAINTEXT://127.0.0.1:${port}${cluster ? `,CLUSTER://${cluster.advertised}` : ''}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,CLUSTER:PLAINTEXT
 log.dirs=${logDirs}
 num.partitions=1
 auto.create.topics.enable=true

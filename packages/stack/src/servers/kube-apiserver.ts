@@ -206,6 +206,8 @@ export const kubeApiserver: ServerDefinition = {
         '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
         '--service-cluster-ip-range=10.96.0.0/16',
         '--authorization-mode=RBAC',
+        // The stack's node (node.ts) registers by an address, not a name the host resolves.
+        '--kubelet-preferred-address-types=InternalIP,Hostname',
         '--allow-privileged=true',
         '--profiling=false',
         '--v=1',
