@@ -146,9 +146,6 @@ export async function traceFanIn<T>(
   }
 }
 
-const ORIGIN = Symbol.for('cinema.telemetry.message-origin');
-type Tagged = { [ORIGIN]?: Record<string, string> };
-
 /** The W3C headers of `origin` (e.g. a request's context from `captureContext()`), if traced. */
 export function messageOrigin(origin: Context): Record<string, string> | undefined {
   const carrier: Record<string, string> = {};
@@ -159,9 +156,8 @@ export function messageOrigin(origin: Context): Record<string, string> | undefin
 /**
  * For messages created in a request but sent later in a batch (group commit, a flush timer):
  * puts the request's trace headers (`messageOrigin(captureContext())` where the message was
- * made) into the message's headers. The kafkajs instrumentation injects the context of the
- * batch's send instead; its producer hook (see startTelemetry) puts these back and links the
- * send's span to them, so the consumer continues the request's trace.
+ * made) into the message's headers, so the consumer continues that request's trace. No
+ * instrumentation rewrites them: the kafkajs instrumentation is not loaded (see startTelemetry).
  */
 export function tagMessage<M extends object>(
   message: M,
@@ -170,18 +166,7 @@ export function tagMessage<M extends object>(
   if (!origin) return message;
   const m = message as { headers?: object };
   m.headers = { ...m.headers, ...origin };
-  Object.defineProperty(message, ORIGIN, { value: origin, enumerable: false });
   return message;
-}
-
-/** Producer hook: the message's own origin wins over the send's context (see tagMessage). */
-export function restoreMessageOrigin(span: Span, message: object): void {
-  const carrier = (message as Tagged)[ORIGIN];
-  const headers = (message as { headers?: Record<string, unknown> }).headers;
-  if (!carrier || !headers) return;
-  Object.assign(headers, carrier);
-  const origin = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, carrier));
-  if (origin) span.addLink({ context: origin });
 }
 
 export { SpanKind };

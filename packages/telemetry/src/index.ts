@@ -1,7 +1,9 @@
 /**
- * OpenTelemetry for every service: the Node SDK with HTTP, fetch, messaging and store
- * instrumentations (no Express instrumentation: `@cinema/http` names the server span by its
- * route template instead of wrapping every middleware of every request),
+ * OpenTelemetry for every service: the Node SDK with HTTP, fetch, pg, ioredis, amqplib and
+ * mongodb instrumentations. Not loaded, on purpose: Express's (`@cinema/http` names the server
+ * span by its route template instead of wrapping every middleware of every request) and kafkajs's
+ * (every Kafka send and receive here is a batch that `traceFanIn` already spans, with the
+ * request's trace headers in each message; its per-message spans repeated those),
  * exporting OTLP over HTTP when OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT) is set and
  * keeping spans local otherwise (trace ids still reach the logs). Load it before the app with
  * `node --require @cinema/telemetry/register dist/main.js`.
@@ -12,7 +14,6 @@ import { OTLPTraceExporter as OTLPProtoExporter } from '@opentelemetry/exporter-
 import { AmqplibInstrumentation } from '@opentelemetry/instrumentation-amqplib';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
-import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
 import { MongoDBInstrumentation } from '@opentelemetry/instrumentation-mongodb';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
@@ -25,13 +26,11 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
-import { restoreMessageOrigin } from './fan-in';
 export { consumeInTrace } from './messaging';
 
 export {
   captureContext,
   messageOrigin,
-  restoreMessageOrigin,
   SpanKind,
   tagMessage,
   traceFanIn,
@@ -90,15 +89,7 @@ type Instrumentation = NonNullable<
   NonNullable<ConstructorParameters<typeof NodeSDK>[0]>['instrumentations']
 >[number];
 
-export const INSTRUMENTATIONS = [
-  'http',
-  'undici',
-  'pg',
-  'ioredis',
-  'amqplib',
-  'kafkajs',
-  'mongodb',
-] as const;
+export const INSTRUMENTATIONS = ['http', 'undici', 'pg', 'ioredis', 'amqplib', 'mongodb'] as const;
 export type InstrumentationName = (typeof INSTRUMENTATIONS)[number];
 
 /** `OTEL_NODE_DISABLED_INSTRUMENTATIONS`, checked: an unknown name is an error, not ignored. */
@@ -131,10 +122,6 @@ function instrumentationsOf(disabled: Set<InstrumentationName>): Instrumentation
     pg: () => new PgInstrumentation(),
     ioredis: () => new IORedisInstrumentation(),
     amqplib: () => new AmqplibInstrumentation(),
-    kafkajs: () =>
-      new KafkaJsInstrumentation({
-        producerHook: (span, { message }) => restoreMessageOrigin(span, message),
-      }),
     mongodb: () => new MongoDBInstrumentation(),
   };
   return INSTRUMENTATIONS.filter((n) => !disabled.has(n)).map((n) => make[n]());

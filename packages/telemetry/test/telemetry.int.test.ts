@@ -125,3 +125,19 @@ it('without an exporter the SDK still makes spans: trace ids in the logs, tracep
     .find((l) => l['http.request.id'] === 'probe-req-1' && l.res);
   expect(access?.['trace.id']).toMatch(/^[0-9a-f]{32}$/);
 });
+
+it('a bad OTEL_NODE_DISABLED_INSTRUMENTATIONS stops the process at start with exit 78', async () => {
+  const register = require.resolve('@cinema/telemetry/register', { paths: [root] });
+  const child = spawn(process.execPath, ['--require', register, '-e', 'console.log("served")'], {
+    cwd: root,
+    env: { ...process.env, OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'http,kafkajs' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  expect(await new Promise<number | null>((resolve) => child.on('exit', resolve))).toBe(78);
+  expect(stdout).toBe('');
+  expect(JSON.parse(stderr)).toMatchObject({ message: expect.stringMatching(/unknown kafkajs/) });
+});
