@@ -8,30 +8,18 @@
  * $ANALYTICS_SCREENSHOTS (default: the OS temp folder).
  */
 import { randomUUID } from 'node:crypto';
-import * as fs from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Client } from '@elastic/elasticsearch';
-import type { Express } from 'express';
-import { Redis } from 'ioredis';
-import { createClickHouse } from '@cinema/clickhouse';
-import { Lifecycle } from '@cinema/http';
-import { createLogger } from '@cinema/logging';
 import { DEFAULTS, run, soakCheck, type Stats } from '@cinema/simulator';
-import { deleteTopicsWithPrefix, startTestIssuer, type TestIssuer } from '@cinema/testing';
-import { buildApp as buildCatalog } from '../../services/catalog-api/src/app';
-import { readConfig as catalogConfig } from '../../services/catalog-api/src/config';
-import { wire as wireCatalog } from '../../services/catalog-api/src/wiring';
-import { generateCatalog, IndexedCatalog } from '../../services/catalog-api/test/catalog-fixture';
-import { buildApp as buildCollector } from '../../services/ugc-collector/src/app';
-import { readConfig as collectorConfig } from '../../services/ugc-collector/src/config';
-import { wire as wireCollector } from '../../services/ugc-collector/src/wiring';
-import { buildApp as buildEtl } from '../../services/ugc-etl/src/app';
-import { readConfig as etlConfig } from '../../services/ugc-etl/src/config';
-import { wire as wireEtl } from '../../services/ugc-etl/src/wiring';
-import { launchChromium } from './chromium';
+import {
+  launchChromium,
+  startTestIssuer,
+  type HeadlessChromium,
+  type TestIssuer,
+} from '@cinema/testing';
+import { issuerEnv, startPipeline, type Pipeline } from './pipeline';
 
 jest.setTimeout(240_000);
 
@@ -40,33 +28,13 @@ jest.setTimeout(240_000);
 declare const document: any;
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
-const suffix = randomUUID().slice(0, 8);
-const prefix = `e2e-an-${suffix}.`;
-const esPrefix = `e2e-an-${suffix}-`;
-const database = `ugc_analytics_${suffix}`;
-const logger = createLogger({ service: 'analytics-e2e', level: 'silent' });
-const chdbPath = path.join(os.tmpdir(), `cinema-analytics-chdb-${process.pid}-${suffix}`);
 const shots = process.env.ANALYTICS_SCREENSHOTS ?? os.tmpdir();
-
-const listen = (app: Express) =>
-  new Promise<{ server: Server; url: string }>((resolve) => {
-    const server = app.listen(0, '127.0.0.1', () =>
-      resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }),
-    );
-  });
 
 describe('simulator -> collector/catalog-api -> Kafka -> ETL -> /analytics in Chromium', () => {
   let issuer: TestIssuer;
   let auth: Server;
-  const servers: Server[] = [];
-  const lives = [new Lifecycle(logger), new Lifecycle(logger), new Lifecycle(logger)];
-  const es = new Client({ node: process.env.ELASTICSEARCH_URL! });
-  const redis = new Redis(process.env.REDIS_URL!, { lazyConnect: true });
-  let index: IndexedCatalog;
-  let collectorUrl: string;
-  let catalogUrl: string;
-  let etlUrl: string;
-  let browser: Awaited<ReturnType<typeof launchChromium>>;
+  let pipeline: Pipeline;
+  let browser: HeadlessChromium;
 
   beforeAll(async () => {
     issuer = await startTestIssuer();
@@ -87,91 +55,22 @@ describe('simulator -> collector/catalog-api -> Kafka -> ETL -> /analytics in Ch
       });
     });
     await new Promise<void>((r) => auth.listen(0, '127.0.0.1', () => r()));
-    const common = {
-      KAFKA_BROKERS: process.env.KAFKA_BROKERS!,
-      KAFKA_TOPIC_PREFIX: prefix,
-      KAFKA_TOPIC_PARTITIONS: '1',
-      KAFKA_TOPIC_REPLICATION: '1',
-      AUTH_JWKS_URL: issuer.jwksUrl,
-      JWT_ISSUER: issuer.issuer,
-      JWT_AUDIENCE: issuer.audience,
-    };
-
-    await redis.connect();
-    index = new IndexedCatalog(
-      es,
-      esPrefix,
-      redis,
-      `e2e-an:${suffix}:generation`,
-      generateCatalog({ films: 30, genres: 4, persons: 12, titles: ['Star River', 'Dark City'] }),
-    );
-    await index.load();
-
-    const collector = await listen(
-      buildCollector(
-        await wireCollector({
-          config: collectorConfig({ ...common, KAFKA_CLIENT_ID: 'analytics-e2e' }),
-          logger,
-          lifecycle: lives[0]!,
-        }),
-      ),
-    );
-    const catalog = await listen(
-      buildCatalog(
-        await wireCatalog({
-          config: catalogConfig({
-            ...common,
-            KAFKA_CLIENT_ID: 'analytics-e2e-catalog',
-            ELASTICSEARCH_URL: process.env.ELASTICSEARCH_URL,
-            ES_INDEX_PREFIX: esPrefix,
-            REDIS_URL: process.env.REDIS_URL,
-            CACHE_KEY_PREFIX: `e2e-an:${suffix}:cache:`,
-            CACHE_GENERATION_KEY: `e2e-an:${suffix}:generation`,
-          }),
-          logger,
-          lifecycle: lives[1]!,
-        }),
-      ),
-    );
-    const etl = await wireEtl({
-      config: etlConfig({
-        ...common,
-        AUTH_URL: `http://127.0.0.1:${(auth.address() as AddressInfo).port}`,
-        KAFKA_CLIENT_ID: 'analytics-e2e-etl',
-        KAFKA_GROUP_ID: `analytics-e2e-${suffix}`,
-        CLICKHOUSE_URL: process.env.CLICKHOUSE_URL,
-        CHDB_PATH: chdbPath,
-        CLICKHOUSE_DATABASE: database,
-        BATCH_MAX_ROWS: '1000',
-        BATCH_MAX_WAIT_MS: '100',
-      }),
-      logger,
-      lifecycle: lives[2]!,
+    pipeline = await startPipeline({
+      name: 'analytics-e2e',
+      tag: 'an',
+      auth: issuerEnv(issuer),
+      // The analytics page logs in through auth's login API (the stand-in above).
+      etlEnv: { AUTH_URL: `http://127.0.0.1:${(auth.address() as AddressInfo).port}` },
+      catalog: { films: 30, genres: 4, persons: 12, titles: ['Star River', 'Dark City'] },
     });
-    await etl.loader.start();
-    const etlServer = await listen(buildEtl(etl));
-    servers.push(collector.server, catalog.server, etlServer.server);
-    [collectorUrl, catalogUrl, etlUrl] = [collector.url, catalog.url, etlServer.url];
     browser = await launchChromium();
   });
 
   afterAll(async () => {
     await browser?.close();
-    for (const s of servers) await new Promise((r) => s.close(r));
-    for (const l of lives) await l.shutdown('test done');
-    await new Promise((r) => auth?.close(r));
-    if (process.env.CLICKHOUSE_URL) {
-      const ch = createClickHouse({ url: process.env.CLICKHOUSE_URL });
-      await ch.command({ query: `DROP DATABASE IF EXISTS ${database}` });
-      await ch.close();
-    } else fs.rmSync(chdbPath, { recursive: true, force: true });
-    await index?.drop();
-    const keys = await redis.keys(`e2e-an:${suffix}:*`);
-    if (keys.length) await redis.del(...keys);
-    redis.disconnect();
-    await es.close();
+    await pipeline?.close();
+    if (auth) await new Promise((r) => auth.close(r));
     await issuer?.close();
-    await deleteTopicsWithPrefix(prefix);
   });
 
   it('simulated viewers fill every chart of the page', async () => {
@@ -184,11 +83,11 @@ describe('simulator -> collector/catalog-api -> Kafka -> ETL -> /analytics in Ch
       sessionSeconds: 6,
       badNetworkShare: 0.6,
       finishShare: 0.5,
-      targets: { collector: collectorUrl, catalog: catalogUrl },
+      targets: { collector: pipeline.collector.url, catalog: pipeline.catalog!.url },
       arrivalRate: 4,
       seconds: 8,
       tokens,
-      filmIds: index.catalog.films.slice(0, 12).map((f) => f.id),
+      filmIds: pipeline.catalog!.index.catalog.films.slice(0, 12).map((f) => f.id),
     });
     const sent = Object.values(stats.events).reduce((n, e) => n + e.sent, 0);
     expect(stats.sessions).toBeGreaterThan(15);
@@ -203,13 +102,17 @@ describe('simulator -> collector/catalog-api -> Kafka -> ETL -> /analytics in Ch
 
     // 2. The soak check: exactly the accepted events are stored, by kind and film.
     const analyst = await issuer.token(randomUUID(), ['admin']);
-    const soak = await soakCheck(stats, { analytics: etlUrl, token: analyst, waitSeconds: 60 });
+    const soak = await soakCheck(stats, {
+      analytics: pipeline.etl.url,
+      token: analyst,
+      waitSeconds: 60,
+    });
     expect([soak.ok, soak.missing, soak.duplicates]).toEqual([true, 0, 0]);
     expect(soak.rows.reduce((n, r) => n + r.stored, 0)).toBe(stats.accepted.size);
 
     // The page views (catalog-api -> Kafka -> ETL) arrive on their own path: wait for them.
     for (let i = 0; i < 100; i++) {
-      const res = await fetch(`${etlUrl}/api/v1/analytics/charts/searches`, {
+      const res = await fetch(`${pipeline.etl.url}/api/v1/analytics/charts/searches`, {
         headers: { authorization: `Bearer ${analyst}` },
       });
       const body = (await res.json()) as { searches: number };
@@ -227,7 +130,7 @@ describe('simulator -> collector/catalog-api -> Kafka -> ETL -> /analytics in Ch
         problems.push(`${r.status()} ${r.url()}`);
     });
     await page.setViewportSize({ width: 1400, height: 1000 });
-    await page.goto(`${etlUrl}/analytics/?range=1`);
+    await page.goto(`${pipeline.etl.url}/analytics/?range=1`);
     expect(page.url()).toContain('/analytics/login?next=');
     await page.fill('input[name=email]', 'analyst@test');
     await page.fill('input[name=password]', 'pw');
@@ -264,7 +167,7 @@ describe('simulator -> collector/catalog-api -> Kafka -> ETL -> /analytics in Ch
     }
     expect(await page.locator('.empty').count()).toBe(0);
     expect(problems).toEqual([]);
-    const file = path.join(shots, `analytics-${suffix}.png`);
+    const file = path.join(shots, `analytics-${pipeline.suffix}.png`);
     const png = await page.screenshot({ path: file, fullPage: true });
     // A full-page PNG of six drawn charts and their tables: large, and not one flat colour.
     expect(png.length).toBeGreaterThan(100_000);

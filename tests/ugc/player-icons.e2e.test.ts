@@ -12,10 +12,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createLogger } from '@cinema/logging';
 import type { Page } from 'playwright-core';
+import { launchChromium, type HeadlessChromium } from '@cinema/testing';
 import { buildApp as buildCollector } from '../../services/ugc-collector/src/app';
 import { topicNames } from '../../services/ugc-collector/src/domain/events';
 import { EventIntake } from '../../services/ugc-collector/src/domain/intake';
-import { launchChromium } from './chromium';
 
 jest.setTimeout(120_000);
 
@@ -81,7 +81,7 @@ async function lightPixels(page: Page, selector: string): Promise<number> {
 
 describe('player control icons', () => {
   let server: Server;
-  let browser: Awaited<ReturnType<typeof launchChromium>>;
+  let browser: HeadlessChromium;
 
   beforeAll(async () => {
     const collector = buildCollector({
@@ -98,7 +98,7 @@ describe('player control icons', () => {
 
   afterAll(async () => {
     await browser?.close();
-    await new Promise((r) => server?.close(r));
+    if (server) await new Promise((r) => server.close(r));
   });
 
   it('draws an SVG icon of non-zero size in every control button, for each state', async () => {

@@ -5,26 +5,14 @@
  * exactly those rows for the signed-in viewer.
  */
 import { randomUUID } from 'node:crypto';
-import * as fs from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import request from 'supertest';
-import { createClickHouse } from '@cinema/clickhouse';
-import { Lifecycle } from '@cinema/http';
-import { createLogger } from '@cinema/logging';
-import { deleteTopicsWithPrefix, startTestIssuer, type TestIssuer } from '@cinema/testing';
-import { buildApp as buildCollector } from '../../services/ugc-collector/src/app';
-import { readConfig as collectorConfig } from '../../services/ugc-collector/src/config';
-import { wire as wireCollector } from '../../services/ugc-collector/src/wiring';
-import { buildApp as buildEtl } from '../../services/ugc-etl/src/app';
-import { readConfig as etlConfig } from '../../services/ugc-etl/src/config';
 import {
-  wire as wireEtl,
-  type Dependencies as EtlDependencies,
-} from '../../services/ugc-etl/src/wiring';
-import { launchChromium } from './chromium';
+  launchChromium,
+  startTestIssuer,
+  type HeadlessChromium,
+  type TestIssuer,
+} from '@cinema/testing';
+import { issuerEnv, startPipeline, type Pipeline } from './pipeline';
 
 jest.setTimeout(180_000);
 
@@ -34,13 +22,6 @@ declare const document: any;
 declare const localStorage: any;
 declare const ugcPlayer: any;
 /* eslint-enable @typescript-eslint/no-explicit-any */
-
-const brokers = (process.env.KAFKA_BROKERS ?? '').split(',');
-const suffix = randomUUID().slice(0, 8);
-const prefix = `e2e-${suffix}.`;
-const database = `ugc_e2e_${suffix}`;
-const logger = createLogger({ service: 'ugc-e2e', level: 'silent' });
-const chdbPath = path.join(os.tmpdir(), `cinema-ugc-chdb-${process.pid}-${suffix}`);
 
 interface Tracked {
   type: string;
@@ -55,78 +36,35 @@ interface Tracked {
 
 describe('player -> collector -> Kafka -> ETL -> ClickHouse', () => {
   let issuer: TestIssuer;
-  let server: Server;
-  let etl: EtlDependencies;
-  // Each service is built by its own wiring from its own config, as its main.ts does; one
-  // lifecycle per service closes its adapters (drain first) when the test ends.
-  const collectorLife = new Lifecycle(logger);
-  const etlLife = new Lifecycle(logger);
-  let browser: Awaited<ReturnType<typeof launchChromium>>;
+  let pipeline: Pipeline;
+  let browser: HeadlessChromium;
 
   beforeAll(async () => {
     issuer = await startTestIssuer();
-    const common = {
-      KAFKA_BROKERS: brokers.join(','),
-      KAFKA_TOPIC_PREFIX: prefix,
-      KAFKA_TOPIC_PARTITIONS: '1',
-      KAFKA_TOPIC_REPLICATION: '1',
-      AUTH_JWKS_URL: issuer.jwksUrl,
-      JWT_ISSUER: issuer.issuer,
-      JWT_AUDIENCE: issuer.audience,
-    };
-    const collector = buildCollector(
-      await wireCollector({
-        config: collectorConfig({ ...common, KAFKA_CLIENT_ID: 'ugc-e2e', BODY_LIMIT: '1mb' }),
-        logger,
-        lifecycle: collectorLife,
-      }),
-    );
-    server = await new Promise<Server>((resolve) => {
-      const s = collector.listen(0, '127.0.0.1', () => resolve(s));
+    pipeline = await startPipeline({
+      name: 'ugc-e2e',
+      tag: 'ugc',
+      auth: issuerEnv(issuer),
+      collectorEnv: { BODY_LIMIT: '1mb' },
     });
-    etl = await wireEtl({
-      config: etlConfig({
-        ...common,
-        KAFKA_CLIENT_ID: 'ugc-e2e-etl',
-        KAFKA_GROUP_ID: `ugc-e2e-${suffix}`,
-        CLICKHOUSE_URL: process.env.CLICKHOUSE_URL,
-        CHDB_PATH: chdbPath,
-        CLICKHOUSE_DATABASE: database,
-        BATCH_MAX_ROWS: '1000',
-        BATCH_MAX_WAIT_MS: '100',
-      }),
-      logger,
-      lifecycle: etlLife,
-    });
-    await etl.loader.start();
     browser = await launchChromium();
   });
 
   afterAll(async () => {
     await browser?.close();
-    await new Promise((r) => server?.close(r));
-    await collectorLife.shutdown('test done');
-    await etlLife.shutdown('test done');
-    // The test's own ClickHouse database: a server's is dropped, an embedded one's folder removed.
-    if (process.env.CLICKHOUSE_URL) {
-      const ch = createClickHouse({ url: process.env.CLICKHOUSE_URL });
-      await ch.command({ query: `DROP DATABASE IF EXISTS ${database}` });
-      await ch.close();
-    } else fs.rmSync(chdbPath, { recursive: true, force: true });
+    await pipeline?.close();
     await issuer?.close();
-    await deleteTopicsWithPrefix(prefix);
   });
 
   it('plays, pauses, switches quality, ends; the read API shows exactly those events', async () => {
     const userId = randomUUID();
     const film = randomUUID();
     const token = await issuer.token(userId);
-    const { port } = server.address() as AddressInfo;
     const page = await browser.context.newPage();
     const problems: string[] = [];
     page.on('pageerror', (e) => problems.push(e.message));
     await page.addInitScript((t) => localStorage.setItem('cinema.access_token', t), token);
-    await page.goto(`http://127.0.0.1:${port}/player/?film=${film}`);
+    await page.goto(`${pipeline.collector.url}/player/?film=${film}`);
     await page.waitForFunction(() => {
       const v = document.querySelector('video');
       return v.readyState >= 1 && v.duration > 9;
@@ -176,10 +114,9 @@ describe('player -> collector -> Kafka -> ETL -> ClickHouse', () => {
     expect(quality).toMatchObject({ from_quality: '360p', to_quality: '720p' });
     expect(Math.abs(quality.position_sec! - pause.position_sec!)).toBeLessThan(0.1);
 
-    const etlApp = buildEtl(etl);
     const analyst = await issuer.token(randomUUID(), ['admin']);
     const api = (p: string) =>
-      request(etlApp)
+      request(pipeline.etl.app)
         .get(`/api/v1/analytics/films/${film}/${p}`)
         .set('Authorization', `Bearer ${analyst}`)
         .expect(200);

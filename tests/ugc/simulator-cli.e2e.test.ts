@@ -6,43 +6,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Express } from 'express';
-import { createClickHouse } from '@cinema/clickhouse';
-import { Lifecycle } from '@cinema/http';
-import { createLogger } from '@cinema/logging';
-import {
-  deleteTopicsWithPrefix,
-  runProcess,
-  startTestIssuer,
-  type TestIssuer,
-} from '@cinema/testing';
-import { buildApp as buildCollector } from '../../services/ugc-collector/src/app';
-import { readConfig as collectorConfig } from '../../services/ugc-collector/src/config';
-import { wire as wireCollector } from '../../services/ugc-collector/src/wiring';
-import { buildApp as buildEtl } from '../../services/ugc-etl/src/app';
-import { readConfig as etlConfig } from '../../services/ugc-etl/src/config';
-import { wire as wireEtl } from '../../services/ugc-etl/src/wiring';
+import { runProcess, startTestIssuer, suffix, type TestIssuer } from '@cinema/testing';
+import { issuerEnv, startPipeline, type Pipeline } from './pipeline';
 
 jest.setTimeout(180_000);
 
 const root = path.resolve(__dirname, '../..');
-const suffix = randomUUID().slice(0, 8);
-const prefix = `e2e-sim-${suffix}.`;
-const database = `ugc_sim_${suffix}`;
-const logger = createLogger({ service: 'simulator-e2e', level: 'silent' });
-const chdbPath = path.join(os.tmpdir(), `cinema-sim-chdb-${process.pid}-${suffix}`);
-const report = path.join(os.tmpdir(), `cinema-sim-${suffix}.json`);
-
-const listen = (app: Express) =>
-  new Promise<{ server: Server; url: string }>((resolve) => {
-    const server = app.listen(0, '127.0.0.1', () =>
-      resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }),
-    );
-  });
+const report = path.join(os.tmpdir(), `cinema-sim-${suffix()}.json`);
 
 const simulate = (args: string[], env: Record<string, string> = {}) =>
   runProcess(process.execPath, ['--import', 'tsx', 'packages/simulator/src/cli.ts', ...args], {
@@ -52,69 +24,25 @@ const simulate = (args: string[], env: Record<string, string> = {}) =>
 
 describe('npm run simulate', () => {
   let issuer: TestIssuer;
-  const servers: Server[] = [];
-  const lives = [new Lifecycle(logger), new Lifecycle(logger)];
-  let collectorUrl: string;
-  let etlUrl: string;
+  let pipeline: Pipeline;
 
   beforeAll(async () => {
     issuer = await startTestIssuer();
-    const common = {
-      KAFKA_BROKERS: process.env.KAFKA_BROKERS!,
-      KAFKA_TOPIC_PREFIX: prefix,
-      KAFKA_TOPIC_PARTITIONS: '1',
-      KAFKA_TOPIC_REPLICATION: '1',
-      AUTH_JWKS_URL: issuer.jwksUrl,
-      JWT_ISSUER: issuer.issuer,
-      JWT_AUDIENCE: issuer.audience,
-    };
-    const collector = await listen(
-      buildCollector(
-        await wireCollector({
-          config: collectorConfig({ ...common, KAFKA_CLIENT_ID: 'simulator-e2e' }),
-          logger,
-          lifecycle: lives[0]!,
-        }),
-      ),
-    );
-    const etl = await wireEtl({
-      config: etlConfig({
-        ...common,
-        KAFKA_CLIENT_ID: 'simulator-e2e-etl',
-        KAFKA_GROUP_ID: `simulator-e2e-${suffix}`,
-        CLICKHOUSE_URL: process.env.CLICKHOUSE_URL,
-        CHDB_PATH: chdbPath,
-        CLICKHOUSE_DATABASE: database,
-        BATCH_MAX_ROWS: '1000',
-        BATCH_MAX_WAIT_MS: '100',
-      }),
-      logger,
-      lifecycle: lives[1]!,
-    });
-    await etl.loader.start();
-    const etlServer = await listen(buildEtl(etl));
-    servers.push(collector.server, etlServer.server);
-    [collectorUrl, etlUrl] = [collector.url, etlServer.url];
+    pipeline = await startPipeline({ name: 'simulator-e2e', tag: 'sim', auth: issuerEnv(issuer) });
   });
 
   afterAll(async () => {
-    for (const s of servers) await new Promise((r) => s.close(r));
-    for (const l of lives) await l.shutdown('test done');
-    if (process.env.CLICKHOUSE_URL) {
-      const ch = createClickHouse({ url: process.env.CLICKHOUSE_URL });
-      await ch.command({ query: `DROP DATABASE IF EXISTS ${database}` });
-      await ch.close();
-    } else fs.rmSync(chdbPath, { recursive: true, force: true });
+    await pipeline?.close();
     fs.rmSync(report, { force: true });
     await issuer?.close();
-    await deleteTopicsWithPrefix(prefix);
   });
 
   it('plays anonymous sessions, prints the summary, and the soak check finds every event once', async () => {
     const analyst = await issuer.token(randomUUID(), ['admin']);
     const run = simulate(
       [
-        ...['--collector', collectorUrl, '--analytics', etlUrl, '--catalog', 'http://127.0.0.1:9'],
+        ...['--collector', pipeline.collector.url, '--analytics', pipeline.etl.url],
+        ...['--catalog', 'http://127.0.0.1:9'],
         ...['--logged-in', '0', '--accounts', '0', '--rate', '4', '--seconds', '6'],
         ...['--session-seconds', '4', '--films', '5', '--seed', '9', '--bad-network', '0.5'],
         ...['--soak', '--soak-wait', '60', '--json', report, '--quiet'],

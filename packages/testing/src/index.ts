@@ -1,4 +1,8 @@
-/** Shared test helpers: ports and waits, process runners, a JWKS issuer, Kafka clean-up. */
+/**
+ * Shared test helpers: ports and waits, process runners, a JWKS issuer, Kafka clean-up, headless
+ * Chromium.
+ */
+export * from './chromium';
 export * from './contract';
 export * from './jwks';
 export * from './kafka';

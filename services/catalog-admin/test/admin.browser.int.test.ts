@@ -4,13 +4,12 @@
  * the stack's apt helper); playwright-core drives it (never `playwright install`).
  * Screenshots go to $CATALOG_ADMIN_SCREENSHOTS (default: the OS temp folder).
  */
-import * as fs from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { aptInstall } from '@cinema/stack';
+import type { Page } from 'playwright-core';
+import { launchChromium, type HeadlessChromium } from '@cinema/testing';
 import {
   createTestDatabase,
   startApp,
@@ -19,20 +18,15 @@ import {
   type TestDatabase,
 } from './helpers';
 
-const CHROMIUM = '/usr/bin/chromium';
 const shots = process.env.CATALOG_ADMIN_SCREENSHOTS ?? os.tmpdir();
 
 let db: TestDatabase;
 let auth: FakeAuth;
 let server: Server;
 let base: string;
-let context: BrowserContext;
-let userDataDir: string;
+let browser: HeadlessChromium;
 
 beforeAll(async () => {
-  if (!fs.existsSync(CHROMIUM)) {
-    await aptInstall('chromium', ['chromium'], path.join(os.tmpdir(), 'chromium-install.log'));
-  }
   db = await createTestDatabase('catalog_admin_browser');
   auth = await startFakeAuth({ 'editor@test': { password: 'editor-pass', roles: ['admin'] } });
   const { app, catalog } = await startApp(db, auth);
@@ -42,37 +36,21 @@ beforeAll(async () => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'catalog-admin-chromium-'));
-  // A fresh profile per run (launchPersistentContext passes it as --user-data-dir).
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium({ profilePrefix: 'catalog-admin-chromium' });
 }, 600_000);
 
 afterAll(async () => {
-  await context?.close();
-  await new Promise((resolve) => server?.close(resolve));
+  await browser?.close();
+  if (server) await new Promise((resolve) => server.close(resolve));
   await auth?.close();
   await db?.drop();
-  if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
 });
 
 const shot = (page: Page, name: string) =>
   page.screenshot({ path: path.join(shots, `catalog-admin-${name}.png`), fullPage: true });
 
 it('an editor logs in and edits a film with its genre and cast in the browser', async () => {
-  const page = await context.newPage();
+  const page = await browser.context.newPage();
   page.setDefaultTimeout(15_000);
 
   await page.goto(`${base}/admin/films`);
@@ -85,7 +63,7 @@ it('an editor logs in and edits a film with its genre and cast in the browser', 
   await page.click('button[type=submit]');
   await page.waitForURL(/\/admin\/films$/);
   await page.getByRole('heading', { name: 'Films' }).waitFor();
-  const cookies = await context.cookies();
+  const cookies = await browser.context.cookies();
   expect(cookies.find((c) => c.name === 'ca_access')).toMatchObject({
     httpOnly: true,
     sameSite: 'Strict',

@@ -6,13 +6,12 @@
  * would fail the test). Debian's chromium, installed when missing (as the panel's browser test).
  * Screenshots go to $CATALOG_ADMIN_SCREENSHOTS (default: the OS temp folder).
  */
-import * as fs from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { aptInstall } from '@cinema/stack';
+import type { Page } from 'playwright-core';
+import { launchChromium, type HeadlessChromium } from '@cinema/testing';
 import { JaegerQuery } from '../src/adapters/jaeger.query';
 import { ElasticLogSearch } from '../src/adapters/logs.search';
 import {
@@ -24,7 +23,6 @@ import {
 } from './helpers';
 import { seedOps, type OpsFixture } from './ops-fixtures';
 
-const CHROMIUM = '/usr/bin/chromium';
 const shots = process.env.CATALOG_ADMIN_SCREENSHOTS ?? os.tmpdir();
 
 let fx: OpsFixture;
@@ -32,13 +30,9 @@ let db: TestDatabase;
 let auth: FakeAuth;
 let server: Server;
 let base: string;
-let context: BrowserContext;
-let userDataDir: string;
+let browser: HeadlessChromium;
 
 beforeAll(async () => {
-  if (!fs.existsSync(CHROMIUM)) {
-    await aptInstall('chromium', ['chromium'], path.join(os.tmpdir(), 'chromium-install.log'));
-  }
   fx = await seedOps();
   db = await createTestDatabase('catalog_admin_ops_browser');
   auth = await startFakeAuth({ 'ops@test': { password: 'ops-pass', roles: ['super_user'] } });
@@ -50,31 +44,18 @@ beforeAll(async () => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'catalog-admin-ops-chromium-'));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
+  browser = await launchChromium({
     viewport: { width: 1280, height: 900 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    profilePrefix: 'catalog-admin-ops-chromium',
   });
 }, 600_000);
 
 afterAll(async () => {
-  await context?.close();
-  await new Promise((resolve) => server?.close(resolve));
+  await browser?.close();
+  if (server) await new Promise((resolve) => server.close(resolve));
   await auth?.close();
   await db?.drop();
   await fx?.close();
-  if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
 });
 
 // What the page-side functions use of the DOM (this file compiles without the DOM library).
@@ -126,7 +107,7 @@ async function pixels(page: Page, selector: string, rgb: [number, number, number
 }
 
 it('an admin follows a log line to its trace and a span back to its log lines', async () => {
-  const page = await context.newPage();
+  const page = await browser.context.newPage();
   page.setDefaultTimeout(20_000);
   const dialogs: string[] = [];
   page.on('dialog', (d) => {

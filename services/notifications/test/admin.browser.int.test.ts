@@ -4,24 +4,22 @@
  * and resume it, see the delivery counts reach the audience. Screenshots go to
  * $NOTIFICATIONS_ADMIN_SCREENSHOTS (default: the OS temp folder).
  */
-import * as fs from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { createPool } from '@cinema/pg';
+import { launchChromium, type HeadlessChromium } from '@cinema/testing';
 import { startService, suffix, type TestService } from './helpers';
 
-const CHROMIUM = '/usr/bin/chromium';
 const shots = process.env.NOTIFICATIONS_ADMIN_SCREENSHOTS ?? os.tmpdir();
 const ADMIN_ID = randomUUID();
 
 let svc: TestService;
 let auth: Server;
-let context: BrowserContext;
-let userDataDir: string;
+let browser: HeadlessChromium;
 
 beforeAll(async () => {
   // auth's login API: admin@test / admin-pass gets an admin token from the test issuer.
@@ -54,31 +52,18 @@ beforeAll(async () => {
     EMAIL_RATE_PER_SECOND: '1',
   });
   issue = () => svc.token(ADMIN_ID, ['admin']);
-  userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'notifications-admin-chromium-'));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium({ profilePrefix: 'notifications-admin-chromium' });
 }, 120_000);
 
 afterAll(async () => {
-  await context?.close();
+  await browser?.close();
   if (svc) {
     await svc.close();
     const pool = createPool(process.env.DATABASE_URL!, { max: 1 });
     await pool.query(`DROP SCHEMA IF EXISTS "${svc.schema}_jobs" CASCADE`);
     await pool.end();
   }
-  await new Promise((r) => auth?.close(r));
-  if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
+  if (auth) await new Promise((r) => auth.close(r));
 });
 
 const shot = (page: Page, name: string) =>
@@ -95,7 +80,7 @@ it('an admin schedules a campaign, watches it run, pauses and resumes it, and se
       new Date(),
     );
   }
-  const page = await context.newPage();
+  const page = await browser.context.newPage();
   page.setDefaultTimeout(20_000);
   const errors: string[] = [];
   // Every response the pages load is fine (the browser's own favicon probe aside).
@@ -111,7 +96,7 @@ it('an admin schedules a campaign, watches it run, pauses and resumes it, and se
   await page.fill('#password', 'admin-pass');
   await page.click('button[type=submit]');
   await page.waitForURL(/\/notifications\/admin\/campaigns$/);
-  const cookies = await context.cookies();
+  const cookies = await browser.context.cookies();
   expect(cookies.find((c) => c.name === 'na_access')).toMatchObject({
     httpOnly: true,
     sameSite: 'Strict',
