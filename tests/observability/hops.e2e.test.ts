@@ -17,7 +17,7 @@ import { createPool } from '@cinema/pg';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { LogShipper, startStack, type Stack } from '@cinema/stack';
-import { freePort, runProcess, suffix, waitFor, type RunningProcess } from '@cinema/testing';
+import { startServiceMain, suffix, waitFor, type ServiceProcess } from '@cinema/testing';
 
 jest.setTimeout(600_000);
 
@@ -46,7 +46,7 @@ interface JaegerTrace {
 let stack: Stack;
 /** Trace id of each test's request, and the services that log within it. */
 const traced: Array<{ traceId: string; services: string[] }> = [];
-const procs: Record<string, RunningProcess> = {};
+const procs: Record<string, ServiceProcess> = {};
 const urls: Record<string, string> = {};
 const dbUrl = (name: string) => {
   const url = new URL(process.env.DATABASE_URL!);
@@ -54,37 +54,22 @@ const dbUrl = (name: string) => {
   return url.toString();
 };
 
+/**
+ * A service's build, run as the platform runs it (`node --require @cinema/telemetry/register
+ * dist/main.js`, in the service's folder), ready or failing with its output.
+ */
 async function start(name: string, env: Record<string, string | undefined>) {
-  const port = await freePort();
-  urls[name] = `http://127.0.0.1:${port}`;
-  procs[name] = runProcess(
-    process.execPath,
-    ['--require', '@cinema/telemetry/register', `services/${name}/dist/main.js`],
+  procs[name] = await startServiceMain(
+    path.join(root, 'services', name),
     {
-      cwd: root,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        LOG_LEVEL: 'info',
-        SHUTDOWN_TIMEOUT_MS: '5000',
-        OTEL_SERVICE_NAME: name,
-        OTEL_EXPORTER_OTLP_ENDPOINT: stack.env.OTEL_EXPORTER_OTLP_ENDPOINT,
-        ...env,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-      },
+      LOG_LEVEL: 'info',
+      OTEL_SERVICE_NAME: name,
+      OTEL_EXPORTER_OTLP_ENDPOINT: stack.env.OTEL_EXPORTER_OTLP_ENDPOINT,
+      ...env,
     },
+    { main: 'dist/main.js', nodeArgs: ['--require', '@cinema/telemetry/register'] },
   );
-  await waitFor(
-    async () => {
-      if (procs[name]!.child.exitCode !== null) {
-        throw new Error(`${name} exited:\n${procs[name]!.output()}`);
-      }
-      return (await fetch(`${urls[name]}/readyz`).catch(() => undefined))?.ok === true;
-    },
-    120_000,
-    `${name} ready`,
-  );
+  urls[name] = procs[name].url;
 }
 
 beforeAll(async () => {

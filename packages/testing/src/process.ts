@@ -44,18 +44,31 @@ export function runProcess(command: string, args: string[], options: RunOptions 
 /** The repository's `tsx`, to run a service's TypeScript entry point without a build. */
 export const TSX = path.resolve(__dirname, '../../../node_modules/.bin/tsx');
 
+/** Which entry point of a service runs, and how. */
+export interface EntryPoint {
+  /** Relative to the service's folder: `src/main.ts` by default, `dist/main.js` for the build. */
+  main?: string;
+  /**
+   * Node's options before it: `--import tsx` by default; e.g. `['--require',
+   * '@cinema/telemetry/register']` to run the build as the platform does.
+   */
+  nodeArgs?: string[];
+}
+
 /**
- * Runs `src/main.ts` of the service in `serviceDir` with the given environment: `node --import
- * tsx`, so signals reach the service's own process (the `tsx` command runs it as a child and
- * kills it when it does not acknowledge a relayed signal within 30 ms, which a loaded machine
- * turns into an exit 143 instead of the graceful exit 0 under test).
+ * Runs `src/main.ts` (or `entry.main`) of the service in `serviceDir`, in that folder, with the
+ * given environment: `node --import tsx`, so signals reach the service's own process (the `tsx`
+ * command runs it as a child and kills it when it does not acknowledge a relayed signal within
+ * 30 ms, which a loaded machine turns into an exit 143 instead of the graceful exit 0 under test).
  */
 export function runServiceMain(
   serviceDir: string,
   env: Record<string, string | undefined>,
   args: string[] = [],
+  entry: EntryPoint = {},
 ): RunningProcess {
-  return runProcess(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+  const nodeArgs = entry.nodeArgs ?? ['--import', 'tsx'];
+  return runProcess(process.execPath, [...nodeArgs, entry.main ?? 'src/main.ts', ...args], {
     cwd: serviceDir,
     env,
   });
@@ -68,25 +81,30 @@ export interface ServiceProcess extends RunningProcess {
 }
 
 /**
- * Starts a service by its real entry point (`runServiceMain`) on `port` (a free one by default),
- * on loopback, logging warnings only and with a short shutdown timeout unless `env` says
- * otherwise, and waits until its `/readyz` answers 200. Fails with the service's output when it
- * exits first or is not ready within `readyMs`.
+ * Starts a service by its real entry point (`runServiceMain`, `src/main.ts` unless `options.main`
+ * names another) on `port` (a free one by default), on loopback, logging warnings only and with
+ * a short shutdown timeout unless `env` says otherwise, and waits until its `/readyz` answers
+ * 200. Fails with the service's output when it exits first or is not ready within `readyMs`.
  */
 export async function startServiceMain(
   serviceDir: string,
   env: Record<string, string | undefined>,
-  options: { port?: number; readyMs?: number } = {},
+  options: { port?: number; readyMs?: number } & EntryPoint = {},
 ): Promise<ServiceProcess> {
   const port = options.port ?? (await freePort());
-  const running = runServiceMain(serviceDir, {
-    HOME: process.env.HOME,
-    LOG_LEVEL: 'warn',
-    SHUTDOWN_TIMEOUT_MS: '5000',
-    ...env,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-  });
+  const running = runServiceMain(
+    serviceDir,
+    {
+      HOME: process.env.HOME,
+      LOG_LEVEL: 'warn',
+      SHUTDOWN_TIMEOUT_MS: '5000',
+      ...env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+    },
+    [],
+    options,
+  );
   const url = `http://127.0.0.1:${port}`;
   const name = path.basename(serviceDir);
   let settled = false;
