@@ -18,6 +18,7 @@ import express, {
 import helmet from 'helmet';
 import * as client from 'prom-client';
 import { requestContext, type Logger } from '@cinema/logging';
+import { traceIncomingRequests } from '@cinema/telemetry';
 import {
   DomainError,
   TooManyRequestsError,
@@ -111,31 +112,37 @@ export function createApp(options: AppOptions): Express {
   );
   app.set('etag', false);
 
+  // The request's server span (when the OpenTelemetry SDK runs; a no-op span otherwise).
+  app.use(traceIncomingRequests({ bindRequestEvents: false }));
   // Request id: accepted when well-formed, generated otherwise; on the answer, spans and logs.
   app.use((req, res, next) => {
     const requestId = requestIdOf(req);
     res.setHeader('X-Request-Id', requestId);
     (req as Request & { id: string }).id = requestId;
-    // The HTTP server span (telemetry's HttpInstrumentation) gets the request id now and the
-    // route template when the answer is sent: Express's own instrumentation would name it too,
-    // but wraps every middleware of every request to do so (measured: tests/observability/).
-    const span = trace.getActiveSpan();
-    span?.setAttribute('http.request_id', requestId);
+    // The server span (traceIncomingRequests, first below) gets the request id.
+    trace.getActiveSpan()?.setAttribute('http.request_id', requestId);
     const started = process.hrtime.bigint();
     res.on('finish', () => {
-      const matched = req.route?.path as string | undefined;
-      const route = matched ?? (res.statusCode === 404 ? 'unmatched' : req.path);
+      const route =
+        (req.route?.path as string | undefined) ??
+        (res.statusCode === 404 ? 'unmatched' : req.path);
       duration.observe(
         { method: req.method, route: `${req.baseUrl}${route}`, status: String(res.statusCode) },
         Number(process.hrtime.bigint() - started) / 1e9,
       );
-      if (span && matched !== undefined) {
-        const template = `${req.baseUrl}${matched}`;
-        span.setAttribute('http.route', template);
-        span.updateName(`${req.method} ${template}`);
-      }
     });
-    requestContext.run({ requestId }, next);
+    requestContext.run({ requestId }, () => {
+      // The request's events (body `data`, `end`) come from the connection's parser, outside
+      // this async context when the body arrives after a listener was added (large or slow
+      // bodies): replayed in a scope made here, they keep the request id and the server span
+      // for everything after body parsing.
+      const scope = new AsyncResource('http.request');
+      const emit = req.emit;
+      req.emit = function (this: Request, ...args: Parameters<Request['emit']>) {
+        return scope.runInAsyncScope(emit, this, ...args);
+      } as Request['emit'];
+      next();
+    });
   });
 
   // Probes and metrics are answered before logging, CORS and parsing.

@@ -27,6 +27,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 export { consumeInTrace } from './messaging';
+export { traceIncomingRequests } from './http-server';
 
 export {
   captureContext,
@@ -112,10 +113,9 @@ export function disabledInstrumentations(
 
 function instrumentationsOf(disabled: Set<InstrumentationName>): Instrumentation[] {
   const make: Record<InstrumentationName, () => Instrumentation> = {
-    http: () =>
-      new HttpInstrumentation({
-        ignoreIncomingRequestHook: (req) => /^\/(healthz|readyz|metrics)/.test(req.url ?? ''),
-      }),
+    // Outgoing requests only: incoming ones get their span from traceIncomingRequests, the
+    // first middleware of every app (see http-server.ts for why).
+    http: () => new HttpInstrumentation({ disableIncomingRequestInstrumentation: true }),
     // Outgoing HTTP through Node's fetch (undici): catalog-admin -> auth, notifications -> auth.
     // The Elasticsearch client (undici too) is left out: it traces its own calls.
     undici: () => new UndiciInstrumentation({ ignoreRequestHook: isElasticsearchClient }),
