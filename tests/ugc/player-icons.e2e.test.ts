@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createLogger } from '@cinema/logging';
 import type { Page } from 'playwright-core';
-import { launchChromium, type HeadlessChromium } from '@cinema/testing';
+import { countPixels, launchChromium, type HeadlessChromium } from '@cinema/testing';
 import { buildApp as buildCollector } from '../../services/ugc-collector/src/app';
 import { topicNames } from '../../services/ugc-collector/src/domain/events';
 import { EventIntake } from '../../services/ugc-collector/src/domain/intake';
@@ -22,7 +22,6 @@ jest.setTimeout(120_000);
 /* Browser globals used inside page functions (this project's TypeScript has no DOM typings). */
 /* eslint-disable @typescript-eslint/no-explicit-any */
 declare const document: any;
-declare const Image: any;
 declare const getComputedStyle: any;
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
@@ -59,25 +58,8 @@ function drawn(page: Page, selector: string): Promise<Drawn> {
 }
 
 /** Light pixels (the icon, #eee on the button's #333) in a screenshot of the button. */
-async function lightPixels(page: Page, selector: string): Promise<number> {
-  const png = await page.locator(selector).screenshot();
-  return (await page.evaluate(async (b64: string) => {
-    const img = new Image();
-    img.src = `data:image/png;base64,${b64}`;
-    await img.decode();
-    const canvas = document.createElement('canvas');
-    canvas.width = img.width;
-    canvas.height = img.height;
-    const ctx = canvas.getContext('2d');
-    ctx.drawImage(img, 0, 0);
-    const { data } = ctx.getImageData(0, 0, img.width, img.height);
-    let light = 0;
-    for (let i = 0; i < data.length; i += 4) {
-      if (data[i] > 150 && data[i + 1] > 150 && data[i + 2] > 150) light++;
-    }
-    return light;
-  }, png.toString('base64'))) as number;
-}
+const lightPixels = (page: Page, selector: string) =>
+  countPixels(page, selector, { min: [151, 151, 151], max: [255, 255, 255] });
 
 describe('player control icons', () => {
   let server: Server;

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { BrowserContext } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -69,4 +69,60 @@ export async function launchChromium(options: ChromiumOptions = {}): Promise<Hea
       fs.rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/** What `countPixels` counts: pixels whose red, green and blue each lie within [min, max]. */
+export interface PixelRange {
+  min: [number, number, number];
+  max: [number, number, number];
+}
+
+// What the page-side function uses of the DOM (this package compiles without the DOM library).
+interface PageImage {
+  src: string;
+  width: number;
+  height: number;
+  decode(): Promise<void>;
+}
+interface PageCanvas {
+  width: number;
+  height: number;
+  getContext(kind: '2d'): {
+    drawImage(img: PageImage, x: number, y: number): void;
+    getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray };
+  };
+}
+declare const Image: new () => PageImage;
+declare const document: { createElement(tag: 'canvas'): PageCanvas };
+
+/**
+ * How many pixels of a screenshot of `selector` have a colour in `range` (the page decodes the
+ * PNG itself, on a canvas): proof that something is painted, not only laid out.
+ */
+export async function countPixels(page: Page, selector: string, range: PixelRange) {
+  const png = await page.locator(selector).screenshot();
+  return (await page.evaluate(
+    async ({ b64, min, max }) => {
+      const img = new Image();
+      img.src = `data:image/png;base64,${b64}`;
+      await img.decode();
+      const canvas = document.createElement('canvas');
+      canvas.width = img.width;
+      canvas.height = img.height;
+      const ctx = canvas.getContext('2d');
+      ctx.drawImage(img, 0, 0);
+      const { data } = ctx.getImageData(0, 0, img.width, img.height);
+      let n = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        let inside = true;
+        for (let c = 0; c < 3; c++) {
+          const v = data[i + c]!;
+          if (v < min[c]! || v > max[c]!) inside = false;
+        }
+        if (inside) n++;
+      }
+      return n;
+    },
+    { b64: png.toString('base64'), min: range.min, max: range.max },
+  )) as number;
 }

@@ -1,59 +1,39 @@
 /**
  * The admin panel in headless Chromium: log in, create a film, attach a genre and a person with
- * a role, edit, search, delete. Debian's chromium is installed by the test when missing (through
- * the stack's apt helper); playwright-core drives it (never `playwright install`).
+ * a role, edit, search, delete. Debian's chromium is installed when missing (`launchChromium` of
+ * @cinema/testing, through the stack's apt helper); playwright-core drives it (never `playwright
+ * install`).
  * Screenshots go to $CATALOG_ADMIN_SCREENSHOTS (default: the OS temp folder).
  */
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
-import { launchChromium, type HeadlessChromium } from '@cinema/testing';
-import {
-  createTestDatabase,
-  startApp,
-  startFakeAuth,
-  type FakeAuth,
-  type TestDatabase,
-} from './helpers';
+import { startBrowserPanel, type BrowserPanel } from './browser-panel';
 
 const shots = process.env.CATALOG_ADMIN_SCREENSHOTS ?? os.tmpdir();
 
-let db: TestDatabase;
-let auth: FakeAuth;
-let server: Server;
-let base: string;
-let browser: HeadlessChromium;
+let panel: BrowserPanel;
 
 beforeAll(async () => {
-  db = await createTestDatabase('catalog_admin_browser');
-  auth = await startFakeAuth({ 'editor@test': { password: 'editor-pass', roles: ['admin'] } });
-  const { app, catalog } = await startApp(db, auth);
-  await catalog.createGenre({ name: 'Science Fiction', description: null });
-  await catalog.createPerson({ fullName: 'Sigourney Weaver', birthDate: '1949-10-08' });
-  server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  panel = await startBrowserPanel({
+    database: 'catalog_admin_browser',
+    accounts: { 'editor@test': { password: 'editor-pass', roles: ['admin'] } },
+    chromium: { profilePrefix: 'catalog-admin-chromium' },
   });
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  browser = await launchChromium({ profilePrefix: 'catalog-admin-chromium' });
+  await panel.catalog.createGenre({ name: 'Science Fiction', description: null });
+  await panel.catalog.createPerson({ fullName: 'Sigourney Weaver', birthDate: '1949-10-08' });
 }, 600_000);
 
-afterAll(async () => {
-  await browser?.close();
-  if (server) await new Promise((resolve) => server.close(resolve));
-  await auth?.close();
-  await db?.drop();
-});
+afterAll(() => panel?.close());
 
 const shot = (page: Page, name: string) =>
   page.screenshot({ path: path.join(shots, `catalog-admin-${name}.png`), fullPage: true });
 
 it('an editor logs in and edits a film with its genre and cast in the browser', async () => {
-  const page = await browser.context.newPage();
+  const page = await panel.browser.context.newPage();
   page.setDefaultTimeout(15_000);
 
-  await page.goto(`${base}/admin/films`);
+  await page.goto(`${panel.base}/admin/films`);
   await page.waitForURL(/\/admin\/login/);
   await page.fill('#email', 'editor@test');
   await page.fill('#password', 'wrong');
@@ -63,7 +43,7 @@ it('an editor logs in and edits a film with its genre and cast in the browser', 
   await page.click('button[type=submit]');
   await page.waitForURL(/\/admin\/films$/);
   await page.getByRole('heading', { name: 'Films' }).waitFor();
-  const cookies = await browser.context.cookies();
+  const cookies = await panel.browser.context.cookies();
   expect(cookies.find((c) => c.name === 'ca_access')).toMatchObject({
     httpOnly: true,
     sameSite: 'Strict',
@@ -102,7 +82,7 @@ it('an editor logs in and edits a film with its genre and cast in the browser', 
   await page.getByRole('status').getByText('Saved.').waitFor();
   await page.getByRole('heading', { name: 'Alien (Director’s Cut)' }).waitFor();
   await shot(page, 'film');
-  const { rows } = await db.pool.query(
+  const { rows } = await panel.db.pool.query(
     `SELECT f.title, f.rating, g.name AS genre, p.full_name, pfw.role
        FROM content.film_work f
        JOIN content.genre_film_work gfw ON gfw.film_work_id = f.id JOIN content.genre g ON g.id = gfw.genre_id
@@ -132,12 +112,12 @@ it('an editor logs in and edits a film with its genre and cast in the browser', 
   await page.getByRole('button', { name: 'Delete this film' }).click();
   await page.getByRole('status').getByText('Deleted.').waitFor();
   expect(await page.getByText('No films found.').count()).toBe(1);
-  const gone = await db.pool.query(`SELECT 1 FROM content.film_work WHERE id = $1`, [filmId]);
+  const gone = await panel.db.pool.query(`SELECT 1 FROM content.film_work WHERE id = $1`, [filmId]);
   expect(gone.rowCount).toBe(0);
 
   // Log out: the panel is closed again.
   await page.getByRole('button', { name: 'Log out' }).click();
   await page.waitForURL(/\/admin\/login/);
-  await page.goto(`${base}/admin/films`);
+  await page.goto(`${panel.base}/admin/films`);
   await page.waitForURL(/\/admin\/login/);
 });

@@ -6,108 +6,50 @@
  * would fail the test). Debian's chromium, installed when missing (as the panel's browser test).
  * Screenshots go to $CATALOG_ADMIN_SCREENSHOTS (default: the OS temp folder).
  */
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
-import { launchChromium, type HeadlessChromium } from '@cinema/testing';
+import { countPixels } from '@cinema/testing';
 import { JaegerQuery } from '../src/adapters/jaeger.query';
 import { ElasticLogSearch } from '../src/adapters/logs.search';
-import {
-  createTestDatabase,
-  startApp,
-  startFakeAuth,
-  type FakeAuth,
-  type TestDatabase,
-} from './helpers';
+import { startBrowserPanel, type BrowserPanel } from './browser-panel';
 import { seedOps, type OpsFixture } from './ops-fixtures';
 
 const shots = process.env.CATALOG_ADMIN_SCREENSHOTS ?? os.tmpdir();
 
 let fx: OpsFixture;
-let db: TestDatabase;
-let auth: FakeAuth;
-let server: Server;
-let base: string;
-let browser: HeadlessChromium;
+let panel: BrowserPanel;
 
 beforeAll(async () => {
   fx = await seedOps();
-  db = await createTestDatabase('catalog_admin_ops_browser');
-  auth = await startFakeAuth({ 'ops@test': { password: 'ops-pass', roles: ['super_user'] } });
-  const { app } = await startApp(db, auth, {
-    traces: new JaegerQuery(fx.jaegerUrl),
-    logs: new ElasticLogSearch(fx.es, fx.logsIndex),
-  });
-  server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  browser = await launchChromium({
-    viewport: { width: 1280, height: 900 },
-    profilePrefix: 'catalog-admin-ops-chromium',
+  panel = await startBrowserPanel({
+    database: 'catalog_admin_ops_browser',
+    accounts: { 'ops@test': { password: 'ops-pass', roles: ['super_user'] } },
+    ops: {
+      traces: new JaegerQuery(fx.jaegerUrl),
+      logs: new ElasticLogSearch(fx.es, fx.logsIndex),
+    },
+    chromium: {
+      viewport: { width: 1280, height: 900 },
+      profilePrefix: 'catalog-admin-ops-chromium',
+    },
   });
 }, 600_000);
 
 afterAll(async () => {
-  await browser?.close();
-  if (server) await new Promise((resolve) => server.close(resolve));
-  await auth?.close();
-  await db?.drop();
+  await panel?.close();
   await fx?.close();
 });
 
-// What the page-side functions use of the DOM (this file compiles without the DOM library).
-interface PageImage {
-  src: string;
-  width: number;
-  height: number;
-  decode(): Promise<void>;
-}
-interface PageCanvas {
-  width: number;
-  height: number;
-  getContext(kind: '2d'): {
-    drawImage(img: PageImage, x: number, y: number): void;
-    getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray };
-  };
-}
-declare const Image: new () => PageImage;
-declare const document: { createElement(tag: 'canvas'): PageCanvas };
+// The page-side function's DOM (this file compiles without the DOM library).
 declare function getComputedStyle(element: unknown): { color: string };
 
-/** Pixels of a colour close to `rgb` in a screenshot of `selector` (decoded by the page). */
-async function pixels(page: Page, selector: string, rgb: [number, number, number]) {
-  const png = await page.locator(selector).screenshot();
-  return (await page.evaluate(
-    async ({ b64, rgb }) => {
-      const img = new Image();
-      img.src = `data:image/png;base64,${b64}`;
-      await img.decode();
-      const canvas = document.createElement('canvas');
-      canvas.width = img.width;
-      canvas.height = img.height;
-      const ctx = canvas.getContext('2d');
-      ctx.drawImage(img, 0, 0);
-      const { data } = ctx.getImageData(0, 0, img.width, img.height);
-      let n = 0;
-      for (let i = 0; i < data.length; i += 4) {
-        if (
-          Math.abs(data[i]! - rgb[0]) < 12 &&
-          Math.abs(data[i + 1]! - rgb[1]) < 12 &&
-          Math.abs(data[i + 2]! - rgb[2]) < 12
-        )
-          n++;
-      }
-      return n;
-    },
-    { b64: png.toString('base64'), rgb },
-  )) as number;
-}
+/** Pixels of a colour close to `rgb` (each channel within 11) in a screenshot of `selector`. */
+const pixels = (page: Page, selector: string, [r, g, b]: [number, number, number]) =>
+  countPixels(page, selector, { min: [r - 11, g - 11, b - 11], max: [r + 11, g + 11, b + 11] });
 
 it('an admin follows a log line to its trace and a span back to its log lines', async () => {
-  const page = await browser.context.newPage();
+  const page = await panel.browser.context.newPage();
   page.setDefaultTimeout(20_000);
   const dialogs: string[] = [];
   page.on('dialog', (d) => {
@@ -115,7 +57,7 @@ it('an admin follows a log line to its trace and a span back to its log lines', 
     void d.dismiss();
   });
 
-  await page.goto(`${base}/admin/ops/logs`);
+  await page.goto(`${panel.base}/admin/ops/logs`);
   await page.waitForURL(/\/admin\/login/);
   await page.fill('#email', 'ops@test');
   await page.fill('#password', 'ops-pass');
