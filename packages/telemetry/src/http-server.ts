@@ -21,6 +21,7 @@ import {
   SpanStatusCode,
   trace,
   type Attributes,
+  type Span,
 } from '@opentelemetry/api';
 
 /** Probes and metrics: no span (they would drown the traces of real requests). */
@@ -51,48 +52,63 @@ export function traceIncomingRequests(
       return;
     }
     const method = req.method ?? 'GET';
-    const query = url.indexOf('?');
-    const attributes: Attributes = {
-      'http.request.method': method,
-      'url.path': query === -1 ? url : url.slice(0, query),
-      'url.scheme': (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
-      'network.protocol.version': req.httpVersion,
-      'client.address': req.socket.remoteAddress,
-      'server.port': req.socket.localPort,
-    };
-    const host = req.headers.host;
-    if (host) attributes['server.address'] = host.replace(/:\d+$/, '');
-    const agent = req.headers['user-agent'];
-    if (agent) attributes['user_agent.original'] = agent;
     const parent = propagation.extract(ROOT_CONTEXT, req.headers);
-    const span = tracer.startSpan(method, { kind: SpanKind.SERVER, attributes }, parent);
-    let ended = false;
-    const end = () => {
-      if (ended) return;
-      ended = true;
-      const status = res.statusCode;
-      span.setAttribute('http.response.status_code', status);
-      if (!res.writableFinished) {
-        // The client went away before the whole answer was sent.
-        span.setAttribute('error.type', 'aborted');
-        span.setStatus({ code: SpanStatusCode.ERROR, message: 'connection closed early' });
-      } else if (status >= 500) {
-        span.setAttribute('error.type', String(status));
-        span.setStatus({ code: SpanStatusCode.ERROR });
-      }
-      const r = req as ExpressRequest;
-      const matched = r.route?.path;
-      if (typeof matched === 'string') {
-        const route = `${r.baseUrl ?? ''}${matched}`;
-        span.setAttribute('http.route', route);
-        span.updateName(`${method} ${route}`);
-      }
-      span.end();
-    };
-    res.once('finish', end);
-    res.once('close', end);
+    const span = tracer.startSpan(method, { kind: SpanKind.SERVER }, parent);
     const active = trace.setSpan(parent, span);
-    if (bind) req.emit = context.bind(active, req.emit);
+    // Attributes and the end of the span only for a span that records (not without the SDK,
+    // not for a trace the sampler left out); the context is passed on either way.
+    if (span.isRecording()) {
+      span.setAttributes(requestAttributes(req, method, url));
+      let ended = false;
+      const end = () => {
+        if (ended) return;
+        ended = true;
+        endSpan(span, req, res, method);
+      };
+      res.once('finish', end);
+      res.once('close', end);
+    }
+    if (bind && trace.isSpanContextValid(span.spanContext())) {
+      req.emit = context.bind(active, req.emit);
+    }
     context.with(active, next);
   };
+}
+
+function requestAttributes(req: IncomingMessage, method: string, url: string): Attributes {
+  const query = url.indexOf('?');
+  const attributes: Attributes = {
+    'http.request.method': method,
+    'url.path': query === -1 ? url : url.slice(0, query),
+    'url.scheme': (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
+    'network.protocol.version': req.httpVersion,
+    'client.address': req.socket.remoteAddress,
+    'server.port': req.socket.localPort,
+  };
+  const host = req.headers.host;
+  if (host) attributes['server.address'] = host.replace(/:\d+$/, '');
+  const agent = req.headers['user-agent'];
+  if (agent) attributes['user_agent.original'] = agent;
+  return attributes;
+}
+
+function endSpan(span: Span, req: IncomingMessage, res: ServerResponse, method: string): void {
+  const status = res.statusCode;
+  span.setAttribute('http.response.status_code', status);
+  if (!res.writableFinished) {
+    // The client went away before the whole answer was sent.
+    span.setAttribute('error.type', 'aborted');
+    span.setStatus({ code: SpanStatusCode.ERROR, message: 'connection closed early' });
+  } else if (status >= 500) {
+    span.setAttribute('error.type', String(status));
+    span.setStatus({ code: SpanStatusCode.ERROR });
+  }
+  const r = req as ExpressRequest;
+  const matched = r.route?.path;
+  if (typeof matched === 'string') {
+    const route = `${r.baseUrl ?? ''}${matched}`;
+    span.setAttribute('http.route', route);
+    span.updateName(`${method} ${route}`);
+  }
+  span.end();
 }
