@@ -9,7 +9,6 @@
  *     AMQP headers) and notifications' consumer handles it in that trace too.
  * Own names: auth schema and events exchange, notifications schema and queues, a catalog database.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import request from 'supertest';
@@ -17,16 +16,26 @@ import { createPool } from '@cinema/pg';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { LogShipper, startStack, type Stack } from '@cinema/stack';
-import { startServiceMain, suffix, waitFor, type ServiceProcess } from '@cinema/testing';
+import {
+  authTestEnv,
+  createSuperuser,
+  startServiceMain,
+  suffix,
+  waitFor,
+  type ServiceProcess,
+} from '@cinema/testing';
 
 jest.setTimeout(600_000);
 
 const root = path.resolve(__dirname, '..', '..');
 const sfx = suffix();
-const authSchema = `auth_e2e_hops_${sfx}`;
+const authEnv = authTestEnv(`hops_${sfx}`, {
+  AUTH_MAIL: 'off',
+  OUTBOX_POLL_MS: '100',
+  DEMO_ADMIN_EMAIL: undefined,
+});
 const notifSchema = `notif_e2e_hops_${sfx}`;
 const database = `catalog_e2e_hops_${sfx}`;
-const exchange = `auth.events.e2e.hops.${sfx}`;
 const admin = { email: `hops-admin-${sfx}@example.com`, password: 'admin password 12345' };
 
 interface JaegerSpan {
@@ -77,19 +86,6 @@ beforeAll(async () => {
   const pool = createPool(process.env.DATABASE_URL!, { max: 1 });
   await pool.query(`CREATE DATABASE "${database}"`);
   await pool.end();
-  const authEnv = {
-    DATABASE_URL: process.env.DATABASE_URL,
-    REDIS_URL: process.env.REDIS_URL,
-    AMQP_URL: process.env.AMQP_URL,
-    AUTH_DB_SCHEMA: authSchema,
-    AUTH_EVENTS_EXCHANGE: exchange,
-    AUTH_MAIL: 'off',
-    OUTBOX_POLL_MS: '100',
-    RATE_LIMIT_PREFIX: `auth:e2e:hops:${sfx}`,
-    ARGON2_MEMORY_KIB: '4096',
-    ARGON2_TIME_COST: '1',
-    DEMO_ADMIN_EMAIL: undefined,
-  };
   // notifications first: its queue must be bound before auth publishes.
   await start('notifications', {
     DATABASE_URL: process.env.DATABASE_URL,
@@ -97,7 +93,7 @@ beforeAll(async () => {
     SMTP_URL: process.env.SMTP_URL,
     NOTIFICATIONS_DB_SCHEMA: notifSchema,
     NOTIFICATIONS_QUEUE_PREFIX: `notifications.e2e.hops.${sfx}`,
-    AUTH_EVENTS_EXCHANGE: exchange,
+    AUTH_EVENTS_EXCHANGE: authEnv.AUTH_EVENTS_EXCHANGE,
     CATALOG_EVENTS_EXCHANGE: `catalog.events.e2e.hops.${sfx}`,
     UGC_EVENTS_EXCHANGE: `ugc.events.e2e.hops.${sfx}`,
     AUTH_JWKS_URL: 'http://127.0.0.1:9/.well-known/jwks.json',
@@ -106,15 +102,7 @@ beforeAll(async () => {
   });
   await start('auth', authEnv);
   // The admin account, through auth's own CLI (as an operator makes one).
-  execFileSync(
-    process.execPath,
-    ['services/auth/dist/cli.js', 'createsuperuser', '--email', admin.email, '--password-stdin'],
-    {
-      cwd: root,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...authEnv, LOG_LEVEL: 'warn' },
-      input: `${admin.password}\n`,
-    },
-  );
+  createSuperuser(path.join(root, 'services/auth'), authEnv, admin, { build: true });
   await start('catalog-admin', {
     DATABASE_URL: dbUrl(database),
     AUTH_URL: urls.auth,
@@ -125,7 +113,7 @@ afterAll(async () => {
   for (const p of Object.values(procs).reverse()) await p.stop();
   const pool = createPool(process.env.DATABASE_URL!, { max: 1 });
   await pool.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
-  for (const schema of [authSchema, notifSchema, `${notifSchema}_jobs`]) {
+  for (const schema of [authEnv.AUTH_DB_SCHEMA, notifSchema, `${notifSchema}_jobs`]) {
     await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
   }
   await pool.end();
@@ -260,7 +248,7 @@ it("a registration: auth's request, its outbox publish and notifications' consum
   )!;
   expect(
     String(tag(publish, 'messaging.destination') ?? tag(publish, 'messaging.destination.name')),
-  ).toContain(exchange);
+  ).toContain(authEnv.AUTH_EVENTS_EXCHANGE);
   const consume = trace.spans.find(
     (s) => serviceOf(trace, s) === 'notifications' && tag(s, 'span.kind') === 'consumer',
   )!;

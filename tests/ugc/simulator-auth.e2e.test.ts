@@ -6,17 +6,17 @@
  * `createsuperuser` and finds every accepted event stored once; the same admin logs in to
  * ugc-etl's analytics page through auth and sees the searches the viewers made.
  */
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import request from 'supertest';
 import { createPool } from '@cinema/pg';
 import {
+  authTestEnv,
+  createSuperuser,
   runProcess,
   startServiceMain,
   suffix,
-  TSX,
   waitFor,
   type ServiceProcess,
 } from '@cinema/testing';
@@ -26,21 +26,10 @@ jest.setTimeout(300_000);
 
 const root = path.resolve(__dirname, '../..');
 const sfx = suffix();
-const schema = `auth_e2e_sim_${sfx}`;
 const report = path.join(os.tmpdir(), `cinema-sima-${sfx}.json`);
 const analyst = { email: `analyst-${sfx}@example.com`, password: 'analyst password 12345' };
 const seed = Number.parseInt(sfx, 36) % 1_000_000;
-
-const authEnv = {
-  DATABASE_URL: process.env.DATABASE_URL,
-  REDIS_URL: process.env.REDIS_URL,
-  AMQP_URL: process.env.AMQP_URL,
-  AUTH_DB_SCHEMA: schema,
-  RATE_LIMIT_PREFIX: `auth:e2e:${sfx}`,
-  AUTH_EVENTS_EXCHANGE: `auth.events.e2e.${sfx}`,
-  ARGON2_MEMORY_KIB: '4096',
-  ARGON2_TIME_COST: '1',
-};
+const authEnv = authTestEnv(`sim_${sfx}`);
 
 describe('npm run simulate with logged-in viewers, through auth', () => {
   let auth: ServiceProcess;
@@ -49,15 +38,7 @@ describe('npm run simulate with logged-in viewers, through auth', () => {
 
   beforeAll(async () => {
     auth = await startServiceMain(path.join(root, 'services/auth'), authEnv);
-    execFileSync(
-      TSX,
-      ['src/cli.ts', 'createsuperuser', '--email', analyst.email, '--password-stdin'],
-      {
-        cwd: path.join(root, 'services/auth'),
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...authEnv, LOG_LEVEL: 'warn' },
-        input: `${analyst.password}\n`,
-      },
-    );
+    createSuperuser(path.join(root, 'services/auth'), authEnv, analyst);
     pipeline = await startPipeline({
       name: 'sima-e2e',
       tag: 'sima',
@@ -79,7 +60,7 @@ describe('npm run simulate with logged-in viewers, through auth', () => {
     await auth?.stop();
     fs.rmSync(report, { force: true });
     const pool = createPool(process.env.DATABASE_URL!, { max: 1 });
-    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await pool.query(`DROP SCHEMA IF EXISTS "${authEnv.AUTH_DB_SCHEMA}" CASCADE`);
     await pool.end();
   });
 

@@ -1,7 +1,8 @@
 /**
  * Shared test helpers: ports and waits, process runners, a JWKS issuer, Kafka clean-up, headless
- * Chromium.
+ * Chromium, the auth service's test environment and admin account.
  */
+export * from './auth';
 export * from './chromium';
 export * from './contract';
 export * from './jwks';
