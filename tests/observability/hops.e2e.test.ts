@@ -13,12 +13,11 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import request from 'supertest';
 import { createPool } from '@cinema/pg';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import { LogShipper, startStack, type Stack } from '@cinema/stack';
+import { startStack, type Stack } from '@cinema/stack';
 import {
   authTestEnv,
   createSuperuser,
+  shipServiceLogs,
   startServiceMain,
   suffix,
   waitFor,
@@ -257,33 +256,13 @@ it("a registration: auth's request, its outbox publish and notifications' consum
 
 it("the services' log lines of both requests reach Elasticsearch with the same trace.id", async () => {
   expect(traced).toHaveLength(2);
-  // What the stack's process runner does with each service's stdout (its log file).
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cinema-hops-logs-'));
-  const index = `logs-e2ehops-${sfx}`;
-  const es = process.env.ELASTICSEARCH_URL!;
-  const shipper = new LogShipper({
-    elasticsearchUrl: es,
-    stateFile: path.join(dir, 'offsets.json'),
-    indexPrefix: index,
-    sources: () =>
-      Object.entries(procs).map(([name, proc]) => {
-        const file = path.join(dir, `service-${name}.log`);
-        fs.writeFileSync(file, proc.output());
-        return { file, service: name, format: 'ecs' as const };
-      }),
-  });
+  const logs = await shipServiceLogs(
+    Object.fromEntries(Object.entries(procs).map(([name, proc]) => [name, proc.output()])),
+    `logs-e2ehops-${sfx}`,
+  );
   try {
-    await shipper.round();
-    await fetch(`${es}/${index}-*/_refresh`, { method: 'POST' });
     for (const { traceId, services } of traced) {
-      const res = await fetch(`${es}/${index}-*/_search`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query: { term: { 'trace.id.keyword': traceId } }, size: 100 }),
-      });
-      const hits = (
-        (await res.json()) as { hits: { hits: Array<{ _source: Record<string, unknown> }> } }
-      ).hits.hits.map((h) => h._source);
+      const hits = await logs.byTrace(traceId);
       expect({
         traceId,
         services: [...new Set(hits.map((h) => h['service.name']))].sort(),
@@ -293,10 +272,6 @@ it("the services' log lines of both requests reach Elasticsearch with the same t
       });
     }
   } finally {
-    await shipper.stop();
-    const res = await fetch(`${es}/_cat/indices/${index}-*?format=json&h=index`);
-    const names = ((await res.json()) as Array<{ index: string }>).map((i) => i.index);
-    if (names.length) await fetch(`${es}/${names.join(',')}`, { method: 'DELETE' });
-    fs.rmSync(dir, { recursive: true, force: true });
+    await logs.close();
   }
 });
