@@ -19,7 +19,8 @@
  *
  * BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (3), BENCH_ROUNDS (2), BENCH_CONNECTIONS (32),
  * BENCH_SETTLE_SECONDS (5, the pause between runs),
- * BENCH_SETTINGS (off,on,sink,sampled), BENCH_SERVICES (ugc-collector,catalog-api). Extra
+ * BENCH_SETTINGS (off,on,sink,sampled), BENCH_SERVICES (ugc-collector,catalog-api),
+ * BENCH_CPU_PROFILE_DIR (a V8 CPU profile of each run's service process there). Extra
  * variables for the `on`-like settings: BENCH_OTEL_ENV='K=V,K=V' (e.g. the exporter protocol).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -41,6 +42,8 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const SETTLE = Number(process.env.BENCH_SETTLE_SECONDS ?? 5);
 const SETTINGS = (process.env.BENCH_SETTINGS ?? 'off,on,sink,sampled').split(',');
 const SERVICES = (process.env.BENCH_SERVICES ?? 'ugc-collector,catalog-api').split(',');
+/** A folder for V8 CPU profiles of every run (`--cpu-prof`), to see where the time goes. */
+const PROFILE_DIR = process.env.BENCH_CPU_PROFILE_DIR;
 const EXTRA = Object.fromEntries(
   (process.env.BENCH_OTEL_ENV ?? '')
     .split(',')
@@ -252,7 +255,18 @@ async function run(target: Target, setting: Setting, round: number) {
   const out = fs.openSync(logFile, 'a');
   const child = spawn(
     process.execPath,
-    ['--require', '@cinema/telemetry/register', `services/${target.service}/dist/main.js`],
+    [
+      ...(PROFILE_DIR
+        ? [
+            '--cpu-prof',
+            '--cpu-prof-dir',
+            path.join(PROFILE_DIR, `${target.service}-${setting.name}-${round}`),
+          ]
+        : []),
+      '--require',
+      '@cinema/telemetry/register',
+      `services/${target.service}/dist/main.js`,
+    ],
     {
       cwd: root,
       env: {
