@@ -101,11 +101,36 @@ describe('render (dev profile)', () => {
     expect(secrets.map((s) => s.metadata.name).sort()).toEqual([
       'cinema-auth-secrets',
       'cinema-clickhouse-credentials',
+      'cinema-es-reader',
+      'cinema-es-roles',
       'cinema-mongodb-password',
       'cinema-notifications-secrets',
       'cinema-postgres',
       'cinema-postgres-app',
     ]);
+    // Elasticsearch readers: an ECK file-realm user with a read-only role.
+    const decode = (o: KubeObject) =>
+      Object.fromEntries(
+        Object.entries((o as unknown as { data: Record<string, string> }).data).map(([k, v]) => [
+          k,
+          Buffer.from(v, 'base64').toString(),
+        ]),
+      );
+    const reader = find(objects, 'Secret', 'cinema-es-reader')!;
+    expect((reader as unknown as { type: string }).type).toBe('kubernetes.io/basic-auth');
+    expect(decode(reader)).toEqual({
+      username: 'cinema-reader',
+      password: 'generated',
+      roles: 'cinema_reader',
+    });
+    const roles = decode(find(objects, 'Secret', 'cinema-es-roles')!)['roles.yml']!;
+    expect(roles).toMatch(/^cinema_reader:/);
+    expect(roles).toMatch(/privileges: \['read', 'view_index_metadata'\]/);
+    expect(roles).not.toMatch(/write|all|manage|delete|index'/);
+    expect((find(objects, 'Elasticsearch', 'cinema')!.spec as { auth: unknown }).auth).toEqual({
+      roles: [{ secretName: 'cinema-es-roles' }],
+      fileRealm: [{ secretName: 'cinema-es-reader' }],
+    });
     const app = find(objects, 'Secret', 'cinema-postgres-app') as KubeObject & {
       data: { url: string };
     };
@@ -211,7 +236,18 @@ describe('secretValues', () => {
       Object.values(values)
         .flatMap(Object.values)
         .filter((v) => v.startsWith('new')),
-    ).toHaveLength(4);
+    ).toHaveLength(5);
+    // Fixed keys are restored, a kept password stays.
+    const again = secretValues(
+      effectiveSpec({}),
+      { 'cinema-es-reader': { username: 'admin', password: 'kept', roles: 'superuser' } },
+      () => 'fresh',
+    );
+    expect(again['cinema-es-reader']).toEqual({
+      username: 'cinema-reader',
+      password: 'kept',
+      roles: 'cinema_reader',
+    });
   });
 });
 

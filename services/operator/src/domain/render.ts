@@ -36,12 +36,43 @@ export interface SecretSpec {
   generated: string[];
   /** Keys derived from the generated ones. */
   derived?: (values: Record<string, string>) => Record<string, string>;
+  /** Keys with a value set here (restored if edited in the cluster). */
+  fixed?: Record<string, string>;
+  /** The Secret's type; `Opaque` by default. */
+  type?: string;
 }
+
+/**
+ * The read-only Elasticsearch role (ECK `spec.auth.roles`): catalog-api's search (the catalog
+ * indices, any ES_INDEX_PREFIX-less name and their versions) and the ops pages' log search
+ * (Filebeat's data streams). `monitor` answers the readiness ping.
+ */
+export const ES_READER_ROLES = `cinema_reader:
+  cluster: ['monitor']
+  indices:
+    - names: ['films*', 'persons*', 'genres*', 'filebeat-*', 'logs-*']
+      privileges: ['read', 'view_index_metadata']
+`;
 
 export const SECRET_SPECS: readonly SecretSpec[] = [
   { name: 'cinema-postgres', component: 'postgresql', generated: ['password'] },
   { name: 'cinema-mongodb-password', component: 'mongodb', generated: ['password'] },
   { name: 'cinema-clickhouse-credentials', component: 'clickhouse', generated: ['password'] },
+  // Readers of Elasticsearch (catalog-api, the ops pages) use this file-realm user, not ECK's
+  // `elastic` superuser: a leaked reader password cannot write, delete or read other indices.
+  {
+    name: 'cinema-es-reader',
+    component: 'elasticsearch',
+    generated: ['password'],
+    fixed: { username: 'cinema-reader', roles: 'cinema_reader' },
+    type: 'kubernetes.io/basic-auth',
+  },
+  {
+    name: 'cinema-es-roles',
+    component: 'elasticsearch',
+    generated: [],
+    fixed: { 'roles.yml': ES_READER_ROLES },
+  },
   { name: 'cinema-auth-secrets', component: 'platform', generated: ['jwt-key-encryption-secret'] },
   // Signs the unsubscribe links notifications mails: kept once made (a new key breaks old links).
   {
@@ -78,7 +109,10 @@ export function secretValues(
   const out: SecretValues = {};
   for (const s of wantedSecrets(spec)) {
     const current = existing[s.name] ?? {};
-    out[s.name] = Object.fromEntries(s.generated.map((k) => [k, current[k] ?? generate()]));
+    out[s.name] = {
+      ...s.fixed,
+      ...Object.fromEntries(s.generated.map((k) => [k, current[k] ?? generate()])),
+    };
   }
   return { ...out, ...derivedSecrets(out) };
 }
@@ -389,6 +423,11 @@ function elastic(ctx: Context): KubeObject[] {
       spec: {
         version: c.version,
         http: { tls: { selfSignedCertificate: { disabled: true } } },
+        // The read-only user and its role (Secrets above).
+        auth: {
+          roles: [{ secretName: 'cinema-es-roles' }],
+          fileRealm: [{ secretName: 'cinema-es-reader' }],
+        },
         nodeSets: [
           {
             name: 'default',
@@ -717,7 +756,7 @@ function secrets(ctx: Context, values: SecretValues): KubeObject[] {
         name,
         SECRET_SPECS.find((s) => s.name === name)?.component ?? 'postgresql',
       ),
-      type: 'Opaque',
+      type: SECRET_SPECS.find((s) => s.name === name)?.type ?? 'Opaque',
       data: Object.fromEntries(
         Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')]),
       ),
