@@ -608,6 +608,32 @@ function bridgeExists(): boolean {
   return fs.existsSync(`/sys/class/net/${NODE.bridge}`);
 }
 
+/**
+ * The relay (run by Node from <STACK_HOME>/node/relay.cjs, so it needs no build): the stack's
+ * servers listen on the host's loopback, which a pod (its own network namespace) cannot reach.
+ * Each argument `<address>:<port>=<host>:<port>` accepts on the node's bridge address and pipes
+ * every connection to the loopback server. Exits on SIGTERM.
+ */
+const RELAY_SOURCE = `'use strict';
+const net = require('node:net');
+const split = (s) => { const i = s.lastIndexOf(':'); return { host: s.slice(0, i), port: Number(s.slice(i + 1)) }; };
+const servers = process.argv.slice(2).map((arg) => {
+  const [from, to] = arg.split('=').map(split);
+  const server = net.createServer((client) => {
+    const upstream = net.connect(to.port, to.host);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+    client.pipe(upstream).pipe(client);
+  });
+  server.on('error', (err) => { console.error('relay ' + arg + ': ' + err.message); process.exit(1); });
+  server.listen(from.port, from.host, () => console.log('relay ' + arg));
+  return server;
+});
+const stop = () => { for (const s of servers) s.close(); process.exit(0); };
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+`;
+
 /** The iptables rule that keeps pods off the kubelet's API (it allows anonymous requests). */
 const KUBELET_GUARD = [
   'INPUT',
@@ -737,8 +763,10 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
 
     // Pods reach the API server and the stack's servers through the relay.
     const relayPorts = [...new Set([apiPort, ...(options.relayPorts ?? [])])];
+    const relayScript = path.join(dir, 'relay.cjs');
+    fs.writeFileSync(relayScript, RELAY_SOURCE);
     spawn('relay', process.execPath, [
-      path.join(__dirname, 'node-relay.js'),
+      relayScript,
       ...relayPorts.map((p) => `${NODE.address}:${p}=127.0.0.1:${p}`),
     ]);
     await kubectl(
