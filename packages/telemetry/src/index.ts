@@ -56,7 +56,8 @@ export interface TelemetryOptions {
 }
 
 const KEY = Symbol.for('cinema.telemetry');
-type Holder = { [KEY]?: NodeSDK };
+const INSTRUMENTED = Symbol.for('cinema.telemetry.instrumentations');
+type Holder = { [KEY]?: NodeSDK; [INSTRUMENTED]?: Instrumentation[] };
 
 /** Reads the options from the standard OTEL_* variables. */
 export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): TelemetryOptions {
@@ -146,24 +147,32 @@ export function startTelemetry(options: TelemetryOptions): NodeSDK {
   const spanProcessors: SpanProcessor[] = exporter
     ? [new BatchSpanProcessor(exporter, { scheduledDelayMillis: 1000 })]
     : [new NoopSpanProcessor()];
+  const instrumentations = instrumentationsOf(disabledInstrumentations());
   const sdk = new NodeSDK({
     resource: new Resource({
       [ATTR_SERVICE_NAME]: options.serviceName,
       ...(options.serviceVersion ? { [ATTR_SERVICE_VERSION]: options.serviceVersion } : {}),
     }),
     spanProcessors,
-    instrumentations: instrumentationsOf(disabledInstrumentations()),
+    instrumentations,
   });
   sdk.start();
   holder[KEY] = sdk;
+  holder[INSTRUMENTED] = instrumentations;
   return sdk;
 }
 
-/** Flushes and stops the SDK if it was started; called last in a service's shutdown. */
+/**
+ * Flushes and stops the SDK if it was started; called last in a service's shutdown. The
+ * instrumentations are disabled too (the SDK leaves them patched and subscribed to Node's
+ * diagnostics channels, where a later user in the same process would still find them).
+ */
 export async function shutdownTelemetry(): Promise<void> {
   const holder = globalThis as Holder;
   const sdk = holder[KEY];
   if (!sdk) return;
   delete holder[KEY];
   await sdk.shutdown();
+  for (const i of (holder[INSTRUMENTED] ?? []).flat()) i.disable();
+  delete holder[INSTRUMENTED];
 }
