@@ -16,7 +16,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { capture, ensurePodman, podmanRunFlags } from '@cinema/stack';
 import { suffix } from '@cinema/testing';
-import type { Probe, RenderedContainer } from './support';
+import { exec } from '../k8s/support';
+import { quantityBytes, type Probe, type RenderedContainer } from './support';
 
 export const HOST_LOOPBACK = '10.0.2.2';
 
@@ -136,11 +137,19 @@ export async function startContainer(options: {
   if (container.runAsUser !== undefined)
     args.push('--user', `${container.runAsUser}:${container.runAsGroup ?? container.runAsUser}`);
   if (container.readOnlyRootFilesystem) args.push('--read-only', '--read-only-tmpfs=false');
-  for (const writable of container.writablePaths)
-    args.push('--tmpfs', `${writable}:rw,mode=1777,size=64m`);
+  for (const writable of container.writablePaths) {
+    const size = tmpfsSize(container.writableSizeLimits[writable]);
+    args.push('--tmpfs', `${writable}:rw,mode=1777,size=${size}`);
+  }
   for (const cap of container.dropCapabilities) args.push('--cap-drop', cap);
   for (const cap of container.addCapabilities) args.push('--cap-add', cap);
   if (!container.allowPrivilegeEscalation) args.push('--security-opt', 'no-new-privileges');
+  // The chart's memory limit, without swap (as the kubelet sets it): a chart whose limit is too
+  // small for its service gets its container OOM-killed here too.
+  if (container.memoryLimit) {
+    const bytes = String(quantityBytes(container.memoryLimit));
+    args.push('--memory', bytes, '--memory-swap', bytes);
+  }
   for (const mount of options.mounts ?? []) args.push('-v', `${mount.source}:${mount.target}:ro`);
   for (const [key, value] of Object.entries(env)) args.push('--env', `${key}=${value}`);
   if (options.entrypoint) args.push('--entrypoint', JSON.stringify(options.entrypoint));
@@ -153,6 +162,23 @@ export async function startContainer(options: {
     dir,
     logs: () => podman(['logs', name]).catch((err: Error) => err.message),
   };
+}
+
+/** An emptyDir's sizeLimit as tmpfs' size option; 64m when the chart sets none. */
+export function tmpfsSize(limit: string | undefined): string {
+  return limit ? `${Math.ceil(quantityBytes(limit) / 1024)}k` : '64m';
+}
+
+/** Runs `command` in the running container (as `kubectl exec` would), `input` on its stdin. */
+export async function execIn(
+  running: Running,
+  command: string[],
+  input?: string,
+): Promise<{ stdout: string; stderr: string }> {
+  // stdin is closed after `input` (none: at once), so a command reading it does not wait.
+  return exec(await ensurePodman(), ['exec', '-i', running.name, ...command], {
+    input: input ?? '',
+  });
 }
 
 /** Removes the containers and the temporary folder. */
@@ -186,7 +212,12 @@ export async function waitReady(running: Running, container: RenderedContainer):
       last = (err as Error).message;
     }
     const state = await podman(['inspect', '--format', '{{.State.Status}}', running.name]);
-    if (state !== 'running') break;
+    if (state !== 'running') {
+      const oom = await podman(['inspect', '--format', '{{.State.OOMKilled}}', running.name]);
+      if (oom === 'true')
+        last = `OOM-killed: over its chart's memory limit ${container.memoryLimit}`;
+      break;
+    }
     await new Promise((r) => setTimeout(r, 1000));
   }
   throw new Error(

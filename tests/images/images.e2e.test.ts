@@ -28,6 +28,7 @@ import { suffix } from '@cinema/testing';
 import { exec, ROOT } from '../k8s/support';
 import {
   endpointsOf,
+  execIn,
   removeContainer,
   startContainer,
   terminate,
@@ -36,7 +37,14 @@ import {
   type Route,
   type Running,
 } from './containers';
-import { containerOf, helm, renderChart, resolveEnv, type RenderedContainer } from './support';
+import {
+  containerOf,
+  helm,
+  quantityBytes,
+  renderChart,
+  resolveEnv,
+  type RenderedContainer,
+} from './support';
 
 const why = (() => {
   if (process.platform !== 'linux') return 'not Linux';
@@ -266,6 +274,138 @@ describeImages('service images under podman, as their charts run them', () => {
       expect(await res.text()).toMatch(/accepted/);
       expect(res.status).toBe(202);
     });
+  });
+
+  test('ugc-etl with embedded chDB (its chart in clickhouse.embedded mode): ready, its OpenAPI, an event sent to the collector container read back through its analytics API, SIGTERM', async () => {
+    expect(auth).toBeDefined();
+    // An analyst (the read API wants admin or super_user): createsuperuser inside the running
+    // auth container, as `kubectl exec` would run it in the cluster.
+    const admin = { email: `image-admin-${suffix()}@example.com`, password: `Pw-${randomUUID()}` };
+    await execIn(
+      auth!,
+      ['node', 'dist/cli.js', 'createsuperuser', '--email', admin.email, '--password-stdin'],
+      `${admin.password}\n`,
+    );
+    const adminLogin = await fetch(`${authUrl}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(admin),
+    });
+    expect(adminLogin.status).toBe(200);
+    const adminToken = ((await adminLogin.json()) as { accessToken: string }).accessToken;
+
+    // The chart's embedded mode; the topics are the charts' own names (the collector's chart
+    // renders no prefix, nor does this one), the consumer group is this run's own so a platform
+    // running beside the test shares no partitions with it.
+    const { run: etl, container } = await start('ugc-etl', [
+      '--set',
+      'clickhouse.embedded.enabled=true',
+      '--set',
+      `config.KAFKA_GROUP_ID=images-${suffix()}`,
+    ]);
+    const names = container.env.map((e) => e.name);
+    expect(names).not.toContain('CLICKHOUSE_URL');
+    expect(names).toContain('CHDB_PATH');
+    expect(container.writablePaths).toEqual(['/tmp', '/var/lib/ugc-etl/chdb']);
+    const readySeconds = await waitReady(etl, container);
+    const spec = await fetch(`${etl.url}/openapi.json`);
+    expect(spec.status).toBe(200);
+    expect(((await spec.json()) as { openapi: string }).openapi).toMatch(/^3\./);
+
+    const filmId = randomUUID();
+    const eventId = randomUUID();
+    const viewer = (
+      JSON.parse(Buffer.from(accessToken.split('.')[1]!, 'base64url').toString()) as {
+        sub: string;
+      }
+    ).sub;
+    const eventsUrl = `${etl.url}/api/v1/analytics/films/${filmId}/events`;
+    expect((await fetch(eventsUrl)).status).toBe(401);
+    const asViewer = await fetch(eventsUrl, {
+      headers: { authorization: `Bearer ${accessToken}` },
+    });
+    expect(asViewer.status).toBe(403);
+
+    // The collector's container as its chart runs it, and one signed-in pause through it.
+    const { run: collector, container: collectorContainer } = await start('ugc-collector');
+    await waitReady(collector, collectorContainer);
+    const sent = Date.now();
+    const res = await fetch(`${collector.url}/api/pause`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${accessToken}` },
+      body: JSON.stringify({
+        event_id: eventId,
+        film_id: filmId,
+        client_time: new Date().toISOString(),
+        position_sec: 137,
+      }),
+    });
+    expect(res.status).toBe(202);
+    const accepted = Date.now();
+
+    // Kafka -> the ugc-etl container -> chDB on its emptyDir -> its read API.
+    type Events = { film_id: string; pauses: Array<Record<string, unknown>> };
+    let stored: Events | undefined;
+    while (Date.now() - accepted < 60_000) {
+      const r = await fetch(eventsUrl, { headers: { authorization: `Bearer ${adminToken}` } });
+      expect(r.status).toBe(200);
+      const body = (await r.json()) as Events;
+      if (body.pauses.length) {
+        stored = body;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const visibleMs = Date.now() - accepted;
+    if (!stored)
+      throw new Error(`the pause never reached ugc-etl's API\n${(await etl.logs()).slice(-6000)}`);
+    expect(stored.pauses).toEqual([
+      expect.objectContaining({ event_id: eventId, user_id: viewer, position_sec: 137 }),
+    ]);
+    // The analytics page's chart of it too (rollup tables filled by materialized views).
+    const chart = await fetch(
+      `${etl.url}/api/v1/analytics/charts/pause-heatmap?film_id=${filmId}`,
+      { headers: { authorization: `Bearer ${adminToken}` } },
+    );
+    expect(chart.status).toBe(200);
+    expect(await chart.json()).toMatchObject({
+      films: [{ film_id: filmId, pauses: 1 }],
+      cells: [{ film_id: filmId, minute: 2, pauses: 1 }],
+    });
+
+    // What the process and its data take. RSS counts chDB's library mapped from the image
+    // (file pages, clean: page cache the kernel reclaims before an OOM kill); the memory cgroup
+    // the chart's limit sets holds what is charged to the container (cgroup v1 here, v2 too).
+    const status = (await execIn(etl, ['cat', '/proc/1/status'])).stdout;
+    const kib = (field: string) =>
+      Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]);
+    const cgroup = (
+      await execIn(etl, [
+        'sh',
+        '-c',
+        'cd /sys/fs/cgroup/memory 2>/dev/null && cat memory.limit_in_bytes memory.max_usage_in_bytes || (cd /sys/fs/cgroup && cat memory.max memory.peak)',
+      ])
+    ).stdout
+      .trim()
+      .split('\n')
+      .map(Number);
+    const [limitBytes, peakBytes] = cgroup as [number, number];
+    expect(container.memoryLimit).toBe('1Gi');
+    expect(limitBytes).toBe(quantityBytes(container.memoryLimit!));
+    expect(peakBytes).toBeLessThan(limitBytes);
+    const data = (await execIn(etl, ['du', '-sk', '/var/lib/ugc-etl/chdb'])).stdout;
+
+    const collectorStop = await terminate(
+      collector,
+      collectorContainer.terminationGracePeriodSeconds,
+    );
+    expect(collectorStop.code).toBe(0);
+    const { code, seconds } = await terminate(etl, container.terminationGracePeriodSeconds);
+    if (code !== 0) throw new Error(`ugc-etl exited ${code} on SIGTERM\n${await etl.logs()}`);
+    expect(seconds).toBeLessThan(container.terminationGracePeriodSeconds);
+    console.log(
+      `ugc-etl (embedded chDB): ready in ${readySeconds.toFixed(1)} s; pause visible through its API ${visibleMs} ms after the collector's 202 (${accepted - sent} ms); RSS ${(kib('VmRSS') / 1024).toFixed(0)} MiB (anonymous ${(kib('RssAnon') / 1024).toFixed(0)}, files ${(kib('RssFile') / 1024).toFixed(0)}), peak ${(kib('VmHWM') / 1024).toFixed(0)} MiB; memory cgroup peak ${(peakBytes / 2 ** 20).toFixed(0)} MiB of its ${(limitBytes / 2 ** 20).toFixed(0)} MiB limit; chDB folder ${data.split(/\s/)[0]} KiB; stopped in ${seconds.toFixed(1)} s`,
+    );
   });
 
   test('catalog-admin: ready (its migrations made the catalog schema), its OpenAPI, the login page, SIGTERM', async () => {

@@ -41,6 +41,10 @@ export interface RenderedContainer {
   addCapabilities: string[];
   /** emptyDir mounts: the only writable paths under a read-only root. */
   writablePaths: string[];
+  /** The sizeLimit of each of those emptyDirs, by mount path, where the chart sets one. */
+  writableSizeLimits: Record<string, string>;
+  /** resources.limits.memory (a quantity), applied to the container as the kubelet does. */
+  memoryLimit?: string;
   startupProbe?: Probe;
   readinessProbe?: Probe;
   livenessProbe?: Probe;
@@ -137,10 +141,18 @@ export function containerOf(
   const podSc = pod.securityContext ?? {};
   const sc = container.securityContext ?? {};
   const mounts = (container.volumeMounts ?? []) as Array<{ name: string; mountPath: string }>;
-  const volumes = (pod.volumes ?? []) as Array<{ name: string; emptyDir?: unknown }>;
-  const writablePaths = mounts
-    .filter((m) => volumes.find((v) => v.name === m.name)?.emptyDir !== undefined)
-    .map((m) => m.mountPath);
+  const volumes = (pod.volumes ?? []) as Array<{
+    name: string;
+    emptyDir?: { sizeLimit?: string | number };
+  }>;
+  const emptyDirOf = (m: { name: string }) => volumes.find((v) => v.name === m.name)?.emptyDir;
+  const writable = mounts.filter((m) => emptyDirOf(m) !== undefined);
+  const writablePaths = writable.map((m) => m.mountPath);
+  const writableSizeLimits: Record<string, string> = {};
+  for (const m of writable) {
+    const limit = emptyDirOf(m)?.sizeLimit;
+    if (limit !== undefined) writableSizeLimits[m.mountPath] = String(limit);
+  }
   return {
     service,
     kind,
@@ -156,11 +168,33 @@ export function containerOf(
     dropCapabilities: sc.capabilities?.drop ?? [],
     addCapabilities: sc.capabilities?.add ?? [],
     writablePaths,
+    writableSizeLimits,
+    memoryLimit:
+      container.resources?.limits?.memory !== undefined
+        ? String(container.resources.limits.memory)
+        : undefined,
     startupProbe: probe(container.startupProbe, ports),
     readinessProbe: probe(container.readinessProbe, ports),
     livenessProbe: probe(container.livenessProbe, ports),
     terminationGracePeriodSeconds: pod.terminationGracePeriodSeconds ?? 30,
   };
+}
+
+/** A Kubernetes quantity of bytes (64Mi, 2Gi, 500M, 1e3, plain bytes) as a number of bytes. */
+export function quantityBytes(quantity: string): number {
+  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(quantity.trim());
+  if (!m) throw new Error(`${quantity}: not a byte quantity this runner understands`);
+  const unit: Record<string, number> = {
+    Ki: 1024,
+    Mi: 1024 ** 2,
+    Gi: 1024 ** 3,
+    Ti: 1024 ** 4,
+    k: 1e3,
+    M: 1e6,
+    G: 1e9,
+    T: 1e12,
+  };
+  return Math.ceil(Number(m[1]) * (m[2] ? unit[m[2]]! : 1));
 }
 
 /** `$(VAR)` expansion as the kubelet does it: defined names only, `$$` escapes, others kept. */
