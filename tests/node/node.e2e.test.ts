@@ -318,9 +318,11 @@ describeNode('the platform on a single Kubernetes node (kubelet + containerd)', 
           NAMESPACE,
           '-f',
           path.join(CHARTS, 'cinema', 'profiles', 'ci.yaml'),
-          // nginx-unprivileged cannot be pulled here (no Docker Hub); see docs/node.md.
+          // nginx-unprivileged cannot be pulled here (no Docker Hub): Debian's nginx stands in.
           '--set',
-          'gateway.enabled=false',
+          `gateway.image.repository=${NODE.nginxImage.split(':')[0]}`,
+          '--set',
+          `gateway.image.tag=${NODE.nginxImage.split(':')[1]}`,
           // No ClickHouse server on this machine: ugc-etl's embedded chDB mode.
           '--set',
           'ugc-etl.clickhouse.embedded.enabled=true',
@@ -343,7 +345,7 @@ describeNode('the platform on a single Kubernetes node (kubelet + containerd)', 
     const ready = Object.fromEntries(
       deployments.items.map((d) => [d.metadata.name, d.status.readyReplicas ?? 0]),
     );
-    for (const service of services)
+    for (const service of [...services, 'gateway'])
       expect({ service, ready: ready[`cinema-${service}`] }).toEqual({
         service,
         ready: 1,

@@ -58,6 +58,7 @@ export const NODE = {
   },
   pauseImage: 'localhost/cinema/pause:3.10',
   curlImage: `localhost/cinema/curl:${NODE_BASE.suite}`,
+  nginxImage: `localhost/cinema/nginx:${NODE_BASE.suite}`,
   coredns: 'v1.15.0',
 };
 
@@ -234,11 +235,86 @@ async function podmanHas(podman: string, image: string): Promise<boolean> {
 }
 
 /**
- * The two images the node needs that cannot be pulled here, made in podman: the pod sandbox
- * (Kubernetes' own pause.c, compiled static, FROM scratch) and a curl image for the charts'
- * `helm test` pods (the stand-in node base plus Debian's curl).
+ * An image made of one of this (bookworm) host's Debian binaries, its package's files under
+ * /usr and the libraries it links, on the stand-in node base (also bookworm). Made once.
  */
-export async function ensureNodeImages(): Promise<{ pause: string; curl: string }> {
+async function hostBinaryImage(
+  podman: string,
+  options: {
+    image: string;
+    dir: string;
+    binary: string;
+    packages: string[];
+    containerfile: string;
+  },
+): Promise<void> {
+  if (await podmanHas(podman, options.image)) return;
+  const missing = [];
+  for (const pkg of options.packages)
+    if (
+      !(await capture('dpkg-query', ['-W', pkg]).then(
+        () => true,
+        () => false,
+      ))
+    )
+      missing.push(pkg);
+  if (missing.length) await aptInstall('node', missing, logFile('apt'));
+  const base = await ensureNodeBase();
+  const ctx = ensureDir(options.dir);
+  const files = (
+    await capture('sh', [
+      '-c',
+      `dpkg -L ${options.packages.join(' ')} | grep -E '^/usr/(bin|sbin|lib/x86_64-linux-gnu)/'; ldd ${options.binary} | awk '/=>/ {print $3}'`,
+    ])
+  )
+    .split('\n')
+    .filter((f) => f.startsWith('/') && fs.existsSync(f) && !fs.statSync(f).isDirectory());
+  fs.rmSync(path.join(ctx, 'root'), { recursive: true, force: true });
+  // Merged /usr on both sides: /lib/... is /usr/lib/... (a real /lib in the context would
+  // replace the image's /lib symlink).
+  const usr = (file: string) => file.replace(/^\/(lib|lib64|bin|sbin)\//, '/usr/$1/');
+  for (const file of new Set(files.map(usr))) {
+    const real = usr(fs.realpathSync(file));
+    const target = path.join(ctx, 'root', real);
+    ensureDir(path.dirname(target));
+    if (!fs.existsSync(target)) fs.copyFileSync(real, target);
+    const link = path.join(ctx, 'root', file);
+    if (real !== file && !fs.existsSync(link)) {
+      ensureDir(path.dirname(link));
+      fs.symlinkSync(real, link);
+    }
+  }
+  fs.writeFileSync(
+    path.join(ctx, 'Containerfile'),
+    `FROM ${base.image}\nCOPY root/ /\n${options.containerfile}`,
+  );
+  await run(
+    podman,
+    [
+      'build',
+      '--format',
+      'docker',
+      '--runtime',
+      'runc',
+      '--ulimit',
+      'nofile=4096:4096',
+      '--ulimit',
+      'nproc=1024:1024',
+      '-t',
+      options.image,
+      ctx,
+    ],
+    { logFile: logFile('images'), what: `podman build of ${options.image}` },
+  );
+}
+
+/**
+ * The images the node needs that cannot be pulled here, made in podman: the pod sandbox
+ * (Kubernetes' own pause.c, compiled static, FROM scratch), a curl image for the charts'
+ * `helm test` pods and an nginx for the gateway (the stand-in node base plus Debian's curl and
+ * nginx).
+ */
+export async function ensureNodeImages(): Promise<{ pause: string; curl: string; nginx: string }> {
   const podman = await ensurePodman();
   const dir = ensureDir(path.join(cacheDir(), 'images', 'node'));
   if (!(await podmanHas(podman, NODE.pauseImage))) {
@@ -264,57 +340,24 @@ export async function ensureNodeImages(): Promise<{ pause: string; curl: string 
       what: 'podman build of pause',
     });
   }
-  if (!(await podmanHas(podman, NODE.curlImage))) {
-    const base = await ensureNodeBase();
-    const ctx = ensureDir(path.join(dir, 'curl'));
-    // Debian's curl and its libraries, copied from this (bookworm) host onto the bookworm base.
-    const files = (
-      await capture('sh', [
-        '-c',
-        "dpkg -L curl libcurl4 | grep -E '^/usr/(bin/curl$|lib/x86_64-linux-gnu/libcurl)'; ldd /usr/bin/curl | awk '/=>/ {print $3}'",
-      ])
-    )
-      .split('\n')
-      .filter((f) => f.startsWith('/') && fs.existsSync(f));
-    fs.rmSync(path.join(ctx, 'root'), { recursive: true, force: true });
-    // Merged /usr on both sides: /lib/... is /usr/lib/... (a real /lib in the context would
-    // replace the image's /lib symlink).
-    const usr = (file: string) => file.replace(/^\/(lib|lib64|bin|sbin)\//, '/usr/$1/');
-    for (const file of new Set(files.map(usr))) {
-      const real = usr(fs.realpathSync(file));
-      const target = path.join(ctx, 'root', real);
-      ensureDir(path.dirname(target));
-      if (!fs.existsSync(target)) fs.copyFileSync(real, target);
-      const link = path.join(ctx, 'root', file);
-      if (real !== file && !fs.existsSync(link)) {
-        ensureDir(path.dirname(link));
-        fs.symlinkSync(real, link);
-      }
-    }
-    fs.writeFileSync(
-      path.join(ctx, 'Containerfile'),
-      `FROM ${base.image}\nCOPY root/ /\nRUN ["/usr/bin/curl", "--version"]\nUSER 100:101\n`,
-    );
-    await run(
-      podman,
-      [
-        'build',
-        '--format',
-        'docker',
-        '--runtime',
-        'runc',
-        '--ulimit',
-        'nofile=4096:4096',
-        '--ulimit',
-        'nproc=1024:1024',
-        '-t',
-        NODE.curlImage,
-        ctx,
-      ],
-      { logFile: logFile('images'), what: 'podman build of curl' },
-    );
-  }
-  return { pause: NODE.pauseImage, curl: NODE.curlImage };
+  await hostBinaryImage(podman, {
+    image: NODE.curlImage,
+    dir: path.join(dir, 'curl'),
+    binary: '/usr/bin/curl',
+    packages: ['curl', 'libcurl4'],
+    containerfile: 'RUN ["/usr/bin/curl", "--version"]\nUSER 100:101\n',
+  });
+  // A stand-in for the gateway's nginxinc/nginx-unprivileged (Docker Hub): Debian's nginx 1.22
+  // as user 101 on port 8080; the chart mounts its own nginx.conf (temp paths and pid in /tmp).
+  await hostBinaryImage(podman, {
+    image: NODE.nginxImage,
+    dir: path.join(dir, 'nginx'),
+    binary: '/usr/sbin/nginx',
+    packages: ['nginx'],
+    containerfile:
+      'RUN ["/usr/sbin/nginx", "-v"]\nRUN groupadd --system --gid 101 nginx && useradd --system --uid 101 --gid 101 --no-create-home --home /nonexistent --shell /bin/false nginx && mkdir -p /etc/nginx /var/cache/nginx /var/log/nginx /var/lib/nginx && chown 101:101 /var/cache/nginx /var/lib/nginx\nEXPOSE 8080\nSTOPSIGNAL SIGQUIT\nUSER 101:101\nCMD ["nginx", "-g", "daemon off;"]\n',
+  });
+  return { pause: NODE.pauseImage, curl: NODE.curlImage, nginx: NODE.nginxImage };
 }
 
 interface NodeState {
@@ -759,7 +802,13 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       30_000,
     );
     void containerd;
-    await importImages([{ source: NODE.pauseImage }, { source: NODE.curlImage }]);
+    await importImages([
+      { source: NODE.pauseImage },
+      // The gateway's helm test pod names curlimages/curl:8.11.1 (Docker Hub) in the chart
+      // itself: Debian's curl (7.88) stands in under that name.
+      { source: NODE.curlImage, as: ['docker.io/curlimages/curl:8.11.1'] },
+      { source: NODE.nginxImage },
+    ]);
 
     // Pods reach the API server and the stack's servers through the relay.
     const relayPorts = [...new Set([apiPort, ...(options.relayPorts ?? [])])];
