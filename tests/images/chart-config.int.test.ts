@@ -69,6 +69,32 @@ test('every service with an image has a chart and a config schema', () => {
     expect(fs.existsSync(path.join(ROOT, 'services', service, 'src', 'config.ts'))).toBe(true);
 });
 
+test("every @cinema package a service's code imports is one of its dependencies (its image installs only those)", () => {
+  const undeclared: string[] = [];
+  const walk = (dir: string): string[] =>
+    fs.readdirSync(dir, { withFileTypes: true }).flatMap((d) => {
+      const file = path.join(dir, d.name);
+      if (d.isDirectory()) return d.name === 'generated' ? [] : walk(file);
+      return /\.ts$/.test(d.name) && !/\.test\.ts$/.test(d.name) ? [file] : [];
+    });
+  for (const service of services) {
+    const dir = path.join(ROOT, 'services', service);
+    const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
+      dependencies?: Record<string, string>;
+    };
+    const imported = new Set<string>();
+    for (const file of walk(path.join(dir, 'src')))
+      for (const m of fs
+        .readFileSync(file, 'utf8')
+        .matchAll(/(?:from\s+|require\(|import\()'(@cinema\/[a-z0-9-]+)/g))
+        imported.add(m[1]!);
+    expect(imported.size).toBeGreaterThan(0);
+    for (const name of imported)
+      if (!pkg.dependencies?.[name]) undeclared.push(`${service}: ${name}`);
+  }
+  expect(undeclared).toEqual([]);
+});
+
 describe.each(services)('%s', (service) => {
   const variants: Array<[string, string[], string]> = [['default values', [], 'Deployment']];
   for (const file of ciValuesFiles(service))
