@@ -34,7 +34,7 @@ import { CHARTS, exec, operatorCrds, ROOT } from '../k8s/support';
 
 const why = (() => {
   if (process.env.CINEMA_NODE_TEST !== '1')
-    return 'CINEMA_NODE_TEST=1 is not set (about 5 minutes, root only)';
+    return 'CINEMA_NODE_TEST=1 is not set (about 3 minutes once built, root only)';
   return nodeUnsupported();
 })();
 if (why)
