@@ -657,13 +657,14 @@ function bridgeExists(): boolean {
  * Each argument `<address>:<port>=<host>:<port>` accepts on the node's bridge address and pipes
  * every connection to the loopback server. Exits on SIGTERM.
  */
-const RELAY_SOURCE = `'use strict';
+export const RELAY_SOURCE = `'use strict';
 const net = require('node:net');
 const split = (s) => { const i = s.lastIndexOf(':'); return { host: s.slice(0, i), port: Number(s.slice(i + 1)) }; };
 const servers = process.argv.slice(2).map((arg) => {
   const [from, to] = arg.split('=').map(split);
-  const server = net.createServer((client) => {
-    const upstream = net.connect(to.port, to.host);
+  // Half-open both ways: a client that ends its side still gets the whole answer.
+  const server = net.createServer({ allowHalfOpen: true }, (client) => {
+    const upstream = net.connect({ port: to.port, host: to.host, allowHalfOpen: true });
     client.on('error', () => upstream.destroy());
     upstream.on('error', () => client.destroy());
     client.pipe(upstream).pipe(client);

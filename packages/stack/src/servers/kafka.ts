@@ -97,15 +97,16 @@ log4j.logger.kafka.log.LogCleaner=WARN
 function clusterListener(): { port: number; advertised: string } | undefined {
   const spec = process.env.STACK_KAFKA_CLUSTER_LISTENER?.trim();
   if (!spec) return undefined;
-  const [port, advertised] = spec.split(/\s+/);
-  if (!/^\d+$/.test(port ?? '') || !/^[\w.-]+:\d+$/.test(advertised ?? ''))
+  const parts = spec.split(/\s+/);
+  const [port, advertised] = parts;
+  if (parts.length !== 2 || !/^\d+$/.test(port ?? '') || !/^[\w.-]+:\d+$/.test(advertised ?? ''))
     throw new StackError(
       `kafka: STACK_KAFKA_CLUSTER_LISTENER is not "<port> <host:port>": ${spec}`,
     );
   return { port: Number(port), advertised: advertised! };
 }
 
-function serverProperties(port: number, controllerPort: number, logDirs: string): string {
+export function serverProperties(port: number, controllerPort: number, logDirs: string): string {
   const cluster = clusterListener();
   return `# Written by the local stack at each start.
 process.roles=broker,controller
