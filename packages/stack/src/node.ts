@@ -1027,6 +1027,34 @@ async function removeKubeChains(): Promise<void> {
 }
 
 /**
+ * What pods left when the kubelet could not tear them down (the API server gone first, a kill):
+ * containerd's network namespaces (`cni-*`; podman's are `netns-*`) with no process left in
+ * them, and the bridge plugin's masquerade rules and chains for the `cinema-node` network.
+ */
+async function removeCniLeftovers(): Promise<void> {
+  const netns = '/var/run/netns';
+  const names = fs.existsSync(netns)
+    ? fs.readdirSync(netns).filter((n) => n.startsWith('cni-'))
+    : [];
+  for (const name of names) {
+    const pids = await capture('ip', ['netns', 'pids', name]).catch(() => 'unknown');
+    if (!pids.trim()) await quiet(() => capture('ip', ['netns', 'delete', name]));
+  }
+  const rules = (await capture('iptables', ['-t', 'nat', '-S']).catch(() => '')).split('\n');
+  const ours = rules.filter(
+    (r) => r.startsWith('-A POSTROUTING') && r.includes('name: \\"cinema-node\\"'),
+  );
+  for (const rule of ours) {
+    await quiet(() => capture('sh', ['-c', `iptables -t nat ${rule.replace(/^-A/, '-D')}`]));
+    const chain = / -j (CNI-[0-9a-f]+)/.exec(rule)?.[1];
+    if (chain) {
+      await quiet(() => capture('iptables', ['-t', 'nat', '-F', chain]));
+      await quiet(() => capture('iptables', ['-t', 'nat', '-X', chain]));
+    }
+  }
+}
+
+/**
  * Stops the node recorded in <STACK_HOME>/node/state.json: controllers first (nothing is
  * recreated), then every pod deleted through the kubelet (CNI teardown, unmounts), leftover
  * containers killed in containerd, the processes ended, kube-proxy's iptables chains removed,
@@ -1045,19 +1073,21 @@ export async function stopNode(): Promise<void> {
   if (state && pids.kubelet !== undefined && isAlive(pids.kubelet)) {
     const tools = await nodeTools();
     const kubectl = (args: string[]) => kubectlWith(tools.kubectl, state.kubeconfig, args);
-    await quiet(() =>
-      kubectl([
-        'delete',
-        'pods',
-        '--all-namespaces',
-        '--all',
-        `--field-selector=spec.nodeName=${NODE.name}`,
-        '--grace-period=10',
-        '--wait=false',
-      ]),
+    const deleted = await kubectl([
+      'delete',
+      'pods',
+      '--all-namespaces',
+      '--all',
+      `--field-selector=spec.nodeName=${NODE.name}`,
+      '--grace-period=10',
+      '--wait=false',
+    ]).then(
+      () => true,
+      () => false,
     );
-    // The kubelet stops the containers and tears down the sandboxes (CNI DEL, unmounts).
-    const deadline = Date.now() + 60_000;
+    // The kubelet stops the containers and tears down the sandboxes (CNI DEL, unmounts). With
+    // the API server gone it cannot learn of the deletion: the forced path below cleans up.
+    const deadline = Date.now() + (deleted ? 60_000 : 0);
     while (Date.now() < deadline) {
       const tasks = await ctr(['tasks', 'ls', '-q']).catch(() => '');
       if (!tasks.trim()) break;
@@ -1088,6 +1118,7 @@ export async function stopNode(): Promise<void> {
     );
   }
   await removeKubeChains();
+  await removeCniLeftovers();
   while (
     await capture('iptables', ['-C', ...KUBELET_GUARD]).then(
       () => true,
