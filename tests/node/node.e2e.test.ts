@@ -261,6 +261,11 @@ describeNode('the platform on a single Kubernetes node (kubelet + containerd)', 
         'jwt-key-encryption-secret': randomBytes(32).toString('hex'),
       }),
       secretObject('cinema-es-elastic-user', { elastic: 'local-stack-has-no-security' }),
+      secretObject('cinema-es-reader', {
+        username: 'cinema-reader',
+        password: 'local-stack-has-no-security',
+        roles: 'cinema_reader',
+      }),
       secretObject('cinema-mongodb-admin-cinema', {
         'connectionString.standard': 'mongodb://cinema-mongodb-svc:27017/',
       }),
