@@ -7,20 +7,9 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { context, propagation, trace } from '@opentelemetry/api';
-import { ExportResultCode } from '@opentelemetry/core';
-import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { createLogger } from '@cinema/logging';
-import { shutdownTelemetry, startTelemetry } from '@cinema/telemetry';
+import { shutdownTelemetry, SpanCollector, startTelemetry } from '@cinema/telemetry';
 import { createApp, Lifecycle, listen } from '../src';
-
-class Collect implements SpanExporter {
-  spans: ReadableSpan[] = [];
-  export(spans: ReadableSpan[], done: (r: { code: ExportResultCode }) => void): void {
-    this.spans.push(...spans);
-    done({ code: ExportResultCode.SUCCESS });
-  }
-  async shutdown(): Promise<void> {}
-}
 
 afterAll(async () => {
   await shutdownTelemetry();
@@ -30,7 +19,7 @@ afterAll(async () => {
 });
 
 test('a slow body keeps the request id and the server span in what runs after parsing', async () => {
-  const exporter = new Collect();
+  const exporter = new SpanCollector();
   startTelemetry({ serviceName: 'context-test', exporter });
   const lines: Array<Record<string, unknown>> = [];
   const destination = new Writable({

@@ -21,6 +21,7 @@ import { Resource } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import {
   BatchSpanProcessor,
+  InMemorySpanExporter,
   NoopSpanProcessor,
   type SpanExporter,
   type SpanProcessor,
@@ -58,6 +59,20 @@ export interface TelemetryOptions {
 const KEY = Symbol.for('cinema.telemetry');
 const INSTRUMENTED = Symbol.for('cinema.telemetry.instrumentations');
 type Holder = { [KEY]?: NodeSDK; [INSTRUMENTED]?: Instrumentation[] };
+
+/**
+ * Keeps every finished span in memory, also after the SDK shut down (the SDK's
+ * InMemorySpanExporter empties itself then): `startTelemetry({ exporter })` in tests and tools,
+ * `shutdownTelemetry()` to flush, then `spans`.
+ */
+export class SpanCollector extends InMemorySpanExporter {
+  get spans() {
+    return this.getFinishedSpans();
+  }
+  override shutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}
 
 /** Reads the options from the standard OTEL_* variables. */
 export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): TelemetryOptions {

@@ -1,26 +1,15 @@
 import { context, propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api';
-import { ExportResultCode } from '@opentelemetry/core';
-import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import {
   captureContext,
   messageOrigin,
   shutdownTelemetry,
+  SpanCollector,
   SpanKind,
   startTelemetry,
   tagMessage,
   traceFanIn,
   withMessageOrigins,
 } from '@cinema/telemetry';
-
-/** Keeps every exported span (InMemorySpanExporter forgets them on shutdown). */
-class Collect implements SpanExporter {
-  spans: ReadableSpan[] = [];
-  export(spans: ReadableSpan[], done: (r: { code: ExportResultCode }) => void): void {
-    this.spans.push(...spans);
-    done({ code: ExportResultCode.SUCCESS });
-  }
-  async shutdown(): Promise<void> {}
-}
 
 const ENV = ['OTEL_TRACES_SAMPLER', 'OTEL_TRACES_SAMPLER_ARG'] as const;
 const saved = Object.fromEntries(ENV.map((k) => [k, process.env[k]]));
@@ -53,7 +42,7 @@ function produce(): { headers: Record<string, Buffer>; traceId: string }[] {
 }
 
 test('a batch span links to every producer; each producing trace gets the batch and the insert', async () => {
-  const exporter = new Collect();
+  const exporter = new SpanCollector();
   startTelemetry({ serviceName: 'fan-in-test', exporter });
   const messages = produce();
   const tracer = trace.getTracer('test');
@@ -108,7 +97,7 @@ test('without the SDK the helpers only run the work', async () => {
 test('OTEL_TRACES_SAMPLER=parentbased_traceidratio: ratio 0 drops new traces, a sampled parent still wins', async () => {
   process.env.OTEL_TRACES_SAMPLER = 'parentbased_traceidratio';
   process.env.OTEL_TRACES_SAMPLER_ARG = '0';
-  const exporter = new Collect();
+  const exporter = new SpanCollector();
   startTelemetry({ serviceName: 'sampling-test', exporter });
   const tracer = trace.getTracer('test');
   tracer.startSpan('new trace').end();
@@ -122,7 +111,7 @@ test('OTEL_TRACES_SAMPLER=parentbased_traceidratio: ratio 0 drops new traces, a 
 
 test('by default every trace is sampled', async () => {
   delete process.env.OTEL_TRACES_SAMPLER;
-  const exporter = new Collect();
+  const exporter = new SpanCollector();
   startTelemetry({ serviceName: 'sampling-test', exporter });
   for (let i = 0; i < 20; i++) trace.getTracer('test').startSpan(`s${i}`).end();
   await shutdownTelemetry();
@@ -130,7 +119,7 @@ test('by default every trace is sampled', async () => {
 });
 
 test('a message made in a request carries that request as its origin when a later batch sends it', async () => {
-  const exporter = new Collect();
+  const exporter = new SpanCollector();
   startTelemetry({ serviceName: 'origin-test', exporter });
   const tracer = trace.getTracer('test');
   let requestSpanId = '';

@@ -6,20 +6,15 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { ExportResultCode } from '@opentelemetry/core';
-import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { shutdownTelemetry, startTelemetry, traceIncomingRequests } from '@cinema/telemetry';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import {
+  shutdownTelemetry,
+  SpanCollector,
+  startTelemetry,
+  traceIncomingRequests,
+} from '@cinema/telemetry';
 
-class Collect implements SpanExporter {
-  spans: ReadableSpan[] = [];
-  export(spans: ReadableSpan[], done: (r: { code: ExportResultCode }) => void): void {
-    this.spans.push(...spans);
-    done({ code: ExportResultCode.SUCCESS });
-  }
-  async shutdown(): Promise<void> {}
-}
-
-const exporter = new Collect();
+const exporter = new SpanCollector();
 let server: http.Server;
 let base = '';
 const activeInHandler = new Map<string, string | undefined>();
