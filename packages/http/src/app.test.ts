@@ -219,6 +219,31 @@ describe('graceful shutdown', () => {
     await expect(fetch(`http://127.0.0.1:${port}/slow`)).rejects.toThrow();
   });
 
+  it('fail(): drains like a shutdown, then exits 1 (the platform starts a new process)', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({
+      service: 't',
+      destination: new Writable({
+        write: (c: Buffer, _e, d) => {
+          lines.push(c.toString());
+          d();
+        },
+      }),
+    });
+    const lifecycle = new Lifecycle(logger, 5000);
+    const closed: string[] = [];
+    lifecycle.onShutdown('kafka', () => {
+      closed.push('kafka');
+    });
+    const code = await new Promise<number>((resolve) =>
+      lifecycle.fail('the consumer stopped for good', new Error('no coordinator'), resolve),
+    );
+    expect(code).toBe(1);
+    expect(closed).toEqual(['kafka']);
+    expect(lifecycle.shuttingDown).toBe(true);
+    expect(lines.join('')).toMatch(/"reason":"the consumer stopped for good"/);
+  });
+
   it('answers 503 on /readyz once shutting down', async () => {
     const logger = createLogger({
       service: 't',

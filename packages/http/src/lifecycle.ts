@@ -50,6 +50,23 @@ export class Lifecycle {
     return this.stopping;
   }
 
+  /**
+   * A part the service cannot run without stopped for good (a consumer that will not restart):
+   * logs it, drains like a shutdown, then exits 1 so the platform (Kubernetes, the stack's
+   * supervisor) starts a fresh process instead of leaving one that never gets ready.
+   */
+  fail(
+    reason: string,
+    err: unknown,
+    exit: (code: number) => void = (code) => process.exit(code),
+  ): void {
+    this.logger.error({ err, reason }, 'stopping: a part of the service stopped for good');
+    void this.shutdown(reason).then(
+      () => exit(1),
+      () => exit(1),
+    );
+  }
+
   /** Runs shutdown on SIGTERM and SIGINT, then exits. */
   handleSignals(exit: (code: number) => void = (code) => process.exit(code)): void {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {

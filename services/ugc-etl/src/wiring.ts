@@ -81,7 +81,10 @@ export async function wire({
   logger,
   lifecycle,
 }: ServiceRuntime<Config>): Promise<Dependencies> {
-  const loader = await wireLoader(config, logger);
+  // A consumer kafkajs will not restart stops the service (exit 1: restarted by the platform).
+  const loader = await wireLoader(config, logger, (err) =>
+    lifecycle.fail('the Kafka consumer stopped and will not restart', err),
+  );
   lifecycle.onShutdown('loader', () => loader.stop());
   const jwks = jwksUrlOf(config);
   if (!jwks) logger.warn('no AUTH_JWKS_URL or AUTH_URL: the analytics API answers 401');
@@ -129,7 +132,11 @@ export async function wire({
 const noVerifier: TokenVerifier = () =>
   Promise.reject(new UnauthorizedError('access tokens cannot be verified: no JWKS configured'));
 
-export async function wireLoader(config: LoaderConfig, logger: Logger): Promise<Loader> {
+export async function wireLoader(
+  config: LoaderConfig,
+  logger: Logger,
+  onFatal?: (err: Error) => void,
+): Promise<Loader> {
   const ch = createClickHouse({
     url: config.CLICKHOUSE_URL,
     path: config.CHDB_PATH,
@@ -159,6 +166,7 @@ export async function wireLoader(config: LoaderConfig, logger: Logger): Promise<
     fetchMaxBytesPerPartition: config.KAFKA_FETCH_MAX_BYTES_PER_PARTITION,
     sink,
     logger,
+    onFatal,
   });
   return {
     ch,

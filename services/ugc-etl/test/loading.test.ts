@@ -1,9 +1,11 @@
 /**
  * The loader's per-batch rule (domain/loading.ts) against fakes of its two ports: rows to the
  * sink (at once when the batch is behind), unparseable messages to the dead letters first, and
- * no resolve (hence no offset commit) before the rows are stored.
+ * no resolve (hence no offset commit) before the rows are stored. And what a consumer crash does.
  */
 import { randomUUID } from 'node:crypto';
+import type { Logger } from '@cinema/logging';
+import { onConsumerCrash } from '../src/adapters/events.consumer';
 import {
   BatchLoader,
   type DeadLetter,
@@ -111,5 +113,33 @@ describe('BatchLoader', () => {
         behind: false,
       }),
     ).rejects.toThrow('insert failed');
+  });
+});
+
+describe('a consumer crash', () => {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = {
+    warn: (obj: Record<string, unknown>, msg: string) => lines.push({ ...obj, msg }),
+  } as unknown as Logger;
+
+  it('that kafkajs restarts itself is only logged', () => {
+    const fatal: Error[] = [];
+    onConsumerCrash({ error: new Error('broker went away'), restart: true }, false, {
+      logger,
+      onFatal: (e) => fatal.push(e),
+    });
+    expect(fatal).toEqual([]);
+    expect(lines.at(-1)).toMatchObject({ restart: true, msg: 'consumer crashed' });
+  });
+
+  it('that it will not restart stops the service, unless the loader is closing', () => {
+    const fatal: Error[] = [];
+    const error = Object.assign(new Error('no group coordinator'), {
+      name: 'KafkaJSGroupCoordinatorNotFound',
+    });
+    onConsumerCrash({ error, restart: false }, false, { logger, onFatal: (e) => fatal.push(e) });
+    expect(fatal).toEqual([error]);
+    onConsumerCrash({ error, restart: false }, true, { logger, onFatal: (e) => fatal.push(e) });
+    expect(fatal).toHaveLength(1);
   });
 });

@@ -27,6 +27,11 @@ export type LoaderOptions = KafkaSource & {
   fetchMaxBytesPerPartition?: number;
   sink: RowSink;
   logger: Logger;
+  /**
+   * The consumer crashed and kafkajs will not restart it (e.g. no group coordinator while a new
+   * broker makes `__consumer_offsets`): the service should stop and be started again.
+   */
+  onFatal?: (err: Error) => void;
 };
 
 export interface LoaderStats {
@@ -78,7 +83,7 @@ export class EventLoader {
     });
     this.consumer.on(CRASH, (e) => {
       this.running = false;
-      options.logger.warn({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
+      onConsumerCrash(e.payload, this.closed, options);
     });
     this.consumer.on(STOP, () => {
       this.running = false;
@@ -175,4 +180,18 @@ export class EventLoader {
     await this.consumer.disconnect().catch(() => undefined);
     await this.dlq.disconnect().catch(() => undefined);
   }
+}
+
+/**
+ * A consumer crash: kafkajs restarts the consumer itself when it can (`restart`); when it will
+ * not, the loader would stay connected and never consume again (alive, never ready), so the
+ * service is told to stop (`onFatal`). A crash while closing is the close's own doing.
+ */
+export function onConsumerCrash(
+  payload: { error: Error; restart: boolean },
+  closed: boolean,
+  options: Pick<LoaderOptions, 'logger' | 'onFatal'>,
+): void {
+  options.logger.warn({ err: payload.error, restart: payload.restart }, 'consumer crashed');
+  if (!payload.restart && !closed) options.onFatal?.(payload.error);
 }
