@@ -19,6 +19,9 @@ export class Lifecycle {
     private readonly timeoutMs = 10_000,
   ) {}
 
+  /** The signal that asked this process to stop, once one did. */
+  stoppedBy?: NodeJS.Signals;
+
   /** Each adapter registers its own shutdown hook; they run last-registered first. */
   onShutdown(name: string, close: Closer): void {
     this.closers.push({ name, close });
@@ -71,6 +74,7 @@ export class Lifecycle {
   handleSignals(exit: (code: number) => void = (code) => process.exit(code)): void {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       process.once(signal, () => {
+        this.stoppedBy ??= signal;
         void this.shutdown(signal).then(
           () => exit(0),
           () => exit(1),

@@ -50,14 +50,22 @@ export function runService<C extends ServiceConfig, D>(service: ServiceDefinitio
     const lifecycle = new Lifecycle(logger, config.SHUTDOWN_TIMEOUT_MS);
     lifecycle.onShutdown('telemetry', shutdownTelemetry);
     lifecycle.handleSignals();
-    const dependencies = await service.wire({ config, logger, lifecycle });
-    await listen(service.buildApp(dependencies), {
-      port: config.PORT,
-      host: config.HOST,
-      lifecycle,
-      logger,
-      name: service.name,
-    });
-    await service.started?.(dependencies);
+    try {
+      const dependencies = await service.wire({ config, logger, lifecycle });
+      await listen(service.buildApp(dependencies), {
+        port: config.PORT,
+        host: config.HOST,
+        lifecycle,
+        logger,
+        name: service.name,
+      });
+      await service.started?.(dependencies);
+    } catch (err) {
+      // A SIGTERM during the start (a pod deleted right after it was created) closes the
+      // connections the start is still using; that is the stop asked for, not a failed start:
+      // the signal handler exits 0 once the shutdown is done.
+      if (!lifecycle.stoppedBy) throw err;
+      logger.info({ err }, 'start interrupted by the shutdown');
+    }
   });
 }
