@@ -23,7 +23,8 @@ export const SAMPLE_SECRETS: Record<string, string> = {
   'cinema-rabbitmq-default-user/password': 'p4ss',
   'cinema-auth-secrets/jwt-key-encryption-secret': 'a'.repeat(48),
   'cinema-es-elastic-user/elastic': 'el4stic',
-  'cinema-es-reader/password': 're4der',
+  'cinema-es-catalog-reader/password': 'c4talog',
+  'cinema-es-logs-reader/password': 'l0gs',
   'cinema-mongodb-admin-cinema/connectionString.standard':
     'mongodb://cinema:pw@cinema-mongodb-0.cinema-mongodb-svc.cinema.svc.cluster.local:27017/admin?replicaSet=cinema-mongodb&ssl=false',
   'cinema-clickhouse-credentials/password': 'cl1ckhouse',

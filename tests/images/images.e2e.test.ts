@@ -83,7 +83,8 @@ describeImages('service images under podman, as their charts run them', () => {
       'cinema-rabbitmq-default-user/password': decodeURIComponent(amqp.password),
       'cinema-auth-secrets/jwt-key-encryption-secret': jwtSecret,
       'cinema-es-elastic-user/elastic': 'local-stack-has-no-security',
-      'cinema-es-reader/password': 'local-stack-has-no-security',
+      'cinema-es-catalog-reader/password': 'local-stack-has-no-security',
+      'cinema-es-logs-reader/password': 'local-stack-has-no-security',
       'cinema-mongodb-admin-cinema/connectionString.standard': `mongodb://cinema-mongodb-svc:27017/`,
       'cinema-notifications-secrets/unsubscribe-secret': randomBytes(32).toString('hex'),
     };

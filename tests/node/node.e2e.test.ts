@@ -262,10 +262,15 @@ describeNode('the platform on a single Kubernetes node (kubelet + containerd)', 
         'jwt-key-encryption-secret': randomBytes(32).toString('hex'),
       }),
       secretObject('cinema-es-elastic-user', { elastic: 'local-stack-has-no-security' }),
-      secretObject('cinema-es-reader', {
-        username: 'cinema-reader',
+      secretObject('cinema-es-catalog-reader', {
+        username: 'catalog-reader',
         password: 'local-stack-has-no-security',
-        roles: 'cinema_reader',
+        roles: 'cinema_catalog_reader',
+      }),
+      secretObject('cinema-es-logs-reader', {
+        username: 'logs-reader',
+        password: 'local-stack-has-no-security',
+        roles: 'cinema_logs_reader',
       }),
       secretObject('cinema-mongodb-admin-cinema', {
         'connectionString.standard': 'mongodb://cinema-mongodb-svc:27017/',

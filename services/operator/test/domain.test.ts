@@ -101,7 +101,8 @@ describe('render (dev profile)', () => {
     expect(secrets.map((s) => s.metadata.name).sort()).toEqual([
       'cinema-auth-secrets',
       'cinema-clickhouse-credentials',
-      'cinema-es-reader',
+      'cinema-es-catalog-reader',
+      'cinema-es-logs-reader',
       'cinema-es-roles',
       'cinema-mongodb-password',
       'cinema-notifications-secrets',
@@ -116,20 +117,35 @@ describe('render (dev profile)', () => {
           Buffer.from(v, 'base64').toString(),
         ]),
       );
-    const reader = find(objects, 'Secret', 'cinema-es-reader')!;
-    expect((reader as unknown as { type: string }).type).toBe('kubernetes.io/basic-auth');
-    expect(decode(reader)).toEqual({
-      username: 'cinema-reader',
+    const catalog = find(objects, 'Secret', 'cinema-es-catalog-reader')!;
+    expect((catalog as unknown as { type: string }).type).toBe('kubernetes.io/basic-auth');
+    expect(decode(catalog)).toEqual({
+      username: 'catalog-reader',
       password: 'generated',
-      roles: 'cinema_reader',
+      roles: 'cinema_catalog_reader',
+    });
+    expect(decode(find(objects, 'Secret', 'cinema-es-logs-reader')!)).toEqual({
+      username: 'logs-reader',
+      password: 'generated',
+      roles: 'cinema_logs_reader',
     });
     const roles = decode(find(objects, 'Secret', 'cinema-es-roles')!)['roles.yml']!;
-    expect(roles).toMatch(/^cinema_reader:/);
-    expect(roles).toMatch(/privileges: \['read', 'view_index_metadata'\]/);
+    // One role per reader, each on its own indices only, read-only.
+    const [catalogRole, logsRole] = roles.split(/^(?=cinema_logs_reader:)/m);
+    expect(catalogRole).toMatch(/^cinema_catalog_reader:/);
+    expect(catalogRole).toMatch(/names: \['films\*', 'persons\*', 'genres\*'\]/);
+    expect(catalogRole).not.toMatch(/filebeat|logs-/);
+    expect(logsRole).toMatch(/^cinema_logs_reader:/);
+    expect(logsRole).toMatch(/names: \['filebeat-\*', 'logs-\*'\]/);
+    expect(logsRole).not.toMatch(/films|persons|genres/);
+    expect(roles.match(/privileges: \['read', 'view_index_metadata'\]/g)).toHaveLength(2);
     expect(roles).not.toMatch(/write|all|manage|delete|index'/);
     expect((find(objects, 'Elasticsearch', 'cinema')!.spec as { auth: unknown }).auth).toEqual({
       roles: [{ secretName: 'cinema-es-roles' }],
-      fileRealm: [{ secretName: 'cinema-es-reader' }],
+      fileRealm: [
+        { secretName: 'cinema-es-catalog-reader' },
+        { secretName: 'cinema-es-logs-reader' },
+      ],
     });
     const app = find(objects, 'Secret', 'cinema-postgres-app') as KubeObject & {
       data: { url: string };
@@ -236,17 +252,19 @@ describe('secretValues', () => {
       Object.values(values)
         .flatMap(Object.values)
         .filter((v) => v.startsWith('new')),
-    ).toHaveLength(5);
+    ).toHaveLength(6);
     // Fixed keys are restored, a kept password stays.
     const again = secretValues(
       effectiveSpec({}),
-      { 'cinema-es-reader': { username: 'admin', password: 'kept', roles: 'superuser' } },
+      {
+        'cinema-es-catalog-reader': { username: 'admin', password: 'kept', roles: 'superuser' },
+      },
       () => 'fresh',
     );
-    expect(again['cinema-es-reader']).toEqual({
-      username: 'cinema-reader',
+    expect(again['cinema-es-catalog-reader']).toEqual({
+      username: 'catalog-reader',
       password: 'kept',
-      roles: 'cinema_reader',
+      roles: 'cinema_catalog_reader',
     });
   });
 });

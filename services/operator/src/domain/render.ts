@@ -43,30 +43,41 @@ export interface SecretSpec {
 }
 
 /**
- * The read-only Elasticsearch role (ECK `spec.auth.roles`): catalog-api's search (the catalog
- * indices, any ES_INDEX_PREFIX-less name and their versions) and the ops pages' log search
- * (Filebeat's data streams). `monitor` answers the readiness ping.
+ * The read-only Elasticsearch roles (ECK `spec.auth.roles`), one per reader: catalog-api's search
+ * (the catalog indices and their versions) and the ops pages' log search (Filebeat's data
+ * streams); neither reads the other's. `monitor` answers the readiness ping.
  */
-export const ES_READER_ROLES = `cinema_reader:
+export const ES_READER_ROLES = `cinema_catalog_reader:
   cluster: ['monitor']
   indices:
-    - names: ['films*', 'persons*', 'genres*', 'filebeat-*', 'logs-*']
+    - names: ['films*', 'persons*', 'genres*']
+      privileges: ['read', 'view_index_metadata']
+cinema_logs_reader:
+  cluster: ['monitor']
+  indices:
+    - names: ['filebeat-*', 'logs-*']
       privileges: ['read', 'view_index_metadata']
 `;
+
+/** The file-realm users of those roles: Secret name, user name, role. */
+export const ES_READERS = [
+  { secret: 'cinema-es-catalog-reader', username: 'catalog-reader', role: 'cinema_catalog_reader' },
+  { secret: 'cinema-es-logs-reader', username: 'logs-reader', role: 'cinema_logs_reader' },
+] as const;
 
 export const SECRET_SPECS: readonly SecretSpec[] = [
   { name: 'cinema-postgres', component: 'postgresql', generated: ['password'] },
   { name: 'cinema-mongodb-password', component: 'mongodb', generated: ['password'] },
   { name: 'cinema-clickhouse-credentials', component: 'clickhouse', generated: ['password'] },
-  // Readers of Elasticsearch (catalog-api, the ops pages) use this file-realm user, not ECK's
+  // Readers of Elasticsearch (catalog-api, the ops pages) use these file-realm users, not ECK's
   // `elastic` superuser: a leaked reader password cannot write, delete or read other indices.
-  {
-    name: 'cinema-es-reader',
+  ...ES_READERS.map((r): SecretSpec => ({
+    name: r.secret,
     component: 'elasticsearch',
     generated: ['password'],
-    fixed: { username: 'cinema-reader', roles: 'cinema_reader' },
+    fixed: { username: r.username, roles: r.role },
     type: 'kubernetes.io/basic-auth',
-  },
+  })),
   {
     name: 'cinema-es-roles',
     component: 'elasticsearch',
@@ -426,7 +437,7 @@ function elastic(ctx: Context): KubeObject[] {
         // The read-only user and its role (Secrets above).
         auth: {
           roles: [{ secretName: 'cinema-es-roles' }],
-          fileRealm: [{ secretName: 'cinema-es-reader' }],
+          fileRealm: ES_READERS.map((r) => ({ secretName: r.secret })),
         },
         nodeSets: [
           {
