@@ -146,6 +146,20 @@ it('loses no line while Elasticsearch is unreachable for 30 s, and doubles none'
   // The outage was real: rounds failed meanwhile (and were read again afterwards).
   expect(shipper.stats.lastError).toBeDefined();
   // nginx's access line, mapped to ECS.
-  expect(await count({ term: { 'http.request.id.keyword': `gw-${id}` } })).toBe(1);
+  expect(await count({ term: { 'http.request.id': `gw-${id}` } })).toBe(1);
   expect(await count({ term: { 'http.response.status_code': 200 } })).toBe(1);
+  // The shipper's template: ids and names are keywords (one term each), words are text.
+  const mapping = (await (await fetch(`${es.origin}/${prefix}-*/_mapping`)).json()) as Record<
+    string,
+    { mappings: { properties: Record<string, { type?: string; properties?: object }> } }
+  >;
+  const [index] = Object.values(mapping);
+  const props = index!.mappings.properties as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  expect(props.trace.properties.id.type).toBe('keyword');
+  expect(props.trace.properties.id.fields).toBeUndefined();
+  expect(props.service.properties.name.type).toBe('keyword');
+  expect(props.message.type).toBe('text');
+  expect(props.message.fields).toBeUndefined();
+  // Words still found by a full-text query.
+  expect(await count({ match: { message: 'line 1' } })).toBeGreaterThan(0);
 });

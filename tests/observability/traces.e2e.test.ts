@@ -268,7 +268,7 @@ it("the service's log lines of the catalog request reach Elasticsearch with the 
       const res = await fetch(`${es}/${index}-*/_search`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query: { term: { 'trace.id.keyword': traceId } }, size: 50 }),
+        body: JSON.stringify({ query: { term: { 'trace.id': traceId } }, size: 50 }),
       });
       const hits = (
         (await res.json()) as { hits: { hits: Array<{ _source: Record<string, unknown> }> } }

@@ -140,6 +140,7 @@ export class LogShipper {
   private running?: Promise<number>;
   private stopped = false;
   private lastPrune = 0;
+  private templated = false;
   readonly stats: ShipperStats = { shipped: 0, failed: 0, rounds: 0 };
 
   constructor(private readonly options: ShipperOptions) {
@@ -242,6 +243,7 @@ export class LogShipper {
       return 0;
     }
     // Throws when Elasticsearch cannot be reached: offsets stay, the lines are read again.
+    await this.ensureTemplate();
     const refused = await this.send(docs, meta);
     // A line whose fields clash with the index's mapping (`host` a string here, an object
     // there) goes again with the core ECS fields and the whole line as `event.original`.
@@ -259,6 +261,45 @@ export class LogShipper {
     this.saveOffsets();
     await this.prune();
     return docs.length;
+  }
+
+  /**
+   * The daily indices' mapping, put once before the first lines: text only where people search
+   * words (the message, error text, the original line), every other string a keyword (ids,
+   * levels, names: what the ops pages filter on with `term`). Dynamic mapping would index every
+   * string twice (text and a `.keyword` sub-field): about a quarter more of Elasticsearch's CPU
+   * per line (tests/observability/backend-ingest.bench.mjs).
+   */
+  private async ensureTemplate(): Promise<void> {
+    if (this.templated) return;
+    await this.client.indices.putIndexTemplate({
+      name: this.prefix,
+      index_patterns: [`${this.prefix}-*`],
+      // Above Elasticsearch's built-in `logs-*-*` template (100), which would make a data stream.
+      priority: 200,
+      template: {
+        settings: { number_of_replicas: 0 },
+        mappings: {
+          dynamic_templates: [
+            {
+              words: {
+                match_mapping_type: 'string',
+                path_match: ['message', 'error.message', 'error.stack_trace', 'event.original'],
+                mapping: { type: 'text' },
+              },
+            },
+            {
+              strings: {
+                match_mapping_type: 'string',
+                mapping: { type: 'keyword', ignore_above: 1024 },
+              },
+            },
+          ],
+          properties: { '@timestamp': { type: 'date' } },
+        },
+      },
+    });
+    this.templated = true;
   }
 
   /** Bulk-creates `docs`; resolves with the ones Elasticsearch refused (409 = already there). */

@@ -56,7 +56,7 @@ export async function shipServiceLogs(
       const res = await fetch(`${es}/${indexPrefix}-*/_search`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query: { term: { 'trace.id.keyword': traceId } }, size }),
+        body: JSON.stringify({ query: { term: { 'trace.id': traceId } }, size }),
       });
       if (!res.ok) throw new Error(`log search: ${res.status} ${await res.text()}`);
       const body = (await res.json()) as {
