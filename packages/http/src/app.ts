@@ -367,6 +367,10 @@ export async function listen(
   options.lifecycle.onShutdown('http-server', closeServerGracefully(server));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
-  options.logger.info({ port, host: options.host ?? '127.0.0.1' }, `${options.name} listening`);
+  // ECS names: a plain `host` would clash with ECS's `host` object in Elasticsearch.
+  options.logger.info(
+    { 'server.address': options.host ?? '127.0.0.1', 'server.port': port },
+    `${options.name} listening`,
+  );
   return server;
 }

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { createLogger, requestContext, setSpanContextReader } from './index';
+import { censorSecrets, createLogger, requestContext, setSpanContextReader } from './index';
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
@@ -45,6 +45,40 @@ describe('createLogger', () => {
       expect(text).not.toContain(secret);
     expect(text).toContain('a@b.c');
     expect(text).toContain('[redacted]');
+  });
+
+  it('redacts secret-named keys at any depth, in any letter case, in arrays and errors', () => {
+    const { lines, stream } = capture();
+    const logger = createLogger({ service: 's', destination: stream });
+    const err = Object.assign(new Error('refused'), { accessToken: 'at-err', code: 'E1' });
+    const logged = {
+      a: { b: { c: { d: { clientSecret: 'deep-secret', keep: 'visible' } } } },
+      headers: { Authorization: 'Basic dXNlcjpwYXNz', 'X-Api-Key': 'key-1', 'set-cookie': ['s=2'] },
+      list: [{ token: 'in-array' }, 'plain'],
+      err,
+    };
+    logger.error(logged, 'failed');
+    const text = JSON.stringify(lines[0]);
+    for (const secret of ['deep-secret', 'dXNlcjpwYXNz', 'key-1', 's=2', 'in-array', 'at-err'])
+      expect(text).not.toContain(secret);
+    expect(text).toContain('visible');
+    expect(text).toContain('plain');
+    // The error is still logged as one (ECS error fields), its other fields kept.
+    expect(lines[0]).toMatchObject({ error: { type: 'Error', message: 'refused' } });
+    // The caller's objects are not changed.
+    expect(logged.a.b.c.d.clientSecret).toBe('deep-secret');
+    expect(logged.headers.Authorization).toBe('Basic dXNlcjpwYXNz');
+    expect(err.accessToken).toBe('at-err');
+    expect((logged.list[0] as { token: string }).token).toBe('in-array');
+  });
+
+  it('censorSecrets returns objects without secrets as they are and survives cycles', () => {
+    const clean = { a: { b: [1, 2, { c: 'x' }] }, when: new Date(0), raw: Buffer.from('password') };
+    expect(censorSecrets(clean)).toBe(clean);
+    const loop: Record<string, unknown> = { name: 'loop' };
+    loop.self = loop;
+    expect(() => censorSecrets(loop)).not.toThrow();
+    expect(censorSecrets({ password: 'p' })).toEqual({ password: '[redacted]' });
   });
 
   it('adds the request id and the active trace ids', () => {
