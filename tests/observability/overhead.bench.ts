@@ -23,7 +23,7 @@
  * BENCH_CPU_PROFILE_DIR (a V8 CPU profile of each run's service process there). Extra
  * variables for the `on`-like settings: BENCH_OTEL_ENV='K=V,K=V' (e.g. the exporter protocol).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -42,6 +42,18 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const SETTLE = Number(process.env.BENCH_SETTLE_SECONDS ?? 5);
 const SETTINGS = (process.env.BENCH_SETTINGS ?? 'off,on,sink,sampled').split(',');
 const SERVICES = (process.env.BENCH_SERVICES ?? 'ugc-collector,catalog-api').split(',');
+/**
+ * BENCH_PIN=1: the service on a core of its own (the last), everything else (this process with
+ * autocannon, the shipper, the sink, the stack's Jaeger, Elasticsearch and Kafka) on the others,
+ * as when the backend runs on other machines; the stack servers' affinity is restored at the
+ * end. Measures the service's own throughput cost, not the machine's.
+ */
+const PIN = process.env.BENCH_PIN === '1' ? pinning() : undefined;
+function pinning() {
+  const cores = os.cpus().length;
+  if (cores < 2) throw new Error('BENCH_PIN needs 2 cores or more');
+  return { service: cores - 1, rest: `0-${cores - 2}`, all: `0-${cores - 1}` };
+}
 /** A folder for V8 CPU profiles of every run (`--cpu-prof`), to see where the time goes. */
 const PROFILE_DIR = process.env.BENCH_CPU_PROFILE_DIR;
 const EXTRA = Object.fromEntries(
@@ -52,8 +64,36 @@ const EXTRA = Object.fromEntries(
 );
 
 const state = JSON.parse(fs.readFileSync(path.join(root, '.stack/state.json'), 'utf8')) as {
-  servers: Record<string, { env: Record<string, string> }>;
+  servers: Record<string, { env: Record<string, string>; pid?: number }>;
 };
+/** The stack's Jaeger and Elasticsearch: their CPU during a run is the backend's share of it. */
+const BACKEND = ['jaeger', 'elasticsearch'].map((name) => state.servers[name]?.pid);
+
+/**
+ * Waits (up to 60 s) until Jaeger and Elasticsearch use under 5 % of a core: the last run's spans
+ * and lines indexed and merged. Their background work slows the measured service even on another
+ * core (shared caches and memory), and would fall on whichever setting runs next.
+ */
+async function backendIdle(): Promise<void> {
+  const busy = () => BACKEND.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  for (let i = 0; i < 60; i++) {
+    const before = busy();
+    await sleep(1000);
+    if (busy() - before < 0.05) return;
+  }
+}
+
+/** Sets the CPU affinity of a process and all its threads (taskset). */
+function affinity(pid: number, cpus: string): void {
+  spawnSync('taskset', ['-a', '-c', '-p', cpus, String(pid)], { stdio: 'ignore' });
+}
+function pinOthers(cpus: string): void {
+  affinity(process.pid, cpus);
+  for (const name of ['jaeger', 'elasticsearch', 'kafka', 'redis']) {
+    const pid = state.servers[name]?.pid;
+    if (pid) affinity(pid, cpus);
+  }
+}
 const stackEnv = (key: string) =>
   process.env[key] ??
   Object.values(state.servers)
@@ -254,8 +294,9 @@ async function run(target: Target, setting: Setting, round: number) {
   const logFile = path.join(dir, `${target.service}-${setting.name}-${round}.log`);
   const out = fs.openSync(logFile, 'a');
   const child = spawn(
-    process.execPath,
+    PIN ? 'taskset' : process.execPath,
     [
+      ...(PIN ? ['-c', String(PIN.service), process.execPath] : []),
       ...(PROFILE_DIR
         ? [
             '--cpu-prof',
@@ -296,7 +337,11 @@ async function run(target: Target, setting: Setting, round: number) {
     await load(WARMUP);
     const cpu0 = cpuSeconds(child.pid);
     const ship0 = cpuSeconds(shipper?.pid);
+    const backendCpu = () => BACKEND.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+    const backend0 = backendCpu();
+    const loader0 = process.cpuUsage();
     const r = await load(SECONDS);
+    const loader = process.cpuUsage(loader0);
     const requests = r['2xx'] || 1;
     return {
       rps: r.requests.average,
@@ -305,6 +350,10 @@ async function run(target: Target, setting: Setting, round: number) {
       // CPU per 1,000 answered requests: the service's, and the shipper's for its lines.
       cpu: (1e6 * (cpuSeconds(child.pid) - cpu0)) / requests,
       shipCpu: (1e6 * (cpuSeconds(shipper?.pid) - ship0)) / requests,
+      // Jaeger and Elasticsearch indexing this run's spans and lines on the same cores.
+      backendCpu: (1e6 * (backendCpu() - backend0)) / requests,
+      // autocannon, in this process.
+      loaderCpu: (loader.user + loader.system) / requests,
     };
   } finally {
     child.kill('SIGTERM');
@@ -329,16 +378,26 @@ async function deleteTopics(prefix: string) {
 }
 
 async function main() {
+  if (PIN) pinOthers(PIN.rest);
   const settings = await settingsOf();
   console.log(
     `overhead bench: ${SECONDS} s per run after ${WARMUP} s warm-up, ${CONNECTIONS} connections, ` +
       `${ROUNDS} rounds, settings ${SETTINGS.join('/')}, load ${os.loadavg()[0]!.toFixed(1)}` +
+      (PIN ? `, the service pinned to core ${PIN.service}, the rest to ${PIN.rest}` : '') +
       (Object.keys(EXTRA).length ? `, extra ${JSON.stringify(EXTRA)}` : ''),
   );
   for (const target of await targets()) {
     const results: Record<
       string,
-      Array<{ rps: number; p99: number; bad: number; cpu: number; shipCpu: number }>
+      Array<{
+        rps: number;
+        p99: number;
+        bad: number;
+        cpu: number;
+        shipCpu: number;
+        backendCpu: number;
+        loaderCpu: number;
+      }>
     > = {};
     for (let round = 0; round < ROUNDS; round++) {
       // Each round in another order: no setting always runs after the exporting ones (whose
@@ -346,12 +405,14 @@ async function main() {
       const order = settings.map((_, i) => settings[(i + round) % settings.length]!);
       for (const setting of order) {
         await sleep(SETTLE * 1000);
+        await backendIdle();
         const r = await run(target, setting, round);
         (results[setting.name] ??= []).push(r);
         console.log(
           `  ${target.service} ${setting.name.padEnd(8)} round ${round + 1}: ` +
             `${Math.round(r.rps)} req/s, p99 ${r.p99} ms, CPU ${r.cpu.toFixed(0)} ms` +
             `${r.shipCpu ? ` + shipper ${r.shipCpu.toFixed(0)} ms` : ''} per 1,000` +
+            `; Jaeger + Elasticsearch ${r.backendCpu.toFixed(0)} ms, autocannon ${r.loaderCpu.toFixed(0)} ms` +
             `${r.bad ? `, ${r.bad} not 2xx` : ''}`,
         );
       }
@@ -363,6 +424,7 @@ async function main() {
       rps: mean(list.map((r) => r.rps)),
       cpu: mean(list.map((r) => r.cpu)),
       ship: mean(list.map((r) => r.shipCpu)),
+      backend: mean(list.map((r) => r.backendCpu)),
       bestRps: Math.max(...list.map((r) => r.rps)),
       bestCpu: Math.min(...list.map((r) => r.cpu)),
       p99: Math.max(...list.map((r) => r.p99)),
@@ -379,7 +441,7 @@ async function main() {
         `  ${setting.name.padEnd(8)} mean ${Math.round(s.rps)} req/s, CPU ${s.cpu.toFixed(0)}` +
           `${s.ship ? ` + shipper ${s.ship.toFixed(0)}` : ''} ms per 1,000; ` +
           `best ${Math.round(s.bestRps)} req/s, CPU ${s.bestCpu.toFixed(0)} ms per 1,000 ` +
-          `(p99 <= ${s.p99} ms)` +
+          `(p99 <= ${s.p99} ms); Jaeger + Elasticsearch ${s.backend.toFixed(0)} ms per 1,000` +
           (setting.name === 'off'
             ? ''
             : `; cost: throughput ${pct(s.rps, off?.rps, false)} mean, ` +
@@ -397,8 +459,14 @@ main()
   })
   .finally(async () => {
     for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-    const res = await fetch(`${ES}/logs-overhead-${id}-*`, { method: 'DELETE' }).catch(() => null);
-    await res?.arrayBuffer();
+    if (PIN) pinOthers(PIN.all);
+    // Elasticsearch refuses wildcard deletes: by name.
+    const listed = await fetch(`${ES}/_cat/indices/logs-overhead-${id}-*?format=json&h=index`)
+      .then((r) => r.json() as Promise<Array<{ index: string }>>)
+      .catch(() => []);
+    for (const { index } of listed) {
+      await fetch(`${ES}/${index}`, { method: 'DELETE' }).then((r) => r.arrayBuffer());
+    }
     await deleteTopics(`overhead-${id}.`).catch(() => undefined);
     fs.rmSync(dir, { recursive: true, force: true });
   });

@@ -59,14 +59,9 @@ export function traceIncomingRequests(
     // not for a trace the sampler left out); the context is passed on either way.
     if (span.isRecording()) {
       span.setAttributes(requestAttributes(req, method, url));
-      let ended = false;
-      const end = () => {
-        if (ended) return;
-        ended = true;
-        endSpan(span, req, res, method);
-      };
-      res.once('finish', end);
-      res.once('close', end);
+      // A response emits 'close' once, last, whether it was sent in full ('finish' before it) or
+      // the client went away: one plain listener (no `once` wrappers) ends the span either way.
+      res.on('close', () => endSpan(span, req, res, method));
     }
     if (bind && trace.isSpanContextValid(span.spanContext())) {
       req.emit = context.bind(active, req.emit);
