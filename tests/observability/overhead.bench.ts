@@ -15,11 +15,16 @@
  *   record   the SDK records every span, exports none, no shipper; noship: `on` without shipper;
  *            shiponly: no SDK, only the shipper
  *
+ * Each run prints the service's req/s and its CPU per 1,000 answered requests, and the CPU that
+ * the shipper, Jaeger and Elasticsearch (indexing the run's spans and lines on the same cores) and
+ * autocannon spent per 1,000; each run starts once Jaeger and Elasticsearch are idle.
+ *
  *   npx tsx tests/observability/overhead.bench.ts   (a built tree, the stack running with Jaeger)
  *
  * BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (3), BENCH_ROUNDS (2), BENCH_CONNECTIONS (32),
  * BENCH_SETTLE_SECONDS (5, the pause between runs),
  * BENCH_SETTINGS (off,on,sink,sampled), BENCH_SERVICES (ugc-collector,catalog-api),
+ * BENCH_PIN=1 (the service on a core of its own, everything else on the others),
  * BENCH_CPU_PROFILE_DIR (a V8 CPU profile of each run's service process there). Extra
  * variables for the `on`-like settings: BENCH_OTEL_ENV='K=V,K=V' (e.g. the exporter protocol).
  */
@@ -75,7 +80,7 @@ const BACKEND = ['jaeger', 'elasticsearch'].map((name) => state.servers[name]?.p
  * core (shared caches and memory), and would fall on whichever setting runs next.
  */
 async function backendIdle(): Promise<void> {
-  const busy = () => BACKEND.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  const busy = () => BACKEND.reduce<number>((sum, pid) => sum + cpuSeconds(pid), 0);
   for (let i = 0; i < 60; i++) {
     const before = busy();
     await sleep(1000);
@@ -337,7 +342,7 @@ async function run(target: Target, setting: Setting, round: number) {
     await load(WARMUP);
     const cpu0 = cpuSeconds(child.pid);
     const ship0 = cpuSeconds(shipper?.pid);
-    const backendCpu = () => BACKEND.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+    const backendCpu = () => BACKEND.reduce<number>((sum, pid) => sum + cpuSeconds(pid), 0);
     const backend0 = backendCpu();
     const loader0 = process.cpuUsage();
     const r = await load(SECONDS);
@@ -417,14 +422,22 @@ async function main() {
         );
       }
     }
-    // Means move with whatever else the cores run; the best round of each setting (highest req/s,
-    // lowest CPU per request) is the least disturbed, so both are printed.
+    // Means move with whatever else the cores run, and now and then a whole run of a process is
+    // slower; the median ignores such a run, and the best round of each setting (highest req/s,
+    // lowest CPU per request) is the least disturbed: all three are printed.
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const median = (xs: number[]) => {
+      const sorted = [...xs].sort((a, b) => a - b);
+      const mid = sorted.length >> 1;
+      return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+    };
     const summary = (list: (typeof results)[string]) => ({
       rps: mean(list.map((r) => r.rps)),
       cpu: mean(list.map((r) => r.cpu)),
       ship: mean(list.map((r) => r.shipCpu)),
       backend: mean(list.map((r) => r.backendCpu)),
+      medRps: median(list.map((r) => r.rps)),
+      medCpu: median(list.map((r) => r.cpu)),
       bestRps: Math.max(...list.map((r) => r.rps)),
       bestCpu: Math.min(...list.map((r) => r.cpu)),
       p99: Math.max(...list.map((r) => r.p99)),
@@ -440,13 +453,16 @@ async function main() {
       console.log(
         `  ${setting.name.padEnd(8)} mean ${Math.round(s.rps)} req/s, CPU ${s.cpu.toFixed(0)}` +
           `${s.ship ? ` + shipper ${s.ship.toFixed(0)}` : ''} ms per 1,000; ` +
+          `median ${Math.round(s.medRps)} req/s, CPU ${s.medCpu.toFixed(0)}; ` +
           `best ${Math.round(s.bestRps)} req/s, CPU ${s.bestCpu.toFixed(0)} ms per 1,000 ` +
           `(p99 <= ${s.p99} ms); Jaeger + Elasticsearch ${s.backend.toFixed(0)} ms per 1,000` +
           (setting.name === 'off'
             ? ''
             : `; cost: throughput ${pct(s.rps, off?.rps, false)} mean, ` +
+              `${pct(s.medRps, off?.medRps, false)} median, ` +
               `${pct(s.bestRps, off?.bestRps, false)} best; CPU ${pct(s.cpu, off?.cpu, true)} ` +
-              `mean, ${pct(s.bestCpu, off?.bestCpu, true)} best`),
+              `mean, ${pct(s.medCpu, off?.medCpu, true)} median, ` +
+              `${pct(s.bestCpu, off?.bestCpu, true)} best`),
       );
     }
   }
