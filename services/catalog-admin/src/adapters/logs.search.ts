@@ -2,8 +2,9 @@
  * The platform's log lines in Elasticsearch (ECS documents: the stack's shipper writes
  * `logs-cinema-YYYY.MM.DD`, Filebeat from ECK writes its data stream in the cluster), searched
  * with the official client. Filters are `term` queries on the ECS fields; a field is asked both
- * as itself (a `keyword`, as the ECS template maps it) and as its `.keyword` sub-field (dynamic
- * mapping, as in the stack's dated indices), so one query fits both. Free text goes through
+ * as itself (a `keyword`, as ECK's ECS template and the stack shipper's template map it) and as
+ * its `.keyword` sub-field (dynamic mapping: indices made before the shipper had its template),
+ * so one query fits both. Free text goes through
  * `simple_query_string`, which never fails on syntax and runs no script.
  */
 import { Client, errors } from '@elastic/elasticsearch';
