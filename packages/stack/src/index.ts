@@ -234,12 +234,15 @@ export async function restartRecorded(name: string): Promise<RunningServer> {
   return restartServer(def, recorded, env);
 }
 
-/** Stops every server recorded in the state file, whoever started it. */
-export async function stopAll(): Promise<void> {
+/**
+ * Stops every server recorded in the state file (or those `which` picks), whoever started it;
+ * the ones that need others first.
+ */
+export async function stopAll(which?: (name: string) => boolean): Promise<void> {
   const state = readState();
   for (const def of withNeeds(Object.keys(state.servers)).reverse()) {
     const server = state.servers[def.name];
-    if (!server) continue;
+    if (!server || (which && !which(def.name))) continue;
     say(def.name, 'stopping');
     try {
       await def.stop?.(server);
