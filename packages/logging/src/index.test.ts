@@ -79,6 +79,10 @@ describe('createLogger', () => {
     loop.self = loop;
     expect(() => censorSecrets(loop)).not.toThrow();
     expect(censorSecrets({ password: 'p' })).toEqual({ password: '[redacted]' });
+    // Below the depth limit nothing is logged, so no secret down there passes unchecked.
+    let deep: Record<string, unknown> = { password: 'deepest-secret' };
+    for (let i = 0; i < 12; i++) deep = { level: deep };
+    expect(JSON.stringify(censorSecrets(deep))).not.toContain('deepest-secret');
   });
 
   it('adds the request id and the active trace ids', () => {

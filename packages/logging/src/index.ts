@@ -54,8 +54,9 @@ const SECRET_KEYS = [
 ];
 const SECRET = new Set(SECRET_KEYS.map((k) => k.toLowerCase()));
 const CENSOR = '[redacted]';
-/** Deeper than any log object here; also stops on cycles. */
+/** Deeper than any log object here; also stops on cycles. Below it, objects are not logged. */
 const MAX_DEPTH = 8;
+const TOO_DEEP = '[too deep to check for secrets]';
 
 /** Values whose own keys are not fields (they log as a whole, or not at all). */
 function opaque(value: object): boolean {
@@ -87,7 +88,9 @@ function copyOf(value: object): Record<string, unknown> {
  * every top-level field (about an eighth of catalog-api's CPU per request, docs/benchmarks.md).
  */
 export function censorSecrets<T>(value: T, depth = 0): T {
-  if (typeof value !== 'object' || value === null || depth > MAX_DEPTH) return value;
+  if (typeof value !== 'object' || value === null) return value;
+  // Not checked, so not logged: a secret below the limit would otherwise pass.
+  if (depth > MAX_DEPTH) return (opaque(value) ? value : TOO_DEEP) as T;
   if (Array.isArray(value)) {
     let out: unknown[] | undefined;
     for (let i = 0; i < value.length; i++) {
