@@ -383,7 +383,15 @@ async function deleteTopics(prefix: string) {
 }
 
 async function main() {
-  if (PIN) pinOthers(PIN.rest);
+  if (PIN) {
+    pinOthers(PIN.rest);
+    // Ctrl-C skips main's finally: the stack's servers would stay on one core.
+    process.once('SIGINT', () => {
+      pinOthers(PIN.all);
+      for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+      process.exit(130);
+    });
+  }
   const settings = await settingsOf();
   console.log(
     `overhead bench: ${SECONDS} s per run after ${WARMUP} s warm-up, ${CONNECTIONS} connections, ` +
