@@ -4,6 +4,8 @@
  * sent and what the caller gets.
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { context, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
@@ -42,6 +44,7 @@ function script(...answers: Answer[]) {
     sent.push({ request, body: await request.clone().text() });
     const answer = answers[Math.min(sent.length - 1, answers.length - 1)]!;
     if (answer === 'hang') {
+      if (request.signal.aborted) throw request.signal.reason;
       return new Promise((_, reject) => {
         request.signal.addEventListener('abort', () => reject(request.signal.reason), {
           once: true,
@@ -222,6 +225,31 @@ describe('timeouts and aborts', () => {
     expect(sent).toHaveLength(2);
     expect(elapsed).toBeGreaterThanOrEqual(190);
     expect(elapsed).toBeLessThan(2_000);
+  });
+
+  it('time out even when the garbage collector runs during the wait', async () => {
+    // Node holds AbortSignal.any's sources weakly (nodejs/node#57736): without the client's own
+    // reference a collection dropped the timeout and this call hung forever.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const { fetch, sent } = script('hang');
+    // One full collection as each attempt starts waiting.
+    let collected = 0;
+    const collecting = setInterval(() => {
+      if (collected < sent.length) {
+        collected = sent.length;
+        gc();
+      }
+    }, 10);
+    try {
+      const thrown = await listUsers(auth(fetch, { timeoutMs: 100, retries: 1 })).catch(
+        (err: unknown) => err,
+      );
+      expect(thrown).toMatchObject({ attempts: 2, timedOut: true });
+      expect(sent).toHaveLength(2);
+    } finally {
+      clearInterval(collecting);
+    }
   });
 
   it('a slow first attempt is retried and the second answer is used', async () => {

@@ -133,6 +133,14 @@ const setter = { set: (headers: Headers, key: string, value: string) => headers.
 /** Node's fetch announces each request here; OpenTelemetry's undici instrumentation listens. */
 const undiciRequests = channel('undici:request:create');
 
+/**
+ * Each attempt's timeout signal, kept alive by the combined signal the attempt is sent with.
+ * Node holds the sources of `AbortSignal.any` weakly and a timeout signal's timer holds only a
+ * weak reference to it: a garbage collection during the wait dropped the timeout, and a hung
+ * service was then waited for forever (nodejs/node#57736; reproduced with `--expose-gc`).
+ */
+const timeouts = new WeakMap<AbortSignal, AbortSignal>();
+
 /** The context (the call's span) each attempt is sent in. */
 const callContexts = new WeakMap<Request, Context>();
 
@@ -150,10 +158,13 @@ export function resilience(policy: CallPolicy = DEFAULT_POLICY): Middleware {
   const calls = new Map<string, Call>();
 
   /** The caller's signal, and the attempt's timeout when there is one. */
-  const signalOf = (call: Call) =>
-    policy.timeoutMs
-      ? AbortSignal.any([call.signal, AbortSignal.timeout(policy.timeoutMs)])
-      : call.signal;
+  const signalOf = (call: Call) => {
+    if (!policy.timeoutMs) return call.signal;
+    const timeout = AbortSignal.timeout(policy.timeoutMs);
+    const signal = AbortSignal.any([call.signal, timeout]);
+    timeouts.set(signal, timeout);
+    return signal;
+  };
   /** An attempt, sent in the call's context. */
   const attempt = (call: Call, request: Request) => {
     callContexts.set(request, call.context);
