@@ -131,7 +131,8 @@ export function createApp(options: AppOptions): Express {
         Number(process.hrtime.bigint() - started) / 1e9,
       );
     });
-    requestContext.run({ requestId }, () => {
+    // The store also holds the server span's context (one async storage for both).
+    requestContext.run({ ...requestContext.getStore(), requestId }, () => {
       // The request's events (body `data`, `end`) come from the connection's parser, outside
       // this async context when the body arrives after a listener was added (large or slow
       // bodies): replayed in a scope made here, they keep the request id and the server span

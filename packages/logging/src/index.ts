@@ -11,10 +11,16 @@ import pino, { type DestinationStream, type Logger } from 'pino';
 export type { Logger };
 
 export interface RequestContext {
-  requestId: string;
+  /** The request being served (absent in work no HTTP request started, e.g. a Kafka batch). */
+  requestId?: string;
 }
 
-/** Holds the request id of the request being served, for logs and outgoing calls. */
+/**
+ * Holds the request id of the request being served, for logs and outgoing calls; OpenTelemetry's
+ * context lives in the same storage (`@cinema/telemetry`'s context manager). Enter it with the
+ * current store spread in (`run({ ...requestContext.getStore(), requestId }, fn)`) so the other
+ * values are kept.
+ */
 export const requestContext = new AsyncLocalStorage<RequestContext>();
 
 /**
@@ -144,7 +150,7 @@ export function createLogger(options: LoggerOptions): Logger {
           fields['span.id'] = span.spanId;
         }
         const ctx = requestContext.getStore();
-        if (ctx) fields['http.request.id'] = ctx.requestId;
+        if (ctx?.requestId) fields['http.request.id'] = ctx.requestId;
         return fields;
       },
     },

@@ -27,7 +27,9 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { SharedContextManager } from './context';
 export { consumeInTrace } from './messaging';
+export { SharedContextManager } from './context';
 export { traceIncomingRequests } from './http-server';
 
 export {
@@ -164,6 +166,7 @@ export function startTelemetry(options: TelemetryOptions): NodeSDK {
     : [new NoopSpanProcessor()];
   const instrumentations = instrumentationsOf(disabledInstrumentations());
   const sdk = new NodeSDK({
+    contextManager: new SharedContextManager(),
     resource: new Resource({
       [ATTR_SERVICE_NAME]: options.serviceName,
       ...(options.serviceVersion ? { [ATTR_SERVICE_VERSION]: options.serviceVersion } : {}),
