@@ -383,15 +383,14 @@ async function deleteTopics(prefix: string) {
 }
 
 async function main() {
-  if (PIN) {
-    pinOthers(PIN.rest);
-    // Ctrl-C skips main's finally: the stack's servers would stay on one core.
-    process.once('SIGINT', () => {
-      pinOthers(PIN.all);
-      for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-      process.exit(130);
-    });
-  }
+  if (PIN) pinOthers(PIN.rest);
+  // Ctrl-C skips main's finally: the service would keep running (and with BENCH_PIN the stack's
+  // servers would stay on one core).
+  process.once('SIGINT', () => {
+    if (PIN) pinOthers(PIN.all);
+    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+    process.exit(130);
+  });
   const settings = await settingsOf();
   console.log(
     `overhead bench: ${SECONDS} s per run after ${WARMUP} s warm-up, ${CONNECTIONS} connections, ` +
@@ -410,6 +409,8 @@ async function main() {
         shipCpu: number;
         backendCpu: number;
         loaderCpu: number;
+        /** When the run started (ms): pairs each run with the `off` run nearest in time. */
+        at: number;
       }>
     > = {};
     for (let round = 0; round < ROUNDS; round++) {
@@ -419,7 +420,8 @@ async function main() {
       for (const setting of order) {
         await sleep(SETTLE * 1000);
         await backendIdle();
-        const r = await run(target, setting, round);
+        const at = Date.now();
+        const r = { ...(await run(target, setting, round)), at };
         (results[setting.name] ??= []).push(r);
         console.log(
           `  ${target.service} ${setting.name.padEnd(8)} round ${round + 1}: ` +
@@ -432,7 +434,10 @@ async function main() {
     }
     // Means move with whatever else the cores run, and now and then a whole run of a process is
     // slower; the median ignores such a run, and the best round of each setting (highest req/s,
-    // lowest CPU per request) is the least disturbed: all three are printed.
+    // lowest CPU per request) is the least disturbed: all three are printed. The machine's speed
+    // also drifts over tens of seconds (three `off` runs in a row agree, the next three can all be
+    // 20 % slower): `paired` compares each run with the `off` run nearest in time and takes the
+    // median of those costs.
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const median = (xs: number[]) => {
       const sorted = [...xs].sort((a, b) => a - b);
@@ -451,6 +456,15 @@ async function main() {
       p99: Math.max(...list.map((r) => r.p99)),
     });
     const off = results.off ? summary(results.off) : undefined;
+    const paired = (list: (typeof results)[string], key: 'rps' | 'cpu') => {
+      const offs = results.off;
+      if (!offs?.length) return 'n/a';
+      const costs = list.map((r) => {
+        const near = offs.reduce((a, b) => (Math.abs(b.at - r.at) < Math.abs(a.at - r.at) ? b : a));
+        return key === 'rps' ? 1 - r.rps / near.rps : r.cpu / near.cpu - 1;
+      });
+      return `${(100 * median(costs)).toFixed(1)} %`;
+    };
     const pct = (value: number, base: number | undefined, more: boolean) =>
       base === undefined
         ? 'n/a'
@@ -468,9 +482,11 @@ async function main() {
             ? ''
             : `; cost: throughput ${pct(s.rps, off?.rps, false)} mean, ` +
               `${pct(s.medRps, off?.medRps, false)} median, ` +
-              `${pct(s.bestRps, off?.bestRps, false)} best; CPU ${pct(s.cpu, off?.cpu, true)} ` +
+              `${pct(s.bestRps, off?.bestRps, false)} best, ` +
+              `${paired(results[setting.name]!, 'rps')} paired; CPU ${pct(s.cpu, off?.cpu, true)} ` +
               `mean, ${pct(s.medCpu, off?.medCpu, true)} median, ` +
-              `${pct(s.bestCpu, off?.bestCpu, true)} best`),
+              `${pct(s.bestCpu, off?.bestCpu, true)} best, ` +
+              `${paired(results[setting.name]!, 'cpu')} paired`),
       );
     }
   }
