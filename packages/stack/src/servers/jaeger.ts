@@ -117,7 +117,7 @@ function storageConfig(storage: JaegerStorage, elasticsearchUrl: string | undefi
         // Span and process tags as plain keyword fields (`tag.http@route`), not nested objects:
         // Elasticsearch indexes one document a span instead of one per tag (about 20 with the
         // services' resource), about half of its CPU per span
-        // (tests/observability/jaeger-ingest.bench.mjs). Jaeger's search reads both forms.
+        // (tests/observability/backend-ingest.bench.mjs). Jaeger's search reads both forms.
         tags_as_fields: { all: true },
         bulk_processing: { flush_interval: '200ms' },
       },
