@@ -227,6 +227,10 @@ describe('UGC pipeline under faults', () => {
           `${ids.length} listed; slowest read ${slowest} ms; ` +
           `${Math.round(listedAfter / 1000)} s after the ETL restart\n`,
       );
+      // The ETL's own account (warnings: Kafka rejoins, crashes) before its folder is removed.
+      const lines = fs.readFileSync(etlLog, 'utf8').trim().split('\n');
+      process.stderr.write(`ugc-etl log, last 40 of ${lines.length} lines:\n`);
+      process.stderr.write(`${lines.slice(-40).join('\n')}\n`);
     }
     expect(missing).toEqual([]);
     expect(new Set(ids).size).toBe(ids.length); // exactly once
