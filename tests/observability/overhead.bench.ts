@@ -18,6 +18,8 @@
  * Each run prints the service's req/s and its CPU per 1,000 answered requests, and the CPU that
  * the shipper, Jaeger and Elasticsearch (indexing the run's spans and lines on the same cores) and
  * autocannon spent per 1,000; each run starts once Jaeger and Elasticsearch are idle.
+ * The summary gives each setting's cost against `off` as mean, median, best round and paired
+ * (each run against the `off` run nearest in time, median: the machine's speed drifts).
  *
  *   npx tsx tests/observability/overhead.bench.ts   (a built tree, the stack running with Jaeger)
  *
