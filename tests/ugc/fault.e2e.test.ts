@@ -52,7 +52,9 @@ describe('UGC pipeline under faults', () => {
         PATH: process.env.PATH,
         HOME: process.env.HOME,
         PORT: String(etlPort),
-        LOG_LEVEL: 'warn',
+        // kafkajs's group joins and assignments too: printed below when events are missing.
+        LOG_LEVEL: 'info',
+        KAFKA_LOG_LEVEL: 'info',
         KAFKA_BROKERS: brokers,
         KAFKA_GROUP_ID: 'ugc-etl-fault',
         KAFKA_TOPIC_PARTITIONS: '3',
@@ -208,10 +210,12 @@ describe('UGC pipeline under faults', () => {
         slowest = Math.max(slowest, Date.now() - started);
       }
     };
-    // The killed ETL's partitions wait for its Kafka session to time out (30 s) before the restarted
-    // one gets them, then the backlog is loaded: 56 s after the restart in one run on this 2-core
-    // machine, about 130 s in the next, and a CI run ran out of the 180 s this loop had (jest's
-    // limit is 360 s for the whole test).
+    // The restarted ETL gets every partition only once the killed one's last group member times
+    // out: its join, sent while the broker was still loading the group, was pending when it was
+    // killed, so the new member's first generation (about 23 s after the restart) hands that
+    // ghost part of the partitions, which come back 30 s later (the session timeout). All listed
+    // 56-57 s after the restart in five local runs; a CI run once still had most missing at 274 s,
+    // hence the group joins in the ETL's log printed below (jest's limit is 360 s for the test).
     let ids: string[] = [];
     const deadline = Date.now() + 270_000;
     while (Date.now() < deadline) {
@@ -227,9 +231,16 @@ describe('UGC pipeline under faults', () => {
           `${ids.length} listed; slowest read ${slowest} ms; ` +
           `${Math.round(listedAfter / 1000)} s after the ETL restart\n`,
       );
-      // The ETL's own account (warnings: Kafka rejoins, crashes) before its folder is removed.
-      const lines = fs.readFileSync(etlLog, 'utf8').trim().split('\n');
-      process.stderr.write(`ugc-etl log, last 40 of ${lines.length} lines:\n`);
+      // The ETL's own account (group joins with their partitions, rejoins, crashes) before its
+      // folder is removed; the access-log lines of the reads above are left out.
+      const lines = fs
+        .readFileSync(etlLog, 'utf8')
+        .trim()
+        .split('\n')
+        .filter((l) => !l.includes('"responseTime"') && !l.includes('ECONNREFUSED'));
+      process.stderr.write(
+        `ugc-etl log without reads and refused connects, last 40 of ${lines.length} lines:\n`,
+      );
       process.stderr.write(`${lines.slice(-40).join('\n')}\n`);
     }
     expect(missing).toEqual([]);
