@@ -15,7 +15,8 @@
  *   node tests/observability/backend-ingest.bench.mjs     (the stack running with Jaeger)
  *
  * BENCH_PARTS (spans,logs), BENCH_RATE (3000 a second), BENCH_SECONDS (10), BENCH_RESOURCE
- * (detected: what the services' SDK detects; or `service`: service.name only).
+ * (detected: what the services' SDK detects; or `service`: service.name only), BENCH_PROTOCOL
+ * (http/json, the services' default; or http/protobuf).
  */
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -26,7 +27,10 @@ import * as path from 'node:path';
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 const require = createRequire(path.join(root, 'packages/telemetry/package.json'));
 const { BasicTracerProvider, BatchSpanProcessor } = require('@opentelemetry/sdk-trace-base');
-const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http');
+const { OTLPTraceExporter: OTLPJsonExporter } = require('@opentelemetry/exporter-trace-otlp-http');
+const {
+  OTLPTraceExporter: OTLPProtoExporter,
+} = require('@opentelemetry/exporter-trace-otlp-proto');
 const resources = require('@opentelemetry/resources');
 const { SpanKind } = require('@opentelemetry/api');
 const { LogShipper } = require(path.join(root, 'packages/stack/dist/index.js'));
@@ -35,6 +39,8 @@ const PARTS = (process.env.BENCH_PARTS ?? 'spans,logs').split(',');
 const RATE = Number(process.env.BENCH_RATE ?? 3000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const RESOURCE = process.env.BENCH_RESOURCE ?? 'detected';
+const PROTOCOL = process.env.BENCH_PROTOCOL ?? 'http/json';
+const OTLPTraceExporter = PROTOCOL === 'http/protobuf' ? OTLPProtoExporter : OTLPJsonExporter;
 
 const servers = JSON.parse(fs.readFileSync(path.join(root, '.stack/state.json'), 'utf8')).servers;
 const otlp = servers.jaeger?.env.OTEL_EXPORTER_OTLP_ENDPOINT;
