@@ -40,6 +40,8 @@ const RATE = Number(process.env.BENCH_RATE ?? 3000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const RESOURCE = process.env.BENCH_RESOURCE ?? 'detected';
 const PROTOCOL = process.env.BENCH_PROTOCOL ?? 'http/json';
+if (!['http/json', 'http/protobuf'].includes(PROTOCOL))
+  throw new Error(`BENCH_PROTOCOL: http/json or http/protobuf, not ${PROTOCOL}`);
 const OTLPTraceExporter = PROTOCOL === 'http/protobuf' ? OTLPProtoExporter : OTLPJsonExporter;
 
 const servers = JSON.parse(fs.readFileSync(path.join(root, '.stack/state.json'), 'utf8')).servers;
